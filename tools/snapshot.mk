@@ -1,0 +1,72 @@
+# Builds and tests one snapshot of the library.
+#
+# Included by chapters/NN-slug/Makefile and lib/Makefile, which set:
+#   CHAPTER   the chapter number: the tests of chapters 01..CHAPTER are run
+#   SNAPSHOT  the folder holding include/ and src/ (default: this folder)
+#   EXTRA_TESTS  more test folders under tests/ (lib adds its own)
+# Targets: lib (the static library), build (library and test runner),
+# test (build and run), clean. MODE=asan builds and runs everything under
+# AddressSanitizer and UBSan, in a build tree of its own.
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+include $(TOP)/tools/flags.mk
+
+SNAPSHOT ?= .
+SNAPSHOT_DIR := $(abspath $(SNAPSHOT))
+HERE := $(abspath .)
+# Build products are keyed by the snapshot, so that a chapter whose code
+# is lib/ shares lib's objects instead of compiling them again.
+LIB_OUT := $(BUILD)/$(patsubst $(TOP)/%,%,$(SNAPSHOT_DIR))
+RUN_OUT := $(BUILD)/$(patsubst $(TOP)/%,%,$(HERE))
+
+TEST_DIRS := $(shell cd $(TOP)/tests && ls -d [0-9][0-9]-* 2>/dev/null | \
+                     awk -v last=$(CHAPTER) '$$0 + 0 <= last + 0') $(EXTRA_TESTS)
+TEST_SRCS := $(foreach d,$(TEST_DIRS),$(wildcard $(TOP)/tests/$(d)/*.cpp))
+TEST_OBJS := $(patsubst $(TOP)/tests/%.cpp,$(LIB_OUT)/tests/%.o,$(TEST_SRCS))
+LIB_SRCS := $(wildcard $(SNAPSHOT_DIR)/src/*.cpp)
+LIB_OBJS := $(patsubst $(SNAPSHOT_DIR)/src/%.cpp,$(LIB_OUT)/obj/%.o,$(LIB_SRCS))
+LIBRARY := $(LIB_OUT)/libeventlet.a
+RUNNER := $(RUN_OUT)/run-tests
+
+INCLUDES := -I$(SNAPSHOT_DIR)/include
+
+.PHONY: all lib build test clean deps
+.DEFAULT_GOAL := test
+
+all: build
+
+deps:
+ifndef DEPS_DONE
+	@$(TOP)/tools/install-deps build
+endif
+
+lib: deps
+	@$(MAKE) --no-print-directory $(LIBRARY)
+
+build: deps
+	@$(MAKE) --no-print-directory $(RUNNER)
+
+test: build
+	$(RUNNER) $(TEST_ARGS)
+
+clean:
+	rm -rf $(RUN_OUT) $(LIB_OUT)
+
+$(LIB_OUT)/obj/%.o: $(SNAPSHOT_DIR)/src/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $(INCLUDES) -I$(SNAPSHOT_DIR)/src -c $< -o $@
+
+$(LIBRARY): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIB_OUT)/tests/%.o: $(TOP)/tests/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $(INCLUDES) -c $< -o $@
+
+$(RUNNER): $(TEST_OBJS) $(CATCH_MAIN) $(LIBRARY)
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $(TEST_OBJS) $(CATCH_MAIN) $(LIBRARY) $(LDLIBS) -o $@
+
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
