@@ -233,7 +233,7 @@ std::any Greenlet::transfer_to(Greenlet& target)
 std::any Greenlet::receive(detail::ThreadState& thread)
 {
     if (thread.finished != nullptr) {
-        StackPool::local().release(std::move(thread.finished->stack_));
+        thread.stacks.release(std::move(thread.finished->stack_));
         thread.finished = nullptr;
     }
     if (thread.error)
@@ -245,7 +245,7 @@ std::any Greenlet::receive(detail::ThreadState& thread)
 
 void Greenlet::start()
 {
-    stack_ = StackPool::local().acquire(stack_size_);
+    stack_ = thread_->stacks.acquire(stack_size_);
     if (::getcontext(&context_) != 0)
         throw std::system_error(errno, std::generic_category(), "getcontext");
     context_.uc_stack.ss_sp = stack_.bottom();

@@ -20,6 +20,10 @@ struct ThreadState {
     /// The calling thread's state, created on first use.
     static ThreadState& get();
 
+    // First member, so that the thread's stack pool is created before this
+    // state and destroyed after it: greenlets unwound at thread exit (the
+    // hub's, say) still have a pool to give their stacks back to.
+    StackPool& stacks = StackPool::local();
     Greenlet root;
     Greenlet* current = &root;
 
