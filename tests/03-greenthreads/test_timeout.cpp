@@ -1,0 +1,101 @@
+// Chapter 3: Timeout.
+#include <catch2/catch.hpp>
+
+#include <eventlet/event.hpp>
+#include <eventlet/greenthread.hpp>
+#include <eventlet/hub.hpp>
+#include <eventlet/queue.hpp>
+#include <eventlet/timeout.hpp>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+#include "../support/hub_helpers.hpp"
+
+using namespace std::chrono_literals;
+using eventlet::Timeout;
+using eventlet::TimeoutError;
+
+TEST_CASE("a Timeout raises TimeoutError at the blocking point when the scope runs late",
+          "[timeout]")
+{
+    const auto before = std::chrono::steady_clock::now();
+    Timeout limit(20ms);
+    CHECK_THROWS_AS(eventlet::sleep(3600), TimeoutError);
+    CHECK(limit.expired());
+    CHECK(std::chrono::steady_clock::now() - before >= 20ms);
+}
+
+TEST_CASE("a Timeout that fires while the green thread waits on a Queue", "[timeout]")
+{
+    eventlet::Queue<int> queue;
+    auto consumer = eventlet::spawn([&] {
+        Timeout limit(0.005);
+        try {
+            return queue.get();
+        } catch (const TimeoutError&) {
+            CHECK(limit.expired());
+            return -1;
+        }
+    });
+    CHECK(consumer.wait() == -1);
+    CHECK(queue.getting() == 0); // it left the line
+    queue.put(5);
+    CHECK(queue.get() == 5); // and the item is not lost to a dead getter
+}
+
+TEST_CASE("a Timeout cancelled by the end of its scope does nothing later", "[timeout]")
+{
+    {
+        Timeout limit(0.002);
+        eventlet::sleep(0);
+        CHECK(limit.pending());
+    }
+    CHECK_NOTHROW(eventlet::sleep(0.005));
+}
+
+TEST_CASE("a Timeout is cancelled when its scope ends by an exception", "[timeout]")
+{
+    try {
+        Timeout limit(0.002);
+        throw std::runtime_error("early exit");
+    } catch (const std::runtime_error&) {
+    }
+    CHECK_NOTHROW(eventlet::sleep(0.005));
+}
+
+TEST_CASE("nested Timeouts: the inner one's error is told apart with expired()", "[timeout]")
+{
+    Timeout outer(3600);
+    bool inner_fired = false;
+    try {
+        Timeout inner(0.002);
+        eventlet::sleep(3600);
+    } catch (const TimeoutError&) {
+        inner_fired = true;
+    }
+    CHECK(inner_fired);
+    CHECK_FALSE(outer.expired());
+    CHECK(outer.pending());
+}
+
+TEST_CASE("a Timeout of nothing never fires", "[timeout]")
+{
+    Timeout none(std::nullopt);
+    CHECK_FALSE(none.pending());
+    eventlet::Event<void> event;
+    eventlet::spawn_after(0.002, [&] { event.send(); });
+    CHECK_NOTHROW(event.wait());
+}
+
+TEST_CASE("a Timeout inside a computation fires at the next blocking point", "[timeout]")
+{
+    Timeout limit(0.001);
+    const auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - start < 5ms) {
+        // Busy: a green thread is never interrupted while it computes.
+    }
+    CHECK(limit.pending()); // its time has passed, but the hub has not run
+    CHECK_THROWS_AS(eventlet::sleep(0.01), TimeoutError);
+}
