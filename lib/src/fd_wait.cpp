@@ -32,6 +32,10 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout)
     if (fd < 0)
         throw std::invalid_argument("cannot wait on descriptor " + std::to_string(fd));
 
+    // Allocated first, so that nothing can fail between adding a watch and
+    // registering the wait that Cleanup below removes again.
+    auto wait = std::make_shared<detail::FdWait>();
+    wait->greenlet = &waiter;
     auto found = impl.watches.find(fd);
     if (found == impl.watches.end()) {
         try {
@@ -47,37 +51,12 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout)
                                " to become " + describe(want) +
                                "; only one may, or they would steal each other's data");
 
-    auto wait = std::make_shared<detail::FdWait>();
-    wait->greenlet = &waiter;
     slot = wait.get();
-    // The one way this wait ends: Asio calls this handler exactly once,
-    // when the descriptor is ready or the wait is cancelled (by the
-    // timeout, by notify_close(), or because the waiter left).
-    watch.descriptor.async_wait(
-        want == Readiness::read ? asio::posix::descriptor_base::wait_read
-                                : asio::posix::descriptor_base::wait_write,
-        asio::bind_cancellation_slot(wait->cancel.slot(), [&impl, wait](std::error_code error) {
-            wait->completed = true;
-            wait->cancel.slot().clear();
-            if (wait->outcome == Outcome::waiting) {
-                wait->outcome = error ? Outcome::failed : Outcome::ready;
-                wait->error = error;
-            }
-            if (wait->greenlet != nullptr)
-                impl.resume(*wait->greenlet);
-        }));
-
     TimerHandle timer;
-    if (timeout) {
-        timer = schedule_call(*timeout, [wait] {
-            if (wait->outcome != Outcome::waiting)
-                return;
-            wait->outcome = Outcome::timed_out;
-            wait->cancel.emit(asio::cancellation_type::all);
-        });
-    }
 
-    // However the greenlet leaves this call, the wait must end with it.
+    // However the greenlet leaves this call, the wait must end with it; set
+    // up before anything below can throw, so that a failure (bad_alloc in
+    // Asio, say) cannot leave a handler that would resume us later.
     struct Cleanup {
         Impl& impl;
         int fd;
@@ -105,6 +84,32 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout)
                 impl.forget(fd);
         }
     } cleanup{impl, fd, want, *wait, timer};
+
+    // The one way this wait ends: Asio calls this handler exactly once,
+    // when the descriptor is ready or the wait is cancelled (by the
+    // timeout, by notify_close(), or because the waiter left).
+    watch.descriptor.async_wait(
+        want == Readiness::read ? asio::posix::descriptor_base::wait_read
+                                : asio::posix::descriptor_base::wait_write,
+        asio::bind_cancellation_slot(wait->cancel.slot(), [&impl, wait](std::error_code error) {
+            wait->completed = true;
+            wait->cancel.slot().clear();
+            if (wait->outcome == Outcome::waiting) {
+                wait->outcome = error ? Outcome::failed : Outcome::ready;
+                wait->error = error;
+            }
+            if (wait->greenlet != nullptr)
+                impl.resume(*wait->greenlet);
+        }));
+
+    if (timeout) {
+        timer = schedule_call(*timeout, [wait] {
+            if (wait->outcome != Outcome::waiting)
+                return;
+            wait->outcome = Outcome::timed_out;
+            wait->cancel.emit(asio::cancellation_type::all);
+        });
+    }
 
     switch_to();
 

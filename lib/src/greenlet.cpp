@@ -82,6 +82,10 @@ Greenlet::Greenlet(Body body, GreenletOptions options)
 {
     if (!body_)
         throw std::invalid_argument("a greenlet needs a body to run");
+    if (stack_size_ < StackPool::min_stack_size)
+        throw std::invalid_argument("greenlet stack of " + std::to_string(stack_size_) +
+                                    " bytes is too small; the minimum is " +
+                                    std::to_string(StackPool::min_stack_size));
     Greenlet* parent = options.parent != nullptr ? options.parent : thread_->current;
     if (parent->thread_ != thread_)
         throw std::logic_error("a greenlet's parent must belong to the same thread");
@@ -90,15 +94,24 @@ Greenlet::Greenlet(Body body, GreenletOptions options)
 
 Greenlet::~Greenlet()
 {
+    // Hand the children to our parent first, so that none is left pointing
+    // here, and so that they go to the parent we had rather than to the
+    // destroyer that unwinding makes our parent for a moment.
+    adopt_children_into(parent_);
     if (state_ == State::started && this != &thread_->root)
         unwind_before_destruction();
-    // Hand the children to our parent, so that none is left pointing here.
+    // Greenlets created while we unwound have us as parent too.
+    adopt_children_into(parent_);
+    unlink_from_parent();
+}
+
+void Greenlet::adopt_children_into(Greenlet* heir) noexcept
+{
     while (first_child_ != nullptr) {
         Greenlet* child = first_child_;
         child->unlink_from_parent();
-        child->link_to_parent(parent_);
+        child->link_to_parent(heir);
     }
-    unlink_from_parent();
 }
 
 void Greenlet::unwind_before_destruction() noexcept
@@ -245,9 +258,13 @@ std::any Greenlet::receive(detail::ThreadState& thread)
 
 void Greenlet::start()
 {
-    stack_ = thread_->stacks.acquire(stack_size_);
-    if (::getcontext(&context_) != 0)
-        throw std::system_error(errno, std::generic_category(), "getcontext");
+    Stack stack = thread_->stacks.acquire(stack_size_);
+    if (::getcontext(&context_) != 0) {
+        const int error = errno;
+        thread_->stacks.release(std::move(stack));
+        throw std::system_error(error, std::generic_category(), "getcontext");
+    }
+    stack_ = std::move(stack);
     context_.uc_stack.ss_sp = stack_.bottom();
     context_.uc_stack.ss_size = stack_.size();
     context_.uc_link = nullptr; // entry() never returns: it switches to the parent

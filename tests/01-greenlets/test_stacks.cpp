@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,15 @@ TEST_CASE("a greenlet can ask for a larger stack", "[greenlet][stack]")
     Greenlet big([] { return recurse<4096>(0, 128); }, {.stack_size = 1024 * 1024});
     CHECK_NOTHROW(big.switch_to());
     CHECK(big.dead());
+}
+
+TEST_CASE("a stack below the minimum size is refused at creation", "[greenlet][stack]")
+{
+    CHECK_THROWS_AS(Greenlet([] {}, {.stack_size = 0}), std::invalid_argument);
+    CHECK_THROWS_WITH(Greenlet([] {}, {.stack_size = 4096}),
+                      Catch::Contains("too small") && Catch::Contains("16384"));
+    Greenlet smallest([] { return 42; }, {.stack_size = eventlet::StackPool::min_stack_size});
+    CHECK(std::any_cast<int>(smallest.switch_to()) == 42);
 }
 
 TEST_CASE("running out of memory mappings is a clear error, not a crash", "[greenlet][stack]")

@@ -122,6 +122,30 @@ TEST_CASE("a greenlet destroyed by a greenlet other than its parent returns to t
     CHECK(log == std::vector<std::string>{"victim destroyed", "destroyer resumed"});
 }
 
+TEST_CASE("the children of a destroyed suspended greenlet go to its parent, not to the destroyer",
+          "[greenlet][unwind]")
+{
+    // main -> middle -> child. A third greenlet destroys `middle` while it is
+    // suspended, then suspends itself. `child` must then finish into `main`,
+    // the parent above `middle`, not into the destroyer, which only happened
+    // to be running when `middle` went away.
+    Greenlet* main = &Greenlet::current();
+    std::unique_ptr<Greenlet> child;
+    auto middle = std::make_unique<Greenlet>([&] {
+        child = std::make_unique<Greenlet>([&] { return std::string("child's result"); });
+        main->switch_to();
+    });
+    middle->switch_to();
+    REQUIRE(child->parent() == middle.get());
+    Greenlet destroyer([&] {
+        middle.reset();
+        main->switch_to();
+    });
+    destroyer.switch_to();
+    CHECK(child->parent() == main);
+    CHECK(std::any_cast<std::string>(child->switch_to()) == "child's result");
+}
+
 TEST_CASE("each greenlet keeps its own caught exception across switches", "[greenlet][exceptions]")
 {
     // Two greenlets each switch away inside a catch block, then rethrow.

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+/// Green threads for C++: greenlets, a hub, and everything built on them.
 namespace eventlet {
 
 /// Thrown by a blocking call when every green thread is waiting and the hub

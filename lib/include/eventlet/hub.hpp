@@ -28,7 +28,12 @@ enum class Readiness {
 ///
 /// A green thread that must wait registers what would wake it (a timer, a
 /// descriptor) and switches to the hub; the hub runs the loop until a
-/// callback switches back. Created on first use, one per OS thread.
+/// callback switches back. Created on first use, one per OS thread, and
+/// destroyed when that thread exits.
+///
+/// A green thread must not outlive its hub: every green thread of an OS
+/// thread must have finished (or been destroyed, which unwinds it) before
+/// the thread exits, since what would wake a parked one dies with the hub.
 class Hub {
 public:
     /// The calling OS thread's hub, created on first use (Eventlet's get_hub()).

@@ -34,7 +34,8 @@ public:
     {
         constexpr double century = 100.0 * 365 * 24 * 3600;
         const double clamped = seconds_ < 0 ? 0 : (seconds_ > century ? century : seconds_);
-        return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        // Rounded up: a timer must never fire before the span has passed.
+        return std::chrono::ceil<std::chrono::steady_clock::duration>(
             std::chrono::duration<double>(clamped));
     }
 

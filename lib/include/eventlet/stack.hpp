@@ -69,6 +69,9 @@ public:
     /// Default usable size of a greenlet's stack: 256 KiB (memory is
     /// committed only as the greenlet touches it).
     static constexpr std::size_t default_stack_size = 256 * 1024;
+    /// Smallest stack a greenlet may ask for: below this, the entry code,
+    /// one thrown exception and a signal frame no longer fit.
+    static constexpr std::size_t min_stack_size = 16 * 1024;
     /// Default number of free stacks kept for reuse.
     static constexpr std::size_t default_max_cached = 128;
 

@@ -44,7 +44,8 @@ struct GreenletOptions {
     /// Receives control (and the result) when the greenlet finishes;
     /// `nullptr` means the greenlet that is current when this one is created.
     Greenlet* parent = nullptr;
-    /// Usable bytes of stack; stacks of the default size are pooled.
+    /// Usable bytes of stack, at least StackPool::min_stack_size; stacks of
+    /// the default size are pooled.
     std::size_t stack_size = StackPool::default_stack_size;
 };
 
@@ -173,6 +174,7 @@ private:
     void unwind_before_destruction() noexcept;
     void link_to_parent(Greenlet* parent) noexcept;
     void unlink_from_parent() noexcept;
+    void adopt_children_into(Greenlet* heir) noexcept;
 
     Body body_;
     std::string name_;

@@ -1,0 +1,48 @@
+/// \file
+/// What every C++ benchmark program shares: how it reads its count and how it
+/// reports. The runner (bench/run) passes one count and parses one number.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace bench {
+
+/// The count given as the program's only argument, or `fallback` without one.
+/// The runner always passes it, so that the count of each side lives in one
+/// place (bench/run); the fallback only serves someone running a program by hand.
+inline long count_argument(int argc, char** argv, long fallback)
+{
+    if (argc < 2)
+        return fallback;
+    char* end = nullptr;
+    const long count = std::strtol(argv[1], &end, 10);
+    if (argc > 2 || end == argv[1] || *end != '\0' || count <= 0) {
+        std::fprintf(stderr, "usage: %s [COUNT > 0]\n", argv[0]);
+        std::exit(2);
+    }
+    return count;
+}
+
+/// Wall-clock time since construction. steady_clock, because the system
+/// clock may be stepped by NTP in the middle of a run.
+class Stopwatch {
+public:
+    double seconds() const
+    {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
+
+private:
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+/// Prints the one number the runner reads: nanoseconds per operation.
+inline void report_ns_per_operation(double seconds, long operations)
+{
+    std::printf("%.3f\n", seconds * 1e9 / static_cast<double>(operations));
+}
+
+} // namespace bench
