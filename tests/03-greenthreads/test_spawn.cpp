@@ -171,6 +171,7 @@ TEST_CASE("an exception in a linked callback is reported and the other links sti
 TEST_CASE("100,000 green threads spawned and waited", "[greenthread][many]")
 {
     constexpr int count = 100'000;
+    eventlet::sleep(0); // the hub's own stack is taken before counting
     const std::size_t stacks_in_use = eventlet::StackPool::local().stats().in_use;
     std::vector<GreenThread<int>> threads;
     threads.reserve(count);
