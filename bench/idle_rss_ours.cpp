@@ -18,9 +18,9 @@
 namespace {
 
 // Far longer than the run: no sleeper wakes by itself. It is killed.
-constexpr double idle_seconds = 3600;
+constexpr int idle_seconds = 3600;
 // How long main waits for all of them to park before it gives up.
-constexpr double park_deadline_seconds = 30;
+constexpr int park_deadline_seconds = 30;
 
 } // namespace
 
