@@ -6,6 +6,7 @@
 #include <eventlet/hub.hpp>
 
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -91,4 +92,27 @@ TEST_CASE("waiting on an event nobody will send is a Deadlock, not a hang", "[ev
 {
     Event<void> never;
     CHECK_THROWS_AS(never.wait(), eventlet::Deadlock);
+}
+
+TEST_CASE("waiters in line when an event is sent get the value even if it is reset at once",
+          "[event]")
+{
+    // send() only schedules the wake-ups; reset() before they run must not
+    // take the value back from the waiters it was sent to.
+    Event<int> event;
+    auto waiter = spawn([&] { return event.wait(); });
+    auto late = spawn([&] { return event.wait(2s); });
+    eventlet::sleep(0); // both are in line
+    event.send(1);
+    event.reset();
+    CHECK(waiter.wait() == 1);
+    CHECK(late.wait() == std::optional<int>(1));
+    CHECK_FALSE(event.ready());
+
+    // A waiter that comes after the reset waits for the next send.
+    auto next = spawn([&] { return event.wait(); });
+    eventlet::sleep(0);
+    CHECK_FALSE(next.dead());
+    event.send(2);
+    CHECK(next.wait() == 2);
 }

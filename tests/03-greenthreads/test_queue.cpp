@@ -103,3 +103,19 @@ TEST_CASE("a queue of size 0 is refused", "[queue]")
 {
     CHECK_THROWS_AS(Queue<int>(0), std::invalid_argument);
 }
+
+TEST_CASE("a put that fails leaves the item with the caller", "[queue]")
+{
+    eventlet::Queue<std::unique_ptr<int>> queue(1);
+    queue.put(std::make_unique<int>(1));
+    auto second = std::make_unique<int>(2);
+    CHECK_THROWS_AS(queue.put_nowait(std::move(second)), eventlet::QueueFull);
+    REQUIRE(second != nullptr); // not moved from: nothing was lost
+    CHECK(*second == 2);
+    CHECK_THROWS_AS(queue.put(std::move(second), 0.001), eventlet::QueueFull);
+    REQUIRE(second != nullptr);
+    CHECK(*queue.get() == 1);
+    queue.put_nowait(std::move(second));
+    CHECK(second == nullptr);
+    CHECK(*queue.get() == 2);
+}

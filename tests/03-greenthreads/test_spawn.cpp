@@ -226,3 +226,21 @@ TEST_CASE("a green thread that cannot get a stack ends with StackAllocationError
     CHECK(result.exit_code() == 0);
     CHECK_THAT(result.stderr_text, Catch::Contains("vm.max_map_count"));
 }
+
+namespace unqualified_sleep {
+using namespace eventlet;
+
+TEST_CASE("an unqualified sleep(0.001) under `using namespace eventlet` parks the green thread",
+          "[greenthread]")
+{
+    // Without eventlet::sleep(double), C's ::sleep(unsigned) would be
+    // chosen here and block the whole OS thread for 0 s: the other green
+    // thread would never run in between.
+    bool other_ran = false;
+    auto other = spawn([&] { other_ran = true; });
+    sleep(0.001);
+    CHECK(other_ran);
+    other.wait();
+}
+
+} // namespace unqualified_sleep

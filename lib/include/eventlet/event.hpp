@@ -2,6 +2,7 @@
 /// Event: a value (or an exception) that green threads wait for.
 #pragma once
 
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -44,19 +45,26 @@ protected:
         if (ready_)
             throw std::logic_error("this event was already sent; reset() it before sending again");
         ready_ = true;
-    }
-    void clear() noexcept
-    {
-        ready_ = false;
+        ++sends_;
         error_ = nullptr;
     }
+    // The outcome stays for the waiters already woken by the last send; the
+    // next send replaces it.
+    void clear() noexcept { ready_ = false; }
     /// Parks until sent; false if `timeout` expires first. Rethrows a sent exception.
     bool wait_until_sent(std::optional<Seconds> timeout)
     {
-        const Deadline deadline(timeout);
-        while (!ready_)
-            if (waiters_.park(deadline) == WaitQueue::Woken::timed_out)
-                return false;
+        if (!ready_) {
+            // Wait for the next send, not for ready(): a waiter that was in
+            // line when the event was sent gets that outcome even if reset()
+            // comes before it runs (as in Eventlet, which hands the value
+            // over at the send).
+            const std::uint64_t sends_before = sends_;
+            const Deadline deadline(timeout);
+            while (sends_ == sends_before)
+                if (waiters_.park(deadline) == WaitQueue::Woken::timed_out)
+                    return false;
+        }
         if (error_)
             std::rethrow_exception(error_);
         return true;
@@ -65,6 +73,7 @@ protected:
 
 private:
     bool ready_ = false;
+    std::uint64_t sends_ = 0;
     std::exception_ptr error_;
 };
 
@@ -107,12 +116,9 @@ public:
         return *value_;
     }
 
-    /// Makes the event unsent again, so that it can be sent anew.
-    void reset() noexcept
-    {
-        clear();
-        value_.reset();
-    }
+    /// Makes the event unsent again, so that it can be sent anew. Green
+    /// threads that were waiting when it was sent still get what was sent.
+    void reset() noexcept { clear(); }
 
 private:
     std::optional<T> value_;
@@ -141,7 +147,7 @@ public:
     /// \returns false if `timeout` expired first.
     bool wait(Seconds timeout) { return wait_until_sent(timeout); }
 
-    /// Makes the event unsent again.
+    /// Makes the event unsent again (see Event<T>::reset()).
     void reset() noexcept { clear(); }
 };
 

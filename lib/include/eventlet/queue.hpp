@@ -49,15 +49,24 @@ public:
     Queue(const Queue&) = delete;
     Queue& operator=(const Queue&) = delete;
 
-    /// Appends `item`, parking while the queue is full.
+    /// Appends `item`, parking while the queue is full. An rvalue is moved
+    /// from only once there is room: if the wait ends with an exception, the
+    /// caller still has the item.
     /// \throws whatever is thrown into the green thread while it waits; Deadlock.
-    void put(T item) { put_until(std::move(item), detail::Deadline(std::nullopt)); }
+    void put(const T& item) { put_until(item, detail::Deadline(std::nullopt)); }
+    /// Same as put(const T&), moving the item in.
+    void put(T&& item) { put_until(std::move(item), detail::Deadline(std::nullopt)); }
     /// Like put(), but gives up after `timeout`.
-    /// \throws QueueFull if no room came in time (the item is not added).
-    void put(T item, Seconds timeout) { put_until(std::move(item), detail::Deadline(timeout)); }
+    /// \throws QueueFull if no room came in time (the item is not added,
+    ///         and an rvalue is left as it was).
+    void put(const T& item, Seconds timeout) { put_until(item, detail::Deadline(timeout)); }
+    /// Same as put(const T&, Seconds), moving the item in.
+    void put(T&& item, Seconds timeout) { put_until(std::move(item), detail::Deadline(timeout)); }
     /// Appends `item` if there is room. Never switches.
-    /// \throws QueueFull if the queue is full.
-    void put_nowait(T item) { put_until(std::move(item), detail::Deadline(Seconds(0))); }
+    /// \throws QueueFull if the queue is full (an rvalue is left as it was).
+    void put_nowait(const T& item) { put_until(item, detail::Deadline(Seconds(0))); }
+    /// Same as put_nowait(const T&), moving the item in.
+    void put_nowait(T&& item) { put_until(std::move(item), detail::Deadline(Seconds(0))); }
 
     /// Removes and returns the oldest item, parking while the queue is empty.
     /// \throws whatever is thrown into the green thread while it waits; Deadlock.
@@ -83,7 +92,8 @@ public:
     std::size_t putting() const noexcept { return putters_.size(); }
 
 private:
-    void put_until(T item, const detail::Deadline& deadline)
+    template <class Item>
+    void put_until(Item&& item, const detail::Deadline& deadline)
     {
         // Newcomers wait behind parked putters, so that none starves.
         if (full() || !putters_.empty()) {
@@ -92,7 +102,7 @@ private:
                     throw QueueFull();
             } while (full());
         }
-        items_.push_back(std::move(item));
+        items_.push_back(std::forward<Item>(item));
         getters_.notify_one();
     }
 
