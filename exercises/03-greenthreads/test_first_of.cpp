@@ -3,8 +3,9 @@
 //
 // No test waits for time to let something happen. Who ends first is decided
 // by events the test sends; "has run" and "has unwound" are checked with
-// logs. Every test kills what it spawned before it ends, whatever happened,
-// so that a failing first_of leaves no green thread parked on a local of a
+// logs. Every test kills what it spawned before it ends, whatever happened
+// (kill() does nothing to a green thread that has ended), so that a failing
+// first_of leaves no green thread that would later touch a local of a
 // finished test case.
 #include <catch2/catch.hpp>
 
@@ -67,9 +68,10 @@ TEST_CASE("first_of returns the result of the green thread that ends first", "[f
         spawn([&] { go_b.wait(); return std::string("b"); }),
         spawn([&] { never.wait(); return std::string("c"); }),
     };
-    eventlet::spawn_n([&] { go_b.send(); }); // runs once a, b and c are parked
+    auto sender = spawn([&] { go_b.send(); }); // runs once a, b and c are parked
     CHECK(first_of(threads) == "b");
     kill_all(threads);
+    sender.kill();
 }
 
 TEST_CASE("first_of kills the others, and they have unwound by the time it returns",
@@ -83,7 +85,7 @@ TEST_CASE("first_of kills the others, and they have unwound by the time it retur
         spawn([&] { go.wait(); return 2; }),
         spawn([&] { Witness w{log, "c"}; never.wait(); return 3; }),
     };
-    eventlet::spawn_n([&] { go.send(); });
+    auto sender = spawn([&] { go.send(); });
     CHECK(first_of(threads) == 2);
     CHECK(contains(log, "a unwound"));
     CHECK(contains(log, "c unwound"));
@@ -91,6 +93,7 @@ TEST_CASE("first_of kills the others, and they have unwound by the time it retur
     CHECK(threads[2].dead());
     CHECK_THROWS_AS(threads[0].wait(), GreenletExit);
     kill_all(threads);
+    sender.kill();
 }
 
 TEST_CASE("a green thread that has not started yet is killed before it ever runs", "[first_of]")
@@ -122,10 +125,11 @@ TEST_CASE("an exception that ends the first green thread is rethrown, and the ot
             throw std::runtime_error("mirror down");
         }),
     };
-    eventlet::spawn_n([&] { go.send(); });
+    auto sender = spawn([&] { go.send(); });
     CHECK_THROWS_WITH(first_of(threads), "mirror down");
     CHECK(contains(log, "a unwound"));
     kill_all(threads);
+    sender.kill();
 }
 
 TEST_CASE("a green thread that has already ended wins at once, without parking", "[first_of]")
