@@ -90,10 +90,11 @@ private:
 void sleep(Seconds seconds = 0);
 
 /// Same as sleep(Seconds). This overload and the next exist for the call
-/// `sleep(0.5)` under `using namespace eventlet`: without them C's
-/// `::sleep(unsigned)` from <unistd.h> is the better match (a standard
-/// conversion beats a user-defined one), and it would silently block the
-/// OS thread for 0 seconds instead of parking the green thread.
+/// `sleep(0.5)` under `using namespace eventlet`: without them the C
+/// library's sleep, which takes an unsigned int (unistd.h), is the better
+/// match (a standard conversion beats a user-defined one), and it would
+/// silently block the OS thread for 0 seconds instead of parking the green
+/// thread.
 inline void sleep(double seconds) { sleep(Seconds(seconds)); }
 /// Same as sleep(Seconds), for a whole number of seconds (see sleep(double)).
 inline void sleep(int seconds) { sleep(Seconds(seconds)); }
