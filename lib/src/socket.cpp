@@ -316,6 +316,9 @@ GreenSocket connect(const Address& address, std::optional<Seconds> timeout)
         socket.set_timeout(std::nullopt);
         return socket;
     }
+    if (!last_error) // resolve() never returns nothing, but rethrowing null is undefined
+        throw ResolveError(std::make_error_code(std::errc::address_not_available),
+                           "'" + address.to_string() + "' has no address");
     std::rethrow_exception(last_error);
 }
 
