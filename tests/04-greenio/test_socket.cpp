@@ -4,6 +4,7 @@
 #include <eventlet/greenthread.hpp>
 #include <eventlet/hub.hpp>
 #include <eventlet/socket.hpp>
+#include <eventlet/timeout.hpp>
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -406,4 +407,44 @@ TEST_CASE("a socket handed over as a descriptor becomes non-blocking", "[greenio
     b.sendall("ping");
     CHECK(reader.wait() == "ping");
     CHECK_THROWS_AS(GreenSocket::adopt(-1), std::invalid_argument);
+}
+
+TEST_CASE("a green thread killed while it waits in recv unwinds, and its socket closes",
+          "[greenio][socket]")
+{
+    auto [client, server] = connect_pair();
+    int fd = -1;
+    auto reader = eventlet::spawn([&fd, &server = server] {
+        GreenSocket mine = std::move(server);
+        fd = mine.fd();
+        return mine.recv(10);
+    });
+    eventlet::sleep(0); // parked in recv now
+    reader.kill();
+    CHECK_THROWS_AS(reader.wait(), eventlet::GreenletExit);
+    CHECK(::fcntl(fd, F_GETFD) == -1); // closed by the destructor on the way out
+    CHECK(client.recv(10).empty());     // and the peer sees the end of the stream
+}
+
+TEST_CASE("an eventlet::Timeout bounds a whole exchange, across many waits", "[greenio][socket]")
+{
+    auto [client, server] = connect_pair();
+    auto trickle = eventlet::spawn([&client = client] {
+        for (int i = 0; i < 1000; ++i) { // a byte per turn: each wait makes progress
+            client.sendall("x");
+            eventlet::sleep(0.001);
+        }
+    });
+    std::string received;
+    {
+        eventlet::Timeout limit(0.05);
+        try {
+            for (;;)
+                received += server.recv(10);
+        } catch (const eventlet::TimeoutError&) {
+            CHECK(limit.expired());
+        }
+    }
+    CHECK_FALSE(received.empty());
+    trickle.kill();
 }
