@@ -1,5 +1,6 @@
 #include "eventlet/greenthread.hpp"
 
+#include <stdexcept>
 #include <string>
 
 #include "eventlet/hub.hpp"
@@ -48,6 +49,25 @@ std::any GreenThreadCore::main()
     // the hub, as this greenlet's result, and the hub drops it once this
     // greenlet is gone.
     return std::any(std::move(keep_alive_));
+}
+
+void GreenThreadCore::run_inline()
+{
+    if (greenlet_.started() || finished_)
+        throw std::logic_error("green thread '" + greenlet_.name() + "' has already run");
+    std::exception_ptr error;
+    bool killed = false;
+    try {
+        invoke();
+    } catch (const GreenletExit&) {
+        error = std::current_exception();
+        killed = true;
+    } catch (...) {
+        error = std::current_exception();
+    }
+    finish(error);
+    if (killed)
+        std::rethrow_exception(error);
 }
 
 void GreenThreadCore::finish(std::exception_ptr error) noexcept

@@ -45,6 +45,12 @@ public:
     bool cancel();
     /// Runs `callback` when the green thread ends (now, if it has).
     void add_link(std::function<void()> callback);
+    /// Runs the function now, in the calling green thread, instead of in a
+    /// green thread of its own (what GreenPool does when a green thread of
+    /// a full pool spawns into it). Its outcome is kept as if it had run
+    /// apart; GreenletExit, which can only be meant for the caller, is also
+    /// rethrown in the caller.
+    void run_inline();
 
     /// True once the green thread has ended (or was killed before it started).
     bool dead() const noexcept { return finished_; }
