@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 namespace bench {
@@ -43,6 +44,39 @@ private:
 inline void report_ns_per_operation(double seconds, long operations)
 {
     std::printf("%.3f\n", seconds * 1e9 / static_cast<double>(operations));
+}
+
+/// Prints the one number the runner reads: operations per second.
+inline void report_per_second(double seconds, long operations)
+{
+    std::printf("%.1f\n", static_cast<double>(operations) / seconds);
+}
+
+/// Prints the one number the runner reads, as it is (bytes, ...).
+inline void report_value(double value)
+{
+    std::printf("%.1f\n", value);
+}
+
+/// Exits with a message on stderr when a program's own check of its result
+/// fails: the runner then reports the row as FAIL instead of printing a
+/// number that measured something else.
+[[noreturn]] inline void fail(const std::string& message)
+{
+    std::fprintf(stderr, "bench: %s\n", message.c_str());
+    std::exit(1);
+}
+
+/// The process's resident memory in bytes: the VmRSS line of
+/// /proc/self/status, which the kernel gives in kB (KiB).
+inline long resident_bytes()
+{
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmRSS:", 0) == 0)
+            return std::strtol(line.c_str() + 6, nullptr, 10) * 1024;
+    }
+    fail("no VmRSS line in /proc/self/status");
 }
 
 } // namespace bench
