@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <string_view>
 
 namespace bench {
 
@@ -25,6 +26,19 @@ inline long count_argument(int argc, char** argv, long fallback)
         std::exit(2);
     }
     return count;
+}
+
+/// True if the program's first argument is `option` (a mode such as
+/// "--peak-rss", given by the runner before the count), which is then taken
+/// out of argc and argv so that count_argument() reads the count after it.
+inline bool option_argument(int& argc, char**& argv, std::string_view option)
+{
+    if (argc < 2 || argv[1] != option)
+        return false;
+    argv[1] = argv[0]; // the program's name stays first, for count_argument's usage line
+    ++argv;
+    --argc;
+    return true;
 }
 
 /// Wall-clock time since construction. steady_clock, because the system
@@ -77,6 +91,18 @@ inline long resident_bytes()
             return std::strtol(line.c_str() + 6, nullptr, 10) * 1024;
     }
     fail("no VmRSS line in /proc/self/status");
+}
+
+/// The process's peak resident memory so far in bytes: the VmHWM line of
+/// /proc/self/status (the high-water mark of VmRSS), in kB (KiB) there too.
+inline long peak_resident_bytes()
+{
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmHWM:", 0) == 0)
+            return std::strtol(line.c_str() + 6, nullptr, 10) * 1024;
+    }
+    fail("no VmHWM line in /proc/self/status");
 }
 
 } // namespace bench
