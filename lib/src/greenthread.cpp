@@ -101,13 +101,18 @@ void GreenThreadCore::finish(std::exception_ptr error) noexcept
 
 void GreenThreadCore::wait_for_end()
 {
+    join();
+    if (error_)
+        std::rethrow_exception(error_);
+}
+
+void GreenThreadCore::join()
+{
     // Its links run in it after it has ended, and may look at the result.
     if (!finished_ && &Greenlet::current() == &greenlet_)
         throw std::logic_error("green thread '" + greenlet_.name() + "' cannot wait for itself");
     while (!finished_)
         waiters_.park();
-    if (error_)
-        std::rethrow_exception(error_);
 }
 
 void GreenThreadCore::kill(std::exception_ptr error)

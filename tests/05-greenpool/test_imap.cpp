@@ -4,6 +4,7 @@
 #include <eventlet/event.hpp>
 #include <eventlet/greenpool.hpp>
 #include <eventlet/hub.hpp>
+#include <eventlet/timeout.hpp>
 
 #include <algorithm>
 #include <fstream>
@@ -271,13 +272,16 @@ TEST_CASE("imap over an empty input yields nothing", "[greenpool][imap]")
     CHECK(results.begin() == results.end());
 }
 
-TEST_CASE("an imap is iterated once", "[greenpool][imap]")
+TEST_CASE("iterating an imap consumes its results", "[greenpool][imap]")
 {
     GreenPool pool(3);
     auto results = pool.imap([](int x) { return x; }, std::views::iota(0, 3));
-    for ([[maybe_unused]] int x : results) {
-    }
-    CHECK_THROWS_AS(results.begin(), std::logic_error);
+    int count = 0;
+    for ([[maybe_unused]] int x : results)
+        ++count;
+    CHECK(count == 3);
+    CHECK(results.begin() == results.end()); // iterating consumed them
+
 }
 
 TEST_CASE("imap's calls are the pool's: they count in running() and share its slots",
@@ -337,4 +341,52 @@ TEST_CASE("imap's memory stays flat over 1,000,000 inputs", "[greenpool][imap][m
     INFO("in use after 50,000: " << after_warm_up << " bytes, peak after: " << peak);
     // Buffering the results or the handles would grow by tens of megabytes.
     CHECK(peak < after_warm_up + 8 * 1024 * 1024);
+}
+
+TEST_CASE("an imap destroyed early stops a call that had not started even while it kills others",
+          "[greenpool][imap]")
+{
+    GreenPool pool(3);
+    eventlet::Event<void> never;
+    std::vector<int> started;
+    {
+        auto results = pool.imap(
+            [&](int x) {
+                started.push_back(x);
+                if (x == 2)
+                    never.wait();
+                return x;
+            },
+            std::views::iota(0, 6));
+        auto it = results.begin(); // calls 0, 1, 2 run; 2 blocks
+        CHECK(*it == 0);
+        ++it; // starts call 3 in the slot of call 0, and finds call 1 done
+        CHECK(*it == 1);
+        REQUIRE(started == std::vector<int>{0, 1, 2});
+    } // call 2 is killed; call 3, spawned but not started, must never run
+    test_support::run_until_idle();
+    CHECK(started == std::vector<int>{0, 1, 2});
+    CHECK(pool.running() == 0);
+}
+
+TEST_CASE("an imap reader interrupted while it waits loses no result", "[greenpool][imap]")
+{
+    GreenPool pool(4);
+    eventlet::Event<void> release;
+    auto results = pool.imap(
+        [&](int x) {
+            release.wait();
+            return x;
+        },
+        std::views::iota(0, 3));
+    {
+        eventlet::Timeout limit(0.001);
+        CHECK_THROWS_AS(results.begin(), eventlet::TimeoutError);
+    }
+    release.send();
+    auto it = results.begin();
+    std::vector<int> seen;
+    for (; it != results.end(); ++it)
+        seen.push_back(*it);
+    CHECK(seen == std::vector<int>{0, 1, 2});
 }

@@ -6,6 +6,7 @@
 #include <eventlet/greenpool.hpp>
 #include <eventlet/hub.hpp>
 #include <eventlet/join.hpp>
+#include <eventlet/timeout.hpp>
 
 #include <algorithm>
 #include <stdexcept>
@@ -263,4 +264,65 @@ TEST_CASE("a pile with a pool of its own bounds its calls by its size", "[greenp
     CHECK(sum == 28);
     CHECK(peak == 2);
     CHECK(pile.pool().size() == 2);
+}
+
+TEST_CASE("destroying a pile stops a call that had not started even while it kills another",
+          "[greenpile]")
+{
+    // Killing the running call yields; in that turn the hub would start the
+    // other one if it had not been cancelled first.
+    GreenPool pool(3);
+    eventlet::Event<void> never;
+    bool late_call_ran = false;
+    {
+        GreenPile<int> pile(pool);
+        pile.spawn([&] {
+            never.wait();
+            return 1;
+        });
+        eventlet::sleep(0); // the first call runs and blocks
+        pile.spawn([&] {
+            late_call_ran = true;
+            return 2;
+        });
+    }
+    test_support::run_until_idle();
+    CHECK_FALSE(late_call_ran);
+    CHECK(pool.running() == 0);
+}
+
+TEST_CASE("a reader interrupted while it waits loses no result", "[greenpile]")
+{
+    GreenPile<int> pile(4);
+    eventlet::Event<void> release;
+    for (int i = 0; i < 3; ++i)
+        pile.spawn([&release](int i) {
+            release.wait();
+            return i;
+        }, i);
+    {
+        eventlet::Timeout limit(0.001);
+        CHECK_THROWS_AS(pile.begin(), eventlet::TimeoutError);
+    }
+    CHECK(pile.unread() == 3);
+    release.send();
+    CHECK(read_all(pile) == std::vector<int>{0, 1, 2});
+}
+
+TEST_CASE("after a call's exception the iterator is not at the end while results remain",
+          "[greenpile]")
+{
+    GreenPile<int> pile(2);
+    pile.spawn([] { return 1; });
+    pile.spawn([]() -> int { throw std::runtime_error("second failed"); });
+    pile.spawn([] { return 3; });
+    auto it = pile.begin();
+    CHECK(*it == 1);
+    CHECK_THROWS_WITH(++it, "second failed");
+    CHECK(it != pile.end());                // a result remains
+    CHECK_THROWS_AS(*it, std::logic_error); // but there is no current one
+    ++it;
+    CHECK(*it == 3);
+    ++it;
+    CHECK(it == pile.end());
 }

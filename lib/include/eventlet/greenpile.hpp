@@ -7,9 +7,11 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
+#include "eventlet/detail/unread_calls.hpp"
 #include "eventlet/greenpool.hpp"
 #include "eventlet/greenthread.hpp"
 
@@ -55,9 +57,10 @@ public:
 
         iterator() = default;
         /// The current result.
-        T& operator*() const { return *pile_->current_; }
+        /// \throws std::logic_error after a `++` that threw (there is none).
+        T& operator*() const { return pile_->current(); }
         /// A pointer to the current result.
-        T* operator->() const { return &*pile_->current_; }
+        T* operator->() const { return &pile_->current(); }
         /// Waits for the next result. \throws what its call threw.
         iterator& operator++()
         {
@@ -66,7 +69,8 @@ public:
         }
         /// Same as ++it (an input iterator's post-increment returns nothing).
         void operator++(int) { ++*this; }
-        /// True once no spawned call is left unread.
+        /// True once no spawned call is left unread (after a `++` that threw,
+        /// the next `++` goes on to the following result).
         friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept
         {
             return it.done();
@@ -74,7 +78,7 @@ public:
 
     private:
         friend class GreenPile;
-        bool done() const noexcept { return !pile_->current_; }
+        bool done() const noexcept { return !pile_->current_ && pile_->pending_.empty(); }
         explicit iterator(GreenPile& pile) : pile_(&pile) {}
         GreenPile* pile_ = nullptr;
     };
@@ -88,17 +92,11 @@ public:
     {
     }
 
-    /// Stops the calls whose results will never be read.
+    /// Stops the calls whose results will never be read: those not started
+    /// never run, those running are killed.
     ~GreenPile()
     {
-        for (GreenThread<T>& thread : pending_) {
-            try {
-                if (!thread.cancel() && !thread.dead())
-                    thread.kill();
-            } catch (...) {
-                detail::report_cleanup_failure("a green pile stopping its calls");
-            }
-        }
+        detail::stop_unread(pending_, handle_of, "a green pile stopping its calls");
     }
 
     GreenPile(const GreenPile&) = delete;
@@ -130,14 +128,20 @@ public:
     GreenPool& pool() const noexcept { return *pool_; }
 
 private:
+    static GreenThread<T>& handle_of(GreenThread<T>& thread) noexcept { return thread; }
+
+    T& current()
+    {
+        if (!current_)
+            throw std::logic_error("no current result: the last ++ of this pile threw");
+        return *current_;
+    }
+
     void advance()
     {
         current_.reset();
-        if (pending_.empty())
-            return;
-        GreenThread<T> oldest = std::move(pending_.front());
-        pending_.pop_front();
-        current_.emplace(oldest.wait());
+        if (!pending_.empty())
+            detail::take_oldest(pending_, handle_of, current_);
     }
 
     std::unique_ptr<GreenPool> own_pool_;

@@ -39,6 +39,9 @@ public:
     void start(Seconds delay, std::shared_ptr<GreenThreadCore> self);
     /// Parks until the green thread has ended; rethrows what ended it.
     void wait_for_end();
+    /// Parks until the green thread has ended; throws only what is thrown
+    /// into the waiter.
+    void join();
     /// Raises `error` in the green thread (see GreenThread::kill()).
     void kill(std::exception_ptr error);
     /// Kills the green thread only if it has not started; true if it did.
@@ -170,6 +173,14 @@ public:
             }
         }
     }
+
+    /// Parks the current green thread until this one ends, without taking
+    /// its result or rethrowing its exception (wait() does both, at once,
+    /// afterwards). Useful to wait in a way that an interruption of the
+    /// waiter cannot confuse with the green thread's own failure.
+    /// \throws std::logic_error when a green thread joins itself; whatever
+    ///         is thrown into the waiter while it waits.
+    void join() { state().join(); }
 
     /// Raises GreenletExit in the green thread at the point where it is
     /// blocked, so that it unwinds (its destructors run). The caller yields:

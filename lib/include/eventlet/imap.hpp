@@ -14,16 +14,10 @@
 #include <type_traits>
 #include <utility>
 
+#include "eventlet/detail/unread_calls.hpp"
 #include "eventlet/greenthread.hpp"
 
 namespace eventlet {
-
-namespace detail {
-
-/// Reports an exception escaping a destructor's cleanup on stderr.
-void report_cleanup_failure(const char* what) noexcept;
-
-} // namespace detail
 
 /// The input range GreenPool::imap() returns: `f` applied to the elements
 /// of the input ranges in green threads of the pool, the results yielded
@@ -42,7 +36,7 @@ void report_cleanup_failure(const char* what) noexcept;
 ///
 /// The calls are green threads of the pool itself: they count in its
 /// running(), share its limit with other work, and waitall() waits for them.
-/// An Imap can be iterated once; it is neither copyable nor movable.
+/// Iterating an Imap consumes its results; it is neither copyable nor movable.
 template <class Pool, class F, class... Views>
 class Imap {
 public:
@@ -64,9 +58,10 @@ public:
 
         iterator() = default;
         /// The current result.
-        value_type& operator*() const { return *owner_->current_; }
+        /// \throws std::logic_error after a `++` that threw (there is none).
+        value_type& operator*() const { return owner_->current(); }
         /// A pointer to the current result.
-        value_type* operator->() const { return &*owner_->current_; }
+        value_type* operator->() const { return &owner_->current(); }
         /// Waits for the next result. \throws what the call (or the input) threw.
         iterator& operator++()
         {
@@ -75,7 +70,8 @@ public:
         }
         /// Same as ++it (an input iterator's post-increment returns nothing).
         void operator++(int) { ++*this; }
-        /// True once every result has been yielded.
+        /// True once every result has been yielded (after a `++` that threw,
+        /// the next `++` goes on to the following result).
         friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept
         {
             return it.done();
@@ -83,7 +79,10 @@ public:
 
     private:
         friend class Imap;
-        bool done() const noexcept { return !owner_->current_; }
+        bool done() const noexcept
+        {
+            return !owner_->current_ && owner_->pending_.empty() && owner_->input_done_;
+        }
         explicit iterator(Imap& owner) : owner_(&owner) {}
         Imap* owner_ = nullptr;
     };
@@ -96,33 +95,24 @@ public:
     {
     }
 
-    /// Stops the calls whose results will never be read.
+    /// Stops the calls whose results will never be read: those not started
+    /// never run, those running are killed.
     ~Imap()
     {
-        for (Pending& pending : pending_) {
-            if (!pending.thread)
-                continue;
-            try {
-                if (!pending.thread.cancel() && !pending.thread.dead())
-                    pending.thread.kill();
-            } catch (...) {
-                detail::report_cleanup_failure("an imap stopping its calls");
-            }
-        }
+        detail::stop_unread(pending_, handle_of, "an imap stopping its calls");
     }
 
     Imap(const Imap&) = delete;
     Imap& operator=(const Imap&) = delete;
 
-    /// Starts the calls and waits for the first result.
-    /// \throws std::logic_error if called twice; what the first call threw.
+    /// Waits for the next result (the first, at the first call). Iterating
+    /// consumes: a second loop goes on where the first one stopped.
+    /// \throws what the call (or the input) threw.
     iterator begin()
     {
-        if (begun_)
-            throw std::logic_error("an imap can be iterated only once");
-        begun_ = true;
-        inputs_.emplace(std::apply(
-            [](auto&... views) { return std::make_tuple(Input<Views>(views)...); }, views_));
+        if (!inputs_)
+            inputs_.emplace(std::apply(
+                [](auto&... views) { return std::make_tuple(Input<Views>(views)...); }, views_));
         advance();
         return iterator(*this);
     }
@@ -145,6 +135,15 @@ private:
         std::exception_ptr input_error;
     };
 
+    static GreenThread<value_type>& handle_of(Pending& pending) noexcept { return pending.thread; }
+
+    value_type& current()
+    {
+        if (!current_)
+            throw std::logic_error("no current result: the last ++ of this imap threw");
+        return *current_;
+    }
+
     // Moves to the next result: starts what calls it may, then waits for
     // the oldest one.
     void advance()
@@ -153,11 +152,12 @@ private:
         start_calls();
         if (pending_.empty())
             return;
-        Pending oldest = std::move(pending_.front());
-        pending_.pop_front();
-        if (oldest.input_error)
-            std::rethrow_exception(oldest.input_error);
-        current_.emplace(oldest.thread.wait());
+        if (pending_.front().input_error) {
+            const std::exception_ptr error = pending_.front().input_error;
+            pending_.pop_front();
+            std::rethrow_exception(error);
+        }
+        detail::take_oldest(pending_, handle_of, current_);
     }
 
     // Keeps up to pool.size() calls started and unconsumed, without
@@ -213,7 +213,6 @@ private:
     std::optional<std::tuple<Input<Views>...>> inputs_;
     std::deque<Pending> pending_;
     std::optional<value_type> current_;
-    bool begun_ = false;
     bool input_done_ = false;
 };
 
