@@ -390,3 +390,31 @@ TEST_CASE("an imap reader interrupted while it waits loses no result", "[greenpo
         seen.push_back(*it);
     CHECK(seen == std::vector<int>{0, 1, 2});
 }
+
+TEST_CASE("a consumer killed while imap starts calls is killed, not handed on as an input error",
+          "[greenpool][imap]")
+{
+    GreenPool pool(2);
+    std::vector<eventlet::Event<void>> gates(10);
+    std::vector<int> seen;
+    auto consumer = eventlet::spawn([&] {
+        for (int x : pool.imap(
+                 [&](int x) {
+                     gates[static_cast<std::size_t>(x)].wait();
+                     return x;
+                 },
+                 std::views::iota(0, 10)))
+            seen.push_back(x);
+    });
+    eventlet::sleep(0); // calls 0 and 1 run: the pool is full
+    auto other = eventlet::spawn([&] { pool.spawn([] {}); });
+    eventlet::sleep(0); // `other` waits in line for a slot
+    gates[0].send();
+    other.wait(); // the slot of call 0 went to `other`, first in line
+    consumer.kill();
+    CHECK_THROWS_AS(consumer.wait(), eventlet::GreenletExit); // not left running
+    gates[1].send();
+    test_support::run_until_idle();
+    CHECK(seen == std::vector<int>{0});
+    CHECK(pool.running() == 0);
+}

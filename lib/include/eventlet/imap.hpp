@@ -129,6 +129,9 @@ private:
         std::ranges::sentinel_t<View> end;
     };
 
+    // The arguments of one call: a copy of one element of each input.
+    using Arguments = std::tuple<std::decay_t<std::ranges::range_reference_t<Views>>...>;
+
     // A call started and not yet consumed, or the error of the input in its place.
     struct Pending {
         GreenThread<value_type> thread;
@@ -160,45 +163,53 @@ private:
         detail::take_oldest(pending_, handle_of, current_);
     }
 
-    // Keeps up to pool.size() calls started and unconsumed, without
-    // waiting for a slot when a call is already under way (its result can
-    // be consumed meanwhile).
+    // Keeps up to pool.size() calls started and unconsumed. With a call
+    // already under way, it starts more only if that needs no waiting for a
+    // slot: parked in spawn, the consumer could not take the results that
+    // are ready meanwhile.
     void start_calls()
     {
         while (!input_done_ && pending_.size() < pool_.size() &&
-               (pending_.empty() || pool_.free() > 0)) {
+               (pending_.empty() || (pool_.free() > 0 && pool_.waiting() == 0))) {
+            std::optional<Arguments> arguments;
+            // Only the input's own errors become a result in the line: what
+            // is thrown into the consumer while spawn() parks it (a kill, a
+            // Timeout) is the consumer's, and goes straight out.
             try {
-                if (!start_next_call())
-                    input_done_ = true;
+                arguments = read_input();
             } catch (...) {
                 input_done_ = true;
                 pending_.push_back(Pending{{}, std::current_exception()});
+                return;
             }
+            if (!arguments) {
+                input_done_ = true;
+                return;
+            }
+            // Each call shares the function, so that a call still unwinding
+            // after this Imap is gone does not use a destroyed one.
+            pending_.push_back(Pending{
+                pool_.spawn([function = function_, arguments = std::move(*arguments)]() mutable {
+                    return std::apply(*function, arguments);
+                }),
+                {}});
         }
     }
 
-    // Reads one element of each input and spawns the call on them.
-    // \returns false at the end of the shortest input.
-    bool start_next_call()
+    // The next element of each input, or nothing at the end of the shortest.
+    std::optional<Arguments> read_input()
     {
         auto& inputs = *inputs_;
         const bool at_end = std::apply(
             [](auto&... input) { return ((input.at == input.end) || ...); }, inputs);
         if (at_end)
-            return false;
-        // The elements are copied into the green thread: a reference into
-        // the input (a generator's current value) would not outlive `++`.
-        auto arguments = std::apply(
-            [](auto&... input) { return std::make_tuple(decay_copy(*input.at)...); }, inputs);
+            return std::nullopt;
+        // The elements are copied into the call: a reference into the input
+        // (a generator's current value) would not outlive `++`.
+        Arguments arguments = std::apply(
+            [](auto&... input) { return Arguments(decay_copy(*input.at)...); }, inputs);
         std::apply([](auto&... input) { (++input.at, ...); }, inputs);
-        // Each call shares the function, so that a call still unwinding
-        // after this Imap is gone does not use a destroyed one.
-        pending_.push_back(Pending{pool_.spawn(
-                                       [function = function_, arguments = std::move(arguments)]() mutable {
-                                           return std::apply(*function, arguments);
-                                       }),
-                                   {}});
-        return true;
+        return arguments;
     }
 
     template <class T>
