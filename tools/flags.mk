@@ -29,3 +29,21 @@ CATCH_MAIN := $(BUILD)/catch_main.o
 $(CATCH_MAIN): $(TOP)/tools/catch_main.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+# llhttp, the HTTP parser Node.js uses: Debian's node-llhttp ships its C
+# sources, compiled here once per mode into a library of their own. Strict
+# mode refuses what lenient parsers let through ("Host : x", a bare LF).
+LLHTTP_SOURCE_DIR := /usr/share/llhttp
+LLHTTP_INCLUDES := -isystem /usr/share/include/llhttp
+LLHTTP_LIBRARY := $(BUILD)/llhttp/libllhttp.a
+LLHTTP_CFLAGS := -O2 -g -fPIC -DLLHTTP_STRICT_MODE=1 $(LLHTTP_INCLUDES) \
+                 $(filter -fsanitize=% -fno-sanitize-recover=%,$(CXXFLAGS))
+LLHTTP_OBJS := $(patsubst %,$(BUILD)/llhttp/%.o,api http llhttp)
+
+$(BUILD)/llhttp/%.o: $(LLHTTP_SOURCE_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LLHTTP_CFLAGS) -c $< -o $@
+
+$(LLHTTP_LIBRARY): $(LLHTTP_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^

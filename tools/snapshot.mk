@@ -4,8 +4,10 @@
 #   CHAPTER   the chapter number: the tests of chapters 01..CHAPTER are run
 #   SNAPSHOT  the folder holding include/ and src/ (default: this folder)
 #   EXTRA_TESTS  more test folders under tests/ (lib adds its own)
-# Targets: lib (the static library), build (library and test runner),
-# test (build and run), clean. MODE=asan builds and runs everything under
+#   BIN_DIR   where the snapshot's programs (examples/*.cpp) go
+#             (default: bin/ beside its library)
+# Targets: lib (the static library), build (library, programs and test
+# runner), test (build and run), clean. MODE=asan builds and runs everything under
 # AddressSanitizer and UBSan, in a build tree of its own.
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
@@ -28,7 +30,18 @@ LIB_OBJS := $(patsubst $(SNAPSHOT_DIR)/src/%.cpp,$(LIB_OUT)/obj/%.o,$(LIB_SRCS))
 LIBRARY := $(LIB_OUT)/libeventlet.a
 RUNNER := $(RUN_OUT)/run-tests
 
-INCLUDES := -I$(SNAPSHOT_DIR)/include
+# The programs of the patterns (crawl, echo_server, ...), one per file of
+# examples/. Tests run them as processes, and find them through
+# EVENTLET_BIN_DIR.
+BIN_DIR := $(or $(BIN_DIR),$(LIB_OUT)/bin)
+PROGRAM_SRCS := $(wildcard $(SNAPSHOT_DIR)/examples/*.cpp)
+PROGRAMS := $(patsubst $(SNAPSHOT_DIR)/examples/%.cpp,$(BIN_DIR)/%,$(PROGRAM_SRCS))
+
+# A snapshot that parses HTTP links llhttp (see flags.mk), and only then.
+USES_LLHTTP := $(shell grep -ls 'llhttp.h' $(SNAPSHOT_DIR)/src/* $(SNAPSHOT_DIR)/include/eventlet/*.hpp)
+LINK_LIBRARIES := $(LIBRARY) $(if $(USES_LLHTTP),$(LLHTTP_LIBRARY))
+
+INCLUDES := -I$(SNAPSHOT_DIR)/include $(if $(USES_LLHTTP),$(LLHTTP_INCLUDES))
 
 .PHONY: all lib build test clean deps
 .DEFAULT_GOAL := test
@@ -44,7 +57,7 @@ lib: deps
 	@$(MAKE) --no-print-directory $(LIBRARY)
 
 build: deps
-	@$(MAKE) --no-print-directory $(RUNNER)
+	@$(MAKE) --no-print-directory $(RUNNER) $(PROGRAMS)
 
 test: build
 	$(RUNNER) $(TEST_ARGS)
@@ -63,10 +76,19 @@ $(LIBRARY): $(LIB_OBJS)
 
 $(LIB_OUT)/tests/%.o: $(TOP)/tests/%.cpp
 	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $(INCLUDES) -DEVENTLET_BIN_DIR='"$(BIN_DIR)"' -c $< -o $@
+
+$(RUNNER): $(TEST_OBJS) $(CATCH_MAIN) $(LINK_LIBRARIES)
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $(TEST_OBJS) $(CATCH_MAIN) $(LINK_LIBRARIES) $(LDLIBS) -o $@
+
+$(LIB_OUT)/examples/%.o: $(SNAPSHOT_DIR)/examples/%.cpp
+	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(INCLUDES) -c $< -o $@
 
-$(RUNNER): $(TEST_OBJS) $(CATCH_MAIN) $(LIBRARY)
+.PRECIOUS: $(LIB_OUT)/examples/%.o
+$(BIN_DIR)/%: $(LIB_OUT)/examples/%.o $(LINK_LIBRARIES)
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $(TEST_OBJS) $(CATCH_MAIN) $(LIBRARY) $(LDLIBS) -o $@
+	$(CXX) $(CXXFLAGS) $< $(LINK_LIBRARIES) $(LDLIBS) -o $@
 
--include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(PROGRAM_SRCS:$(SNAPSHOT_DIR)/examples/%.cpp=$(LIB_OUT)/examples/%.d)
