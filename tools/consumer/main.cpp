@@ -20,26 +20,27 @@ void expect(bool ok, const std::string& what)
         ++failures;
 }
 
-// Three green threads that each sleep, then report in: they finish in the
-// order of their delays, not of their spawns.
+// Three green threads: spawn() starts none of them at once, the hub then
+// runs them in spawn order, and each one's result comes back through wait().
 void green_threads()
 {
-    eventlet::Queue<int> finished;
+    eventlet::Queue<int> started;
     std::vector<eventlet::GreenThread<int>> threads;
     for (int id : {3, 1, 2})
-        threads.push_back(eventlet::spawn([&finished, id] {
+        threads.push_back(eventlet::spawn([&started, id] {
+            started.put(id);
             eventlet::sleep(0.001 * id);
-            finished.put(id);
             return id * 10;
         }));
+    expect(started.empty(), "spawn() returned before any of the 3 green threads ran");
     int sum = 0;
     for (auto& thread : threads)
         sum += thread.wait();
     std::vector<int> order;
-    while (!finished.empty())
-        order.push_back(finished.get());
-    expect(sum == 60, "3 green threads returned 30 + 10 + 20");
-    expect(order == std::vector<int>{1, 2, 3}, "they finished in the order of their sleeps");
+    while (!started.empty())
+        order.push_back(started.get());
+    expect(order == std::vector<int>{3, 1, 2}, "they ran in spawn order");
+    expect(sum == 60, "they returned 30 + 10 + 20 through wait()");
 }
 
 // imap on a pool of 4: results in input order, however the calls interleave.
