@@ -7,9 +7,11 @@
 #   make docs        the Doxygen site, in docs/html/index.html
 #   make diff-NN     what chapter NN changed against chapter NN-1
 #   make bench       the benchmarks, side by side with their peers (BENCH=id for one)
+#   make install     lib's headers, library, eventlet.pc and CMake package into PREFIX
+#                    (default /usr/local; DESTDIR=dir stages them for a package)
 #   make clean       remove every build product
 
-.PHONY: demo test asan docs bench clean help
+.PHONY: demo test asan docs bench install clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -32,6 +34,12 @@ docs:
 
 bench:
 	@$(MAKE) --no-print-directory -C bench run BENCH="$(BENCH)"
+
+# See tools/install-lib for what goes where, and README.md for how a program
+# then uses it (pkg-config or CMake).
+PREFIX ?= /usr/local
+install:
+	@tools/install-lib "$(PREFIX)" "$(DESTDIR)"
 
 test-%:
 	@$(MAKE) --no-print-directory -C $(firstword $(wildcard chapters/$*-*) chapters/$*-missing) test
