@@ -105,7 +105,8 @@ def main():
                 except subprocess.TimeoutExpired:
                     server.kill()
                     server.wait()
-                    fail(f"{args.server} did not exit within {STOP_TIMEOUT} s of SIGTERM")
+                    fail(f"{args.server} did not exit within {STOP_TIMEOUT} s of SIGTERM; "
+                         f"stderr {read_text(errors)[-2000:]!r}")
         if load.returncode != 0:
             fail(f"echo_load exited with {load.returncode}: {load.stderr.strip()}")
         if server.returncode != 0:
