@@ -42,8 +42,8 @@ def signal_wakeup():
     The Python-level handlers do nothing; what wakes the main green thread
     is the byte the interpreter writes to its wakeup fd for every signal,
     read through the hub like any socket. A first version raised SystemExit
-    from the handler, as Eventlet's example relies on KeyboardInterrupt;
-    about 1 run in 15 of echo_c500 then left a server running after SIGTERM.
+    from the handler (as Eventlet's example relies on KeyboardInterrupt), and
+    twice in about 100 runs of echo_c500 the server went on after SIGTERM.
     A handler runs inside whatever code executes when the signal lands, and
     code that swallows exceptions there (a finalizer prints it as "ignored")
     keeps the server alive; the exact place was not pinned down, and a
