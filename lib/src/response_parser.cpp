@@ -76,7 +76,7 @@ void ResponseParser::finish()
     if (!complete_)
         throw ProtocolError(response_.url.to_string() + ": the server closed the connection " +
                             (!begun_ ? "without sending a response"
-                                                                         : "before the response was complete"));
+                                     : "before the response was complete"));
 }
 
 void ResponseParser::throw_error(llhttp_errno_t error) const
