@@ -21,6 +21,9 @@ TEST_SRCS := $(wildcard $(TOP)/exercises/$(SLUG)/test_*.cpp)
 CODE_SRCS := $(filter-out $(HERE)/test_%.cpp,$(wildcard $(HERE)/*.cpp))
 OBJS := $(patsubst $(TOP)/%.cpp,$(OUT)/obj/%.o,$(TEST_SRCS) $(CODE_SRCS))
 RUNNER := $(OUT)/run-tests
+# A snapshot that parses HTTP links llhttp (see snapshot.mk), and only then.
+USES_LLHTTP := $(shell grep -ls 'llhttp.h' $(SNAPSHOT_DIR)/src/* $(SNAPSHOT_DIR)/include/eventlet/*.hpp)
+LINK_LIBRARIES := $(LIBRARY) $(if $(USES_LLHTTP),$(LLHTTP_LIBRARY))
 INCLUDES := -I$(HERE) -I$(SNAPSHOT_DIR)/include
 
 .PHONY: all build test clean deps snapshot-lib
@@ -49,8 +52,8 @@ $(OUT)/obj/%.o: $(TOP)/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(INCLUDES) -c $< -o $@
 
-$(RUNNER): $(OBJS) $(CATCH_MAIN) $(LIBRARY)
+$(RUNNER): $(OBJS) $(CATCH_MAIN) $(LINK_LIBRARIES)
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $(OBJS) $(CATCH_MAIN) $(LIBRARY) $(LDLIBS) -o $@
+	$(CXX) $(CXXFLAGS) $(OBJS) $(CATCH_MAIN) $(LINK_LIBRARIES) $(LDLIBS) -o $@
 
 -include $(OBJS:.o=.d)
