@@ -42,3 +42,11 @@
 #include "eventlet/greenpool.hpp"
 #include "eventlet/greenpile.hpp"
 #include "eventlet/join.hpp"
+
+// HTTP: the client of the client pattern.
+#include "eventlet/http/url.hpp"
+#include "eventlet/http/headers.hpp"
+#include "eventlet/http/response.hpp"
+#include "eventlet/http/errors.hpp"
+#include "eventlet/http/http_error.hpp"
+#include "eventlet/http/client.hpp"
