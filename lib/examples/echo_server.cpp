@@ -6,21 +6,21 @@
 // Listens on HOST:PORT (default 0.0.0.0:6000; port 0 lets the system
 // choose), prints "listening on HOST:PORT" once it does, and serves until
 // SIGINT or SIGTERM: then it stops accepting, closes its clients, and exits 0.
+#include <eventlet/greenthread.hpp>
 #include <eventlet/serve.hpp>
 #include <eventlet/signals.hpp>
-#include <eventlet/greenthread.hpp>
 #include <eventlet/socket.hpp>
 
 #include <sys/resource.h>
 
 #include <array>
+#include <cerrno>
 #include <csignal>
-#include <cstdio>
+#include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
+#include <functional>
 #include <iostream>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 
 #include <asio/signal_set.hpp>
