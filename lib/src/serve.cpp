@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <iostream>
 #include <list>
 #include <optional>
 #include <stdexcept>
@@ -117,7 +118,7 @@ struct Server::State : std::enable_shared_from_this<State> {
 
     void accept_loop();
     std::optional<Accepted> accept_one();
-    void pause_accepting();
+    void pause_accepting(const SocketError& error);
     static void serve_connection(Registration registration);
     void stop() noexcept;
     void close_clients() noexcept;
@@ -169,7 +170,7 @@ std::optional<Accepted> Server::State::accept_one()
         if (stopping) // closed before accept() got to wait
             return std::nullopt;
         if (out_of_resources(e.code().value())) {
-            pause_accepting();
+            pause_accepting(e);
             return std::nullopt;
         }
         if (connection_failed(e.code().value()))
@@ -181,12 +182,14 @@ std::optional<Accepted> Server::State::accept_one()
 // The connection that failed to be accepted is still in the backlog, so the
 // listener stays readable: without a pause, the loop would call accept()
 // again at once, fail again, and spin at 100% CPU until a descriptor frees.
-void Server::State::pause_accepting()
+void Server::State::pause_accepting(const SocketError& error)
 {
     if (!paused) {
         paused = true;
-        detail::report_current_exception("the accept loop of serve() on " + address.to_string() +
-                                         " (it pauses and retries)");
+        // Not report_current_exception(): nothing escaped, and the server
+        // goes on; the error's text says all there is to say.
+        std::cerr << "eventlet: serve() on " << address.to_string()
+                  << " cannot accept a connection (" << error.what() << "); it pauses and retries\n";
     }
     acceptor.park(backoff);
     backoff = std::min(backoff.count() * 2, max_backoff);

@@ -58,6 +58,15 @@ TEST_CASE("out of descriptors, the accept loop pauses instead of spinning, and s
           "once descriptors free",
           "[server][emfile]")
 {
+#if defined(__SANITIZE_ADDRESS__)
+    // UBSan (built with ASan here) checks an object's dynamic type the
+    // first time it meets it, and tests whether the memory is readable by
+    // writing it to a pipe: in a process out of descriptors the pipe fails,
+    // and UBSan reports a bad vptr wherever the library goes next. The test
+    // would measure the sanitizer, so it runs in the release build only.
+    WARN("out of descriptors, UBSan's own checks fail: this test runs in the release build only");
+    return;
+#endif
     // In a child process, whose open-file limit the test may lower; a new
     // OS thread gives the child a hub of its own.
     const auto result = test_support::run_in_child([] {
@@ -66,10 +75,16 @@ TEST_CASE("out of descriptors, the accept loop pauses instead of spinning, and s
           try {
             eventlet::Server server(eventlet::listen(test_support::loopback(eventlet::Family::ipv4)), 100);
             auto serving = eventlet::spawn([&] { server.serve(echo); });
-            // Made while descriptors remain: the client's socket, and the
-            // hub's own (Asio opens its epoll descriptor on first use).
+            // While descriptors remain, a first client is served (and Asio
+            // opens its epoll descriptor, which it does on first use).
+            {
+                GreenSocket first = eventlet::connect(server.address(), 5);
+                first.sendall("first");
+                expect(first.recv(100) == "first", "the first client was not echoed");
+            }
+            while (server.connections() != 0) // its handler ends, its descriptor frees
+                eventlet::sleep(0);
             GreenSocket client(eventlet::Family::ipv4);
-            eventlet::sleep(0); // serve() parks in accept()
 
             // Use every descriptor up, under a low limit.
             rlimit limit{};
@@ -118,6 +133,6 @@ TEST_CASE("out of descriptors, the accept loop pauses instead of spinning, and s
     INFO(result.stderr_text);
     CHECK(result.exited());
     CHECK(result.exit_code() == 0);
-    CHECK_THAT(result.stderr_text, Catch::Contains("Too many open files"));
-    CHECK_THAT(result.stderr_text, Catch::Contains("(it pauses and retries)"));
+    CHECK_THAT(result.stderr_text, Catch::Contains("Too many open files); it pauses and retries"));
+    CHECK_THAT(result.stderr_text, Catch::Contains("cannot accept a connection"));
 }
