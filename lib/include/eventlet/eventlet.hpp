@@ -36,6 +36,8 @@
 #include "eventlet/resolver.hpp"
 #include "eventlet/socket.hpp"
 #include "eventlet/buffered_reader.hpp"
+#include "eventlet/serve.hpp"
+#include "eventlet/signals.hpp"
 
 // pools.
 #include "eventlet/imap.hpp"
