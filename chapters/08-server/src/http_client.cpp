@@ -1,0 +1,209 @@
+// urlopen(): one request per connection, redirects followed, all of it
+// within one Timeout.
+#include "eventlet/http/client.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "eventlet/socket.hpp"
+#include "eventlet/timeout.hpp"
+#include "response_parser.hpp"
+
+namespace eventlet::http {
+namespace {
+
+constexpr std::size_t receive_size = 64 * 1024;
+
+std::string seconds_text(Seconds span)
+{
+    std::ostringstream text;
+    text << span.count();
+    return text.str();
+}
+
+// A token (RFC 9110, 5.6.2): what a method or a header name is made of.
+bool is_token(std::string_view text)
+{
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);
+    });
+}
+
+// The fields the client writes itself: letting a caller set them would let
+// the request's framing disagree with what is sent.
+constexpr std::string_view reserved_fields[] = {"Host", "Connection", "Content-Length", "Transfer-Encoding"};
+// The fields it writes unless the caller gives its own.
+constexpr std::string_view default_fields[][2] = {
+    {"User-Agent", "eventlet-cpp-urlopen/1.0"},
+    {"Accept", "*/*"},
+    // No gzip: the body is handed over as it came, and the limit on its
+    // size means what it says.
+    {"Accept-Encoding", "identity"},
+};
+
+// A CR or LF in a value would end the field early and start one of the
+// caller's choosing: header injection.
+void check_request(const Options& options)
+{
+    if (!is_token(options.method))
+        throw std::invalid_argument("'" + options.method + "' is not an HTTP method");
+    for (const Header& field : options.headers) {
+        if (!is_token(field.name))
+            throw std::invalid_argument("'" + field.name + "' is not a valid header name");
+        if (field.value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+            throw std::invalid_argument("the value of header '" + field.name +
+                                        "' holds a line break or a NUL");
+        for (std::string_view reserved : reserved_fields)
+            if (equal_ignoring_case(field.name, reserved))
+                throw std::invalid_argument("the " + std::string(reserved) +
+                                            " header is urlopen's own: it cannot be set");
+    }
+}
+
+std::string request_text(const Url& url, const std::string& method, const std::string& body,
+                         const Headers& extra)
+{
+    std::string text = method + " " + url.target() + " HTTP/1.1\r\n";
+    auto field = [&text](std::string_view name, std::string_view value) {
+        text.append(name).append(": ").append(value).append("\r\n");
+    };
+    field("Host", url.authority());
+    for (const auto& [name, value] : default_fields)
+        if (!extra.contains(name))
+            field(name, value);
+    for (const Header& header : extra)
+        field(header.name, header.value);
+    if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
+        field("Content-Length", std::to_string(body.size()));
+    // One request per connection: the end of the connection is then a
+    // valid end of the body, and no connection outlives its urlopen().
+    field("Connection", "close");
+    text += "\r\n";
+    text += body;
+    return text;
+}
+
+// One request and its response, on a connection of its own.
+Response exchange(const Url& url, const std::string& method, const std::string& body,
+                  const Options& options)
+{
+    GreenSocket socket;
+    {
+        Timeout connect_limit(options.connect_timeout);
+        try {
+            socket = connect(url.address());
+        } catch (const TimeoutError&) {
+            if (!connect_limit.expired())
+                throw;
+            throw TimeoutError("connect to " + url.authority() + ": no connection within " +
+                               seconds_text(*options.connect_timeout) + " s");
+        }
+    }
+    socket.sendall(request_text(url, method, body, options.headers));
+
+    Response response{.url = url};
+    detail::ResponseParser parser(response, method == "HEAD", options.max_header_size,
+                                  options.max_body_size);
+    std::string buffer(receive_size, '\0');
+    for (;;) {
+        const std::size_t received = socket.recv(std::span<char>(buffer));
+        if (received == 0) {
+            parser.finish(); // completes a body that ends with the connection
+            return response;
+        }
+        if (parser.feed(std::string_view(buffer.data(), received)))
+            return response;
+    }
+}
+
+bool is_redirect(int status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// Where a redirect leads; a URL the client cannot fetch keeps its error's
+// type, and says where it came from.
+Url redirect_target(const Url& from, std::string_view location)
+{
+    try {
+        return from.resolve(location);
+    } catch (const UnsupportedScheme& e) {
+        throw UnsupportedScheme(from.to_string() + " redirects to " + e.what());
+    } catch (const UrlError& e) {
+        throw UrlError(from.to_string() + " redirects to " + e.what());
+    }
+}
+
+Response follow_redirects(const Url& start, const Options& options)
+{
+    Url url = start;
+    std::string method = options.method;
+    std::string body = options.body;
+    // Without cookies or other state, asking the same thing twice gets the
+    // same answer: a chain that comes back to a request it made is a loop.
+    std::vector<std::pair<std::string, Url>> visited{{method, url}};
+    for (;;) {
+        Response response = exchange(url, method, body, options);
+        const auto location = response.headers.get("Location");
+        if (!is_redirect(response.status) || !location) {
+            if (!response.ok())
+                throw HttpError(std::move(response));
+            return response;
+        }
+        if (visited.size() > options.max_redirects)
+            throw RedirectError(start.to_string() + ": more than " +
+                                std::to_string(options.max_redirects) + " redirects");
+        Url next = redirect_target(url, *location);
+        // 303 means "see there, with a GET"; browsers (and Python) do the
+        // same for a POST answered with 301 or 302. 307 and 308 keep all.
+        const bool to_get = (response.status == 303 && method != "HEAD") ||
+                            ((response.status == 301 || response.status == 302) && method == "POST");
+        if (to_get) {
+            method = "GET";
+            body.clear();
+        }
+        const bool seen = std::any_of(visited.begin(), visited.end(), [&](const auto& request) {
+            return request.first == method && request.second == next;
+        });
+        if (seen) {
+            std::string chain;
+            for (const auto& request : visited)
+                chain += request.second.to_string() + " -> ";
+            throw RedirectError("redirect loop: " + chain + next.to_string());
+        }
+        visited.emplace_back(method, next);
+        url = std::move(next);
+    }
+}
+
+} // namespace
+
+Response urlopen(const Url& url, const Options& options)
+{
+    check_request(options);
+    // The whole call, redirects included, is one scope with one deadline: a
+    // per-read timeout would let a server that sends a byte every few
+    // seconds hold the caller for ever.
+    Timeout limit(options.timeout);
+    try {
+        return follow_redirects(url, options);
+    } catch (const TimeoutError&) {
+        if (!limit.expired())
+            throw; // someone else's: a connect timeout, or the caller's own Timeout
+        throw TimeoutError(url.to_string() + ": no complete response within " +
+                           seconds_text(*options.timeout) + " s");
+    }
+}
+
+Response urlopen(std::string_view url, const Options& options)
+{
+    return urlopen(Url::parse(url), options);
+}
+
+} // namespace eventlet::http
