@@ -164,13 +164,20 @@ private:
         request.query = query;
         request.peer = peer_;
         StartResponse response(socket_, request);
-        request.input = Input([this, &continue_due, &response](std::span<char> out) {
+        // A client still waiting for its 100 Continue when the answer goes
+        // out may or may not send the body after it: only a close makes
+        // the next request unambiguous.
+        const bool keep_alive_allowed = options_.keepalive && !server_.stopping;
+        response.allow_keep_alive(keep_alive_allowed && !continue_due);
+        request.input = Input([this, &continue_due, &response, keep_alive_allowed](std::span<char> out) {
             // The client waits for this before sending the body: only now
             // does it know that the application wants it (Eventlet's way).
             if (continue_due) {
                 continue_due = false;
-                if (!response.headers_sent())
+                if (!response.headers_sent()) {
                     connection_.send_continue();
+                    response.allow_keep_alive(keep_alive_allowed);
+                }
             }
             return connection_.read_body(out);
         });
@@ -188,11 +195,7 @@ private:
             log_error(options_, request.request_line(), error.what());
             return refuse(request, HttpError(500, "internal server error"), response);
         }
-        // A client still waiting for its 100 Continue may or may not send
-        // the body now: only a close makes the next request unambiguous.
-        const bool reusable = response.keep_alive() && options_.keepalive && !continue_due &&
-                              !server_.stopping;
-        return done(request, response, reusable);
+        return done(request, response, response.keep_alive() && !server_.stopping);
     }
 
     // True if the connection failed under the exchange: nothing can be sent.

@@ -105,7 +105,8 @@ void StartResponse::send_head()
     } else {
         delimited = false; // the close of the connection ends the body
     }
-    keep_alive_ = client_keep_alive_ && delimited && !headers_.has_token("Connection", "close");
+    keep_alive_ = client_keep_alive_ && keep_alive_allowed_ && delimited &&
+                  !headers_.has_token("Connection", "close");
     if (!headers_.contains("Date"))
         extra.add("Date", http_date());
     if (!keep_alive_ && !headers_.has_token("Connection", "close"))

@@ -49,6 +49,13 @@ public:
     ///         GreenSocket::sendall() throws.
     void write(std::string_view data);
 
+    /// The server's say on keeping the connection: false makes this
+    /// response end it, and say so (`Connection: close`), whatever the
+    /// client asked. It counts if given before the headers go out; the
+    /// server gives it before the application runs, and may change it
+    /// while the application reads the input. Never switches.
+    void allow_keep_alive(bool allowed) noexcept { keep_alive_allowed_ = allowed; }
+
     /// Sends all of `body` through write(), then ends the response. If no
     /// Content-Length was given and the body is known whole, its length is
     /// sent as Content-Length. \throws as write(), and what `body` throws.
@@ -82,6 +89,7 @@ private:
     bool head_request_;
     bool http11_;
     bool client_keep_alive_;
+    bool keep_alive_allowed_ = true;
     int code_ = 0;
     std::string status_;
     Headers headers_;
