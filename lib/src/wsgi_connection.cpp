@@ -30,17 +30,23 @@ bool Connection::receive()
     const std::size_t old_size = buffer_.size();
     buffer_.resize(old_size + receive_size);
     std::size_t received = 0;
-    // A Timeout of our own, not the socket's: its expired() tells our limit
-    // from a Timeout of the application's that fires while it reads input.
+    // A Timeout of our own, not the socket's (which is for sending): its
+    // expired() tells our limit from a Timeout of the application's that
+    // fires while it reads the input.
+    const std::optional<Seconds> send_limit = socket_->timeout();
+    socket_->set_timeout(std::nullopt);
     Timeout limit(wait_limit_);
     try {
         received = socket_->recv(std::span<char>(buffer_.data() + old_size, receive_size));
+        socket_->set_timeout(send_limit);
     } catch (const TimeoutError&) {
+        socket_->set_timeout(send_limit);
         buffer_.resize(old_size);
         if (limit.expired())
             throw HttpError(408, "the client sent nothing for too long");
         throw;
     } catch (...) {
+        socket_->set_timeout(send_limit);
         buffer_.resize(old_size);
         broken_ = true;
         throw;

@@ -26,6 +26,7 @@ const llhttp_settings_t& RequestParser::settings()
         s.on_method = on_method;
         s.on_url = on_url;
         s.on_version = on_version;
+        s.on_version_complete = on_version_complete;
         s.on_header_field = on_header_field;
         s.on_header_value = on_header_value;
         s.on_header_value_complete = on_header_value_complete;
@@ -86,7 +87,7 @@ void RequestParser::fail(llhttp_errno_t error)
     // llhttp says "Invalid HTTP version" of a well-formed version it does
     // not speak (HTTP/1.2, HTTP/3.0), and other things of malformed ones.
     if (error == HPE_INVALID_VERSION && std::strcmp(reason, "Invalid HTTP version") == 0)
-        throw HttpError(505, "HTTP/" + request_.version + " is not supported");
+        throw HttpError(505, "HTTP/" + version_ + " is not supported");
     throw HttpError(400, std::string("malformed request: ") + reason);
 }
 
@@ -117,6 +118,7 @@ int RequestParser::on_message_begin(llhttp_t* parser)
     RequestParser& p = self(parser);
     p.stage_ = Stage::head;
     p.request_ = Request();
+    p.version_.clear();
     p.field_.clear();
     p.value_.clear();
     return 0;
@@ -134,11 +136,16 @@ int RequestParser::on_url(llhttp_t* parser, const char* at, std::size_t length)
     return 0;
 }
 
-// Until the header section is complete, `version` holds the digits alone
-// ("1.1"); on_headers_complete makes it "HTTP/1.1".
 int RequestParser::on_version(llhttp_t* parser, const char* at, std::size_t length)
 {
-    self(parser).request_.version.append(at, length);
+    self(parser).version_.append(at, length);
+    return 0;
+}
+
+int RequestParser::on_version_complete(llhttp_t* parser)
+{
+    RequestParser& p = self(parser);
+    p.request_.version = "HTTP/" + p.version_;
     return 0;
 }
 
@@ -175,16 +182,13 @@ int RequestParser::on_header_value_complete(llhttp_t* parser)
 int RequestParser::on_headers_complete(llhttp_t* parser)
 {
     RequestParser& p = self(parser);
-    Request& request = p.request_;
-    if (request.version.empty()) // HTTP/0.9's "GET /": no version at all
-        request.version = "0.9";
-    if (request.version != "1.0" && request.version != "1.1") {
+    if (p.version_.empty()) // HTTP/0.9's "GET /": no version at all
+        p.version_ = "0.9";
+    if (p.version_ != "1.0" && p.version_ != "1.1") {
         p.refusal_ = 505;
-        p.refusal_reason_ = "HTTP/" + request.version + " is not supported";
-        request.version = "HTTP/" + request.version;
+        p.refusal_reason_ = "HTTP/" + p.version_ + " is not supported";
         return -1;
     }
-    request.version = "HTTP/" + request.version;
     if ((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > p.max_body_bytes_) {
         p.refusal_ = 413;
         p.refusal_reason_ = "the body of " + std::to_string(parser->content_length) +

@@ -59,6 +59,7 @@ private:
     static int on_method(llhttp_t* parser, const char* at, std::size_t length);
     static int on_url(llhttp_t* parser, const char* at, std::size_t length);
     static int on_version(llhttp_t* parser, const char* at, std::size_t length);
+    static int on_version_complete(llhttp_t* parser);
     static int on_header_field(llhttp_t* parser, const char* at, std::size_t length);
     static int on_header_value(llhttp_t* parser, const char* at, std::size_t length);
     static int on_header_value_complete(llhttp_t* parser);
@@ -78,6 +79,7 @@ private:
     int refusal_ = 0;            // the status a callback refused the request with
     std::string refusal_reason_; // and why
     Request request_;
+    std::string version_; // "1.1": the digits of the version, as they come
     std::string field_;
     std::string value_;
     std::string body_;

@@ -13,6 +13,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "eventlet/greenlet.hpp"
 #include "eventlet/greenpool.hpp"
 #include "eventlet/hub.hpp"
 #include "eventlet/timeout.hpp"
@@ -76,6 +77,21 @@ void log_error(const ServerOptions& options, const std::string& request_line, co
         *options.log << "error in the application answering \"" << request_line << "\": " << what << '\n';
 }
 
+// What an exception says, whatever its type; GreenletExit, a request to
+// end, goes on unwinding.
+std::string describe(std::exception_ptr error)
+{
+    try {
+        std::rethrow_exception(std::move(error));
+    } catch (const GreenletExit&) {
+        throw;
+    } catch (const std::exception& e) {
+        return e.what();
+    } catch (...) {
+        return "an exception of unknown type";
+    }
+}
+
 // Shuts the sending side, then reads and drops what the client still sends
 // for a while: a close with unread bytes would send a reset, which may
 // reach the client before it read our response, and destroy it there.
@@ -118,20 +134,23 @@ public:
             return false;
         started_ = std::chrono::steady_clock::now();
         std::optional<Request> request;
+        std::optional<HttpError> refusal;
         {
+            // The whole head, however it is cut, within one limit: a client
+            // sending a byte at a time (slowloris) meets it all the same.
             Timeout header_limit(options_.header_timeout);
             try {
                 request = connection_.read_head();
             } catch (const HttpError& error) {
-                return refuse(connection_.partial_request(), error);
+                refusal = error;
             } catch (const TimeoutError&) {
                 if (!header_limit.expired())
                     throw;
-                header_limit.cancel();
-                return refuse(connection_.partial_request(),
-                              HttpError(408, "the request head took too long to arrive"));
+                refusal.emplace(408, "the request head took too long to arrive");
             }
         }
+        if (refusal)
+            return refuse(connection_.partial_request(), *refusal);
         if (!request)
             return false;
         return answer(*request);
@@ -154,10 +173,10 @@ private:
     bool answer(Request& request)
     {
         connection_.set_wait_limit(options_.socket_timeout);
-        socket_.set_timeout(options_.socket_timeout);
         if (const auto expect = request.headers.get("Expect"); expect && !iequals(*expect, "100-continue"))
             return refuse(request, HttpError(417, "cannot meet the expectation '" + *expect + "'"));
 
+        // (Any expectation left is 100-continue, which HTTP/1.0 does not know.)
         bool continue_due = request.version == "HTTP/1.1" && request.headers.contains("Expect");
         const auto [path, query] = split_target(request.target);
         request.path = path;
@@ -188,12 +207,13 @@ private:
         } catch (const HttpError& error) {
             if (gone(response))
                 return done(request, response, false);
-            return refuse(request, error, response);
-        } catch (const std::exception& error) {
+            return refuse(request, error, &response);
+        } catch (...) {
+            const std::string what = describe(std::current_exception()); // GreenletExit goes on
             if (gone(response))
                 return done(request, response, false);
-            log_error(options_, request.request_line(), error.what());
-            return refuse(request, HttpError(500, "internal server error"), response);
+            log_error(options_, request.request_line(), what);
+            return refuse(request, HttpError(500, "internal server error"), &response);
         }
         return done(request, response, response.keep_alive() && !server_.stopping);
     }
@@ -221,32 +241,26 @@ private:
         return reusable;
     }
 
-    /// Answers with `error`'s status if the response has not begun, and
-    /// ends the connection.
-    bool refuse(const Request& request, const HttpError& error, StartResponse& response)
+    /// Answers with `error`'s status unless `begun` (the response that
+    /// failed) already sent its headers, and ends the connection.
+    bool refuse(const Request& request, const HttpError& error, const StartResponse* begun = nullptr)
     {
-        if (!response.headers_sent()) {
-            StartResponse fresh(socket_, request);
+        if (begun != nullptr && begun->headers_sent()) {
+            log_access(options_, peer_, request.request_line(), begun->status_code(), begun->body_bytes(),
+                       started_);
+        } else {
+            StartResponse response(socket_, request);
             try {
-                send_error(error, fresh);
+                send_error(error, response);
             } catch (const SocketError&) {
             } catch (const TimeoutError&) {
             } catch (const IOClosed&) {
             }
-            log_access(options_, peer_, request.request_line(), fresh.status_code(), fresh.body_bytes(),
+            log_access(options_, peer_, request.request_line(), response.status_code(), response.body_bytes(),
                        started_);
-        } else {
-            log_access(options_, peer_, request.request_line(), response.status_code(),
-                       response.body_bytes(), started_);
         }
         linger(socket_, options_.linger_timeout);
         return false;
-    }
-
-    bool refuse(const Request& request, const HttpError& error)
-    {
-        StartResponse unused(socket_, request);
-        return refuse(request, error, unused);
     }
 
     ServerState& server_;
@@ -259,6 +273,9 @@ private:
 
 void serve_connection(const std::shared_ptr<ServerState>& server, GreenSocket socket, const Address& peer)
 {
+    // The socket's own timeout bounds each wait to send (a client that does
+    // not read); the connection bounds its waits to receive itself.
+    socket.set_timeout(server->options.socket_timeout);
     detail::Connection connection(socket, server->options.max_header_bytes, server->options.max_body_bytes);
     try {
         Exchange exchange(*server, socket, connection, peer);

@@ -168,6 +168,8 @@ TEST_CASE("an exception thrown by the application is logged and answered with 50
         }
         if (request.path == "/missing")
             throw eventlet::wsgi::HttpError(404, "no such feed");
+        if (request.path == "/int")
+            throw 42;
         if (request.path == "/nostart")
             return "no start_response";
         return hello(request, start_response);
@@ -192,6 +194,11 @@ TEST_CASE("an exception thrown by the application is logged and answered with 50
         const auto response = client.response();
         CHECK(response.status_line == "HTTP/1.1 404 Not Found");
         CHECK(response.body == "no such feed\n");
+    }
+    SECTION("an exception of no standard type")
+    {
+        expect_refusal(server, get("/int"), 500);
+        CHECK(server.log().find("unknown type") != std::string::npos);
     }
     SECTION("an application that never calls start_response")
     {

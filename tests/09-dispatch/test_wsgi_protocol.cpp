@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "wsgi_support.hpp"
@@ -259,6 +260,11 @@ TEST_CASE("a body produced piece by piece goes out chunked, each piece as it com
         CHECK(response.body == "piece 0\npiece 1\npiece 2\n");
     }
 }
+
+// A generator must say where it ends: one returning a plain string would
+// never end, so it is not a body.
+static_assert(std::is_constructible_v<Body, std::optional<std::string> (*)()>);
+static_assert(!std::is_constructible_v<Body, std::string (*)()>);
 
 TEST_CASE("an HTTP/1.0 connection closes after its response unless it asks for keep-alive",
           "[wsgi][http]")

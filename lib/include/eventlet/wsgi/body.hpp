@@ -40,7 +40,7 @@ public:
     /// A body produced piece by piece: the server calls `generator` for
     /// each next piece (it may park) until it returns nullopt.
     template <class F>
-        requires std::convertible_to<std::invoke_result_t<F&>, std::optional<std::string>>
+        requires std::same_as<std::invoke_result_t<F&>, std::optional<std::string>>
     Body(F generator) : next_(std::move(generator))
     {
     }

@@ -21,9 +21,9 @@ namespace eventlet::wsgi {
 ///
 /// Every call parks while the body is on its way. The first call of a
 /// request that sent `Expect: 100-continue` first tells the client to go
-/// on ("HTTP/1.1 100 Continue"). Each call throws HttpError (413 if the
-/// body exceeds the server's limit, 400 if it is malformed or cut short),
-/// or what a socket throws (TimeoutError after the server's socket_timeout).
+/// on ("HTTP/1.1 100 Continue"). Each call throws HttpError: 413 if the
+/// body exceeds the server's limit, 400 if it is malformed or cut short,
+/// 408 if the client sends nothing for the server's socket_timeout.
 class Input {
 public:
     /// An empty body.
