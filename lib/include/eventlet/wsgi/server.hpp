@@ -71,7 +71,8 @@ struct ServerOptions {
 /// status (see HttpError) and the connection is closed, while every other
 /// connection goes on.
 /// \throws SocketError if accepting fails for good (not for a lack of
-///         descriptors, which is logged, and waited out).
+///         descriptors, which is logged, and waited out);
+///         std::invalid_argument for an empty `app` or a concurrency of 0.
 void server(GreenSocket& listener, App app, ServerOptions options = {});
 
 } // namespace eventlet::wsgi
