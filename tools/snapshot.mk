@@ -36,6 +36,10 @@ RUNNER := $(RUN_OUT)/run-tests
 BIN_DIR := $(or $(BIN_DIR),$(LIB_OUT)/bin)
 PROGRAM_SRCS := $(wildcard $(SNAPSHOT_DIR)/examples/*.cpp)
 PROGRAMS := $(patsubst $(SNAPSHOT_DIR)/examples/%.cpp,$(BIN_DIR)/%,$(PROGRAM_SRCS))
+# A program that needs a system library names it in its own source, on a
+# line of its own: "// LDLIBS: -lpugixml". Only that program links it, so
+# the library (and every program built against an installed one) does not.
+program_ldlibs = $(shell sed -n 's|^// LDLIBS: ||p' $(SNAPSHOT_DIR)/examples/$(1).cpp)
 
 # A snapshot that parses HTTP links llhttp (see flags.mk), and only then.
 USES_LLHTTP := $(shell grep -ls 'llhttp.h' $(SNAPSHOT_DIR)/src/* $(SNAPSHOT_DIR)/include/eventlet/*.hpp)
@@ -89,6 +93,6 @@ $(LIB_OUT)/examples/%.o: $(SNAPSHOT_DIR)/examples/%.cpp
 .PRECIOUS: $(LIB_OUT)/examples/%.o
 $(BIN_DIR)/%: $(LIB_OUT)/examples/%.o $(LINK_LIBRARIES)
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $< $(LINK_LIBRARIES) $(LDLIBS) -o $@
+	$(CXX) $(CXXFLAGS) $< $(LINK_LIBRARIES) $(LDLIBS) $(call program_ldlibs,$*) -o $@
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(PROGRAM_SRCS:$(SNAPSHOT_DIR)/examples/%.cpp=$(LIB_OUT)/examples/%.d)

@@ -14,9 +14,9 @@
 using eventlet::wsgi::Body;
 using eventlet::wsgi::Request;
 using eventlet::wsgi::StartResponse;
-using test_support::get;
-using test_support::RawClient;
-using test_support::TestServer;
+using wsgi_test::get;
+using wsgi_test::RawClient;
+using wsgi_test::TestServer;
 
 namespace {
 

@@ -17,7 +17,11 @@
 #include <string_view>
 #include <utility>
 
-namespace test_support {
+// A namespace of its own: tests/07-client/test_server.hpp has a
+// test_support::TestServer too, and two different classes of one name in one
+// test program break the one-definition rule (the linker keeps one
+// ~TestServer() for both).
+namespace wsgi_test {
 
 namespace wsgi = eventlet::wsgi;
 
@@ -169,4 +173,4 @@ inline std::string get(std::string_view target, std::string_view extra = "")
     return "GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n" + std::string(extra) + "\r\n";
 }
 
-} // namespace test_support
+} // namespace wsgi_test
