@@ -6,8 +6,8 @@
 #   EXTRA_TESTS  more test folders under tests/ (lib adds its own)
 #   BIN_DIR   where the snapshot's programs (examples/*.cpp) go
 #             (default: bin/ beside its library)
-# Targets: lib (the static library), build (library, programs and test
-# runner), test (build and run), clean. MODE=asan builds and runs everything under
+# Targets: lib (the static library), programs (library and programs), build
+# (library, programs and test runner), test (build and run), clean. MODE=asan builds and runs everything under
 # AddressSanitizer and UBSan, in a build tree of its own.
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
@@ -47,7 +47,7 @@ LINK_LIBRARIES := $(LIBRARY) $(if $(USES_LLHTTP),$(LLHTTP_LIBRARY))
 
 INCLUDES := -I$(SNAPSHOT_DIR)/include $(if $(USES_LLHTTP),$(LLHTTP_INCLUDES))
 
-.PHONY: all lib build test clean deps
+.PHONY: all lib programs build test clean deps
 .DEFAULT_GOAL := test
 
 all: build
@@ -59,6 +59,9 @@ endif
 
 lib: deps
 	@$(MAKE) --no-print-directory $(LIBRARY)
+
+programs: deps
+	@$(MAKE) --no-print-directory $(PROGRAMS)
 
 build: deps
 	@$(MAKE) --no-print-directory $(RUNNER) $(PROGRAMS)
