@@ -6,8 +6,8 @@
 #   EXTRA_TESTS  more test folders under tests/ (lib adds its own)
 #   BIN_DIR   where the snapshot's programs (examples/*.cpp) go
 #             (default: bin/ beside its library)
-# Targets: lib (the static library), build (library, programs and test
-# runner), test (build and run), clean. MODE=asan builds and runs everything under
+# Targets: lib (the static library), programs (library and programs), build
+# (library, programs and test runner), test (build and run), clean. MODE=asan builds and runs everything under
 # AddressSanitizer and UBSan, in a build tree of its own.
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
@@ -36,6 +36,10 @@ RUNNER := $(RUN_OUT)/run-tests
 BIN_DIR := $(or $(BIN_DIR),$(LIB_OUT)/bin)
 PROGRAM_SRCS := $(wildcard $(SNAPSHOT_DIR)/examples/*.cpp)
 PROGRAMS := $(patsubst $(SNAPSHOT_DIR)/examples/%.cpp,$(BIN_DIR)/%,$(PROGRAM_SRCS))
+# A program that needs a system library names it in its own source, on a
+# line of its own: "// LDLIBS: -lpugixml". Only that program links it, so
+# the library (and every program built against an installed one) does not.
+program_ldlibs = $(shell sed -n 's|^// LDLIBS: ||p' $(SNAPSHOT_DIR)/examples/$(1).cpp)
 
 # A snapshot that parses HTTP links llhttp (see flags.mk), and only then.
 USES_LLHTTP := $(shell grep -ls 'llhttp.h' $(SNAPSHOT_DIR)/src/* $(SNAPSHOT_DIR)/include/eventlet/*.hpp)
@@ -43,7 +47,7 @@ LINK_LIBRARIES := $(LIBRARY) $(if $(USES_LLHTTP),$(LLHTTP_LIBRARY))
 
 INCLUDES := -I$(SNAPSHOT_DIR)/include $(if $(USES_LLHTTP),$(LLHTTP_INCLUDES))
 
-.PHONY: all lib build test clean deps
+.PHONY: all lib programs build test clean deps
 .DEFAULT_GOAL := test
 
 all: build
@@ -55,6 +59,9 @@ endif
 
 lib: deps
 	@$(MAKE) --no-print-directory $(LIBRARY)
+
+programs: deps
+	@$(MAKE) --no-print-directory $(PROGRAMS)
 
 build: deps
 	@$(MAKE) --no-print-directory $(RUNNER) $(PROGRAMS)
@@ -89,6 +96,6 @@ $(LIB_OUT)/examples/%.o: $(SNAPSHOT_DIR)/examples/%.cpp
 .PRECIOUS: $(LIB_OUT)/examples/%.o
 $(BIN_DIR)/%: $(LIB_OUT)/examples/%.o $(LINK_LIBRARIES)
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $< $(LINK_LIBRARIES) $(LDLIBS) -o $@
+	$(CXX) $(CXXFLAGS) $< $(LINK_LIBRARIES) $(LDLIBS) $(call program_ldlibs,$*) -o $@
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(PROGRAM_SRCS:$(SNAPSHOT_DIR)/examples/%.cpp=$(LIB_OUT)/examples/%.d)

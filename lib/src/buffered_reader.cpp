@@ -5,14 +5,22 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <utility>
 
 namespace eventlet {
 
 BufferedReader::BufferedReader(GreenSocket& socket, std::size_t chunk_size)
-    : socket_(&socket), chunk_size_(chunk_size)
+    : BufferedReader([&socket](std::span<char> buffer) { return socket.recv(buffer); }, chunk_size)
+{
+}
+
+BufferedReader::BufferedReader(Source source, std::size_t chunk_size)
+    : source_(std::move(source)), chunk_size_(chunk_size)
 {
     if (chunk_size == 0)
         throw std::invalid_argument("a BufferedReader needs a chunk size greater than zero");
+    if (!source_)
+        throw std::invalid_argument("a BufferedReader needs a source of bytes");
 }
 
 bool BufferedReader::fill()
@@ -29,7 +37,7 @@ bool BufferedReader::fill()
     buffer_.resize(old_size + chunk_size_);
     std::size_t received = 0;
     try {
-        received = socket_->recv(std::span<char>(buffer_.data() + old_size, chunk_size_));
+        received = source_(std::span<char>(buffer_.data() + old_size, chunk_size_));
     } catch (...) {
         buffer_.resize(old_size);
         throw;

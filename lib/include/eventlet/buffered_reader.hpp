@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <limits>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -30,6 +32,9 @@ public:
 /// network delivered: half a line, two lines and a bit. The reader keeps
 /// the surplus for the next call.
 ///
+/// The bytes may also come from any other source of bytes (the decoded
+/// body of an HTTP request, say), given as a function.
+///
 /// The reader refers to the socket and does not own it: the socket must
 /// outlive it. Once bytes are in the reader's buffer, read them through
 /// the reader, not with the socket's recv(). Every read parks as recv()
@@ -41,9 +46,17 @@ public:
     /// request line.
     static constexpr std::size_t default_line_limit = 64 * 1024;
 
+    /// Where the bytes come from: fills some of the span it is given and
+    /// returns how many bytes it wrote there, 0 at the end of the stream.
+    /// It may park, and what it throws goes through the reader's calls.
+    using Source = std::function<std::size_t(std::span<char>)>;
+
     /// A reader of `socket` that receives up to `chunk_size` bytes at a time.
     /// \throws std::invalid_argument if `chunk_size` is zero.
     explicit BufferedReader(GreenSocket& socket, std::size_t chunk_size = 16 * 1024);
+    /// A reader of `source`, asking it for up to `chunk_size` bytes at a time.
+    /// \throws std::invalid_argument if `chunk_size` is zero or `source` is empty.
+    explicit BufferedReader(Source source, std::size_t chunk_size = 16 * 1024);
 
     /// The next line, with its '\n'; at the end of the stream, the rest
     /// without one; "" once nothing is left.
@@ -69,7 +82,7 @@ private:
     bool fill();
     std::string take(std::size_t n);
 
-    GreenSocket* socket_;
+    Source source_;
     std::size_t chunk_size_;
     std::string buffer_;
     std::size_t start_ = 0; // bytes before it were already read

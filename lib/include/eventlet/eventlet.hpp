@@ -52,3 +52,12 @@
 #include "eventlet/http/errors.hpp"
 #include "eventlet/http/http_error.hpp"
 #include "eventlet/http/client.hpp"
+
+// WSGI: the server of the dispatch pattern.
+#include "eventlet/wsgi/headers.hpp"
+#include "eventlet/wsgi/http_error.hpp"
+#include "eventlet/wsgi/input.hpp"
+#include "eventlet/wsgi/request.hpp"
+#include "eventlet/wsgi/body.hpp"
+#include "eventlet/wsgi/start_response.hpp"
+#include "eventlet/wsgi/server.hpp"

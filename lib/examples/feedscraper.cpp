@@ -1,0 +1,425 @@
+// feedscraper: the dispatch pattern of Eventlet's design page, made real.
+// A web service: POST it feed URLs, one per line, and it answers with the
+// feeds' titles, one per line, in the same order. Each request fetches its
+// feeds at once, through a GreenPile tied to one GreenPool that every
+// request shares:
+//
+//     pool = eventlet.GreenPool()
+//     def fetch_title(url):
+//         d = feedparser.parse(url)
+//         return d.feed.get('title', '')
+//     def app(environ, start_response):
+//         pile = eventlet.GreenPile(pool)
+//         for url in environ['wsgi.input'].readlines():
+//             pile.spawn(fetch_title, url)
+//         titles = '\n'.join(pile)
+//         start_response('200 OK', [('Content-type', 'text/plain')])
+//         return [titles]
+//
+// Usage: feedscraper [--host H] [--port P] [--pool N] [--max-urls M] [--timeout S]
+//
+// The feeds are parsed with pugixml, a shared library, so this program
+// (and only it) links it; tools/snapshot.mk reads the next line:
+// LDLIBS: -lpugixml
+#include <eventlet/greenpile.hpp>
+#include <eventlet/greenpool.hpp>
+#include <eventlet/hub.hpp>
+#include <eventlet/http/client.hpp>
+#include <eventlet/join.hpp>
+#include <eventlet/socket.hpp>
+#include <eventlet/wsgi/server.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <pugixml.hpp>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace {
+
+namespace wsgi = eventlet::wsgi;
+
+constexpr std::string_view usage_text =
+    "usage: feedscraper [--host H] [--port P] [--pool N] [--max-urls M] [--timeout S]\n"
+    "Serves HTTP on H:P (default 127.0.0.1:9010; port 0 lets the system choose)\n"
+    "and prints 'listening on H:P'. POST it feed URLs (RSS 2.0, RSS 1.0, Atom),\n"
+    "one per line, at most M per request (default 100): it answers with their\n"
+    "titles, one per line, in the same order; an empty line for a URL that is\n"
+    "not a feed or cannot be fetched within S seconds (default 20). The feeds of\n"
+    "all requests are fetched through one pool of N green threads (default 1000).\n"
+    "SIGINT or SIGTERM stops it: it finishes the requests under way and exits 0.\n";
+
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Settings {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 9010;
+    std::size_t pool = 1000;
+    std::size_t max_urls = 100;
+    double timeout = 20;
+    bool help = false;
+};
+
+template <class Number>
+Number parse_number(std::string_view option, std::string_view text)
+{
+    Number value{};
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size())
+        throw UsageError(std::string(option) + " needs a number, not '" + std::string(text) + "'");
+    return value;
+}
+
+Settings parse_arguments(int argc, char** argv)
+{
+    Settings settings;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view argument = argv[i];
+        if (argument == "--help" || argument == "-h") {
+            settings.help = true;
+            continue;
+        }
+        // "--port 80" and "--port=80" alike.
+        const std::string_view name = argument.substr(0, argument.find('='));
+        if (name != "--host" && name != "--port" && name != "--pool" && name != "--max-urls" &&
+            name != "--timeout")
+            throw UsageError("unknown argument '" + std::string(argument) + "'");
+        std::string_view value;
+        if (name.size() < argument.size())
+            value = argument.substr(name.size() + 1);
+        else if (i + 1 < argc)
+            value = argv[++i];
+        else
+            throw UsageError(std::string(name) + " needs a value");
+        if (name == "--host") {
+            settings.host = value;
+        } else if (name == "--port") {
+            settings.port = parse_number<std::uint16_t>(name, value);
+        } else if (name == "--pool" || name == "--max-urls") {
+            const auto n = parse_number<std::size_t>(name, value);
+            if (n == 0 || n > 1'000'000)
+                throw UsageError(std::string(name) + " must be from 1 to 1000000");
+            (name == "--pool" ? settings.pool : settings.max_urls) = n;
+        } else {
+            settings.timeout = parse_number<double>(name, value);
+            if (!(settings.timeout > 0) || !std::isfinite(settings.timeout))
+                throw UsageError("--timeout must be a positive number of seconds");
+        }
+    }
+    return settings;
+}
+
+// ---------------------------------------------------------------- titles
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+// The text as a reader sees it in a list of titles: surrounding white space
+// trimmed, and every run of white space inside made one space. A title that
+// kept its line breaks would break the answer's one-line-per-feed format.
+std::string squeeze(std::string_view text)
+{
+    std::string out;
+    bool pending_space = false;
+    for (const char c : text) {
+        if (is_space(c)) {
+            pending_space = !out.empty();
+            continue;
+        }
+        if (pending_space)
+            out += ' ';
+        pending_space = false;
+        out += c;
+    }
+    return out;
+}
+
+// All the character data under `node`, text and CDATA sections alike, in
+// document order. (pugixml's text() gives only the first piece, so
+// "A <![CDATA[&]]> B" would come out as "A ".)
+std::string character_data(const pugi::xml_node& node)
+{
+    std::string text;
+    for (const pugi::xml_node& child : node.children()) {
+        if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata)
+            text += child.value();
+        else if (child.type() == pugi::node_element)
+            text += character_data(child);
+    }
+    return text;
+}
+
+void append_utf8(std::string& out, unsigned long code)
+{
+    if (code == 0 || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
+        code = 0xFFFD; // what a browser shows for a reference to no character
+    if (code < 0x80) {
+        out += static_cast<char>(code);
+    } else if (code < 0x800) {
+        out += static_cast<char>(0xC0 | (code >> 6));
+        out += static_cast<char>(0x80 | (code & 0x3F));
+    } else if (code < 0x10000) {
+        out += static_cast<char>(0xE0 | (code >> 12));
+        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (code & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (code >> 18));
+        out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (code & 0x3F));
+    }
+}
+
+// The text of an HTML fragment (an Atom title of type="html"): its tags
+// dropped, its character references decoded. XML has already decoded one
+// level ("&amp;lt;b&amp;gt;" arrived here as "&lt;b&gt;", now "<b>" is a tag);
+// this is the second, the HTML one. Only the references a title uses are
+// known by name; another is left as it is, as browsers do.
+std::string html_text(std::string_view html)
+{
+    static constexpr std::pair<std::string_view, std::string_view> named[] = {
+        {"amp", "&"}, {"lt", "<"}, {"gt", ">"}, {"quot", "\""}, {"apos", "'"}, {"nbsp", "\u00A0"},
+        {"mdash", "\u2014"}, {"ndash", "\u2013"}, {"hellip", "\u2026"}, {"rsquo", "\u2019"},
+        {"lsquo", "\u2018"}, {"rdquo", "\u201D"}, {"ldquo", "\u201C"}, {"copy", "\u00A9"},
+    };
+    std::string out;
+    for (std::size_t i = 0; i < html.size();) {
+        if (html[i] == '<') {
+            const std::size_t close = html.find('>', i);
+            if (close == std::string_view::npos)
+                break; // a tag cut short: the rest is no text
+            i = close + 1;
+            continue;
+        }
+        const std::size_t semicolon = html[i] == '&' ? html.find(';', i) : std::string_view::npos;
+        if (semicolon == std::string_view::npos || semicolon - i > 10) {
+            out += html[i++];
+            continue;
+        }
+        const std::string_view name = html.substr(i + 1, semicolon - i - 1);
+        std::optional<std::string> decoded;
+        if (name.size() > 1 && name[0] == '#') {
+            const bool hex = name[1] == 'x' || name[1] == 'X';
+            const std::string_view digits = name.substr(hex ? 2 : 1);
+            unsigned long code = 0;
+            const auto [end, error] =
+                std::from_chars(digits.data(), digits.data() + digits.size(), code, hex ? 16 : 10);
+            if (error == std::errc() && end == digits.data() + digits.size() && !digits.empty()) {
+                decoded.emplace();
+                append_utf8(*decoded, code);
+            }
+        } else {
+            for (const auto& [entity, text] : named)
+                if (entity == name)
+                    decoded = std::string(text);
+        }
+        if (decoded) {
+            out += *decoded;
+            i = semicolon + 1;
+        } else {
+            out += html[i++];
+        }
+    }
+    return out;
+}
+
+// pugixml is not aware of namespaces: it sees "atom:feed" as one name. A
+// feed's elements are found by what they mean, (namespace, local name),
+// the namespace read from the xmlns attributes in scope.
+constexpr std::string_view atom_ns = "http://www.w3.org/2005/Atom";
+constexpr std::string_view rdf_ns = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
+constexpr std::string_view rss1_ns = "http://purl.org/rss/1.0/";
+constexpr std::string_view rss090_ns = "http://my.netscape.com/rdf/simple/0.9/";
+
+std::string_view local_name(const pugi::xml_node& node)
+{
+    const std::string_view name = node.name();
+    const std::size_t colon = name.find(':');
+    return colon == std::string_view::npos ? name : name.substr(colon + 1);
+}
+
+std::string_view namespace_of(const pugi::xml_node& node)
+{
+    const std::string_view name = node.name();
+    const std::size_t colon = name.find(':');
+    const std::string attribute =
+        colon == std::string_view::npos ? "xmlns" : "xmlns:" + std::string(name.substr(0, colon));
+    for (pugi::xml_node scope = node; scope.type() == pugi::node_element; scope = scope.parent())
+        if (const pugi::xml_attribute declared = scope.attribute(attribute.c_str()))
+            return declared.value();
+    return {};
+}
+
+bool is(const pugi::xml_node& node, std::string_view ns, std::string_view local)
+{
+    return node.type() == pugi::node_element && local_name(node) == local && namespace_of(node) == ns;
+}
+
+// The first child element of `parent` that is `local` in one of `namespaces`.
+pugi::xml_node child(const pugi::xml_node& parent, std::initializer_list<std::string_view> namespaces,
+                     std::string_view local)
+{
+    for (const pugi::xml_node& node : parent.children())
+        for (const std::string_view ns : namespaces)
+            if (is(node, ns, local))
+                return node;
+    return {};
+}
+
+// The title of a feed, as a reader expects it; nullopt if `xml` is not a
+// feed (not XML, or XML of another kind).
+std::optional<std::string> feed_title(std::string_view xml)
+{
+    pugi::xml_document document;
+    if (!document.load_buffer(xml.data(), xml.size(), pugi::parse_default))
+        return std::nullopt;
+    const pugi::xml_node root = document.document_element();
+    pugi::xml_node title;
+    if (is(root, "", "rss")) { // RSS 0.9x and 2.0: no namespace
+        title = child(child(root, {""}, "channel"), {""}, "title");
+    } else if (is(root, rdf_ns, "RDF")) { // RSS 1.0 (and 0.90): RDF
+        title = child(child(root, {rss1_ns, rss090_ns}, "channel"), {rss1_ns, rss090_ns}, "title");
+    } else if (is(root, atom_ns, "feed")) {
+        title = child(root, {atom_ns}, "title");
+        if (title && std::string_view(title.attribute("type").value()) == "html")
+            return squeeze(html_text(character_data(title)));
+        // type="text" is the text itself; type="xhtml" is a <div> whose
+        // text is the title: character_data() reads through the markup.
+    } else {
+        return std::nullopt;
+    }
+    return squeeze(character_data(title)); // a feed without a title: ""
+}
+
+// The fetch_title of the design page: "" for whatever goes wrong, as
+// `d.feed.get('title', '')` does. GreenletExit is no std::exception: a
+// kill goes through.
+std::string fetch_title(const std::string& url, const eventlet::http::Options& options)
+{
+    try {
+        return feed_title(eventlet::http::urlopen(url, options).body).value_or("");
+    } catch (const std::exception&) {
+        return "";
+    }
+}
+
+// ------------------------------------------------------------- the app
+
+// The URLs of a request's body: its non-blank lines, trimmed.
+// \throws wsgi::HttpError 413 past `max_urls`, 400 for a line too long to be a URL.
+std::vector<std::string> read_urls(wsgi::Input& input, std::size_t max_urls)
+{
+    std::vector<std::string> urls;
+    for (;;) {
+        std::string line;
+        try {
+            line = input.readline(8192);
+        } catch (const eventlet::LineTooLong&) {
+            throw wsgi::HttpError(400, "a line of more than 8192 bytes is no URL");
+        }
+        if (line.empty())
+            return urls;
+        std::string url = squeeze(line);
+        if (url.empty())
+            continue;
+        if (urls.size() == max_urls)
+            throw wsgi::HttpError(413, "more than " + std::to_string(max_urls) + " URLs in one request");
+        urls.push_back(std::move(url));
+    }
+}
+
+struct Scraper {
+    eventlet::GreenPool& pool; // one for every request: the limit is global
+    std::size_t max_urls;
+    eventlet::http::Options fetch_options;
+
+    wsgi::Body operator()(wsgi::Request& request, wsgi::StartResponse& start_response) const
+    {
+        if (request.method != "POST") {
+            start_response("405 Method Not Allowed", {{"Allow", "POST"}, {"Content-Type", "text/plain"}});
+            return "POST feed URLs, one per line\n";
+        }
+        const std::vector<std::string> urls = read_urls(request.input, max_urls);
+        eventlet::GreenPile<std::string> pile(pool);
+        for (const std::string& url : urls)
+            pile.spawn(fetch_title, url, fetch_options);
+        std::string titles = eventlet::join(pile, "\n");
+        start_response("200 OK", {{"Content-Type", "text/plain; charset=utf-8"}});
+        return titles;
+    }
+};
+
+int serve(const Settings& settings)
+{
+    // Signals arrive through the hub: Asio's handler only writes to a pipe
+    // the hub watches, and the completion below runs in the loop like any
+    // other. Set up before listening, so that a signal sent as soon as
+    // "listening on" is read finds it in place.
+    asio::signal_set signals(eventlet::Hub::current().io_context(), SIGINT, SIGTERM);
+    eventlet::GreenSocket listener = eventlet::listen({settings.host, settings.port});
+    std::cout << "listening on " << listener.local_address().to_string() << std::endl;
+
+    // Closing the listener makes wsgi::server stop accepting, close the
+    // idle connections, let the requests under way finish, and return. A
+    // second signal does not wait for them. close() never switches, so it
+    // may run in the hub's callback.
+    signals.async_wait([&](const std::error_code& error, int) {
+        if (error)
+            return;
+        listener.close();
+        signals.async_wait([](const std::error_code& again, int) {
+            if (!again)
+                std::_Exit(1);
+        });
+    });
+
+    eventlet::GreenPool pool(settings.pool);
+    eventlet::http::Options fetch_options;
+    fetch_options.timeout = settings.timeout;
+    fetch_options.connect_timeout = std::min(settings.timeout, 10.0);
+    fetch_options.max_body_size = 16 * 1024 * 1024;
+    wsgi::ServerOptions options;
+    options.max_body_bytes = settings.max_urls * 8194; // the URLs, and their line breaks
+    wsgi::server(listener, Scraper{pool, settings.max_urls, fetch_options}, options);
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    Settings settings;
+    try {
+        settings = parse_arguments(argc, argv);
+    } catch (const UsageError& e) {
+        std::cerr << "feedscraper: " << e.what() << '\n' << usage_text;
+        return 2;
+    }
+    if (settings.help) {
+        std::cout << usage_text;
+        return 0;
+    }
+    try {
+        return serve(settings);
+    } catch (const std::exception& e) {
+        std::cerr << "feedscraper: " << e.what() << '\n';
+        return 1;
+    }
+}

@@ -1,0 +1,115 @@
+// One connection's bytes: a receive buffer fed to the parser, which stops
+// at the end of each request.
+#include "wsgi_connection.hpp"
+
+#include <string_view>
+
+#include "eventlet/timeout.hpp"
+#include "eventlet/wsgi/http_error.hpp"
+
+namespace eventlet::wsgi::detail {
+namespace {
+
+constexpr std::size_t receive_size = 16 * 1024;
+
+} // namespace
+
+Connection::Connection(GreenSocket& socket, std::size_t max_header_bytes, std::size_t max_body_bytes)
+    : socket_(&socket), parser_(max_header_bytes, max_body_bytes)
+{
+}
+
+bool Connection::receive()
+{
+    if (eof_)
+        return false;
+    if (start_ == buffer_.size()) {
+        buffer_.clear();
+        start_ = 0;
+    }
+    const std::size_t old_size = buffer_.size();
+    buffer_.resize(old_size + receive_size);
+    std::size_t received = 0;
+    // A Timeout of our own, not the socket's (which is for sending): its
+    // expired() tells our limit from a Timeout of the application's that
+    // fires while it reads the input.
+    const std::optional<Seconds> send_limit = socket_->timeout();
+    socket_->set_timeout(std::nullopt);
+    Timeout limit(wait_limit_);
+    try {
+        received = socket_->recv(std::span<char>(buffer_.data() + old_size, receive_size));
+        socket_->set_timeout(send_limit);
+    } catch (const TimeoutError&) {
+        socket_->set_timeout(send_limit);
+        buffer_.resize(old_size);
+        if (limit.expired())
+            throw HttpError(408, "the client sent nothing for too long");
+        throw;
+    } catch (...) {
+        socket_->set_timeout(send_limit);
+        buffer_.resize(old_size);
+        broken_ = true;
+        throw;
+    }
+    buffer_.resize(old_size + received);
+    eof_ = received == 0;
+    return !eof_;
+}
+
+void Connection::parse()
+{
+    start_ += parser_.feed(std::string_view(buffer_).substr(start_));
+}
+
+bool Connection::wait_for_request() { return has_unparsed() || receive(); }
+
+std::optional<Request> Connection::read_head()
+{
+    using Stage = RequestParser::Stage;
+    for (;;) {
+        parse();
+        if (parser_.stage() == Stage::body || parser_.stage() == Stage::done)
+            return std::move(parser_.request());
+        if (!receive()) {
+            if (parser_.stage() == Stage::idle)
+                return std::nullopt;
+            parser_.finish(); // throws: the request was cut short
+        }
+    }
+}
+
+std::size_t Connection::read_body(std::span<char> out)
+{
+    for (;;) {
+        if (parser_.body_buffered() > 0)
+            return parser_.take_body(out);
+        if (!body_pending())
+            return 0;
+        // The parser has taken every buffered byte (it pauses only at the
+        // end of the request): it needs more from the client.
+        parse();
+        if (parser_.body_buffered() > 0 || !body_pending())
+            continue;
+        if (!receive())
+            parser_.finish(); // a body cut short throws
+    }
+}
+
+void Connection::send_continue()
+{
+    try {
+        socket_->sendall("HTTP/1.1 100 Continue\r\n\r\n");
+    } catch (...) {
+        broken_ = true;
+        throw;
+    }
+}
+
+void Connection::skip_body()
+{
+    char sink[4096];
+    while (read_body(sink) > 0) {
+    }
+}
+
+} // namespace eventlet::wsgi::detail

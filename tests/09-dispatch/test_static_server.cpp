@@ -1,0 +1,120 @@
+// Chapter 9: static_server, the small file server of `make demo`, run as a
+// child process and asked with raw requests.
+#include <catch2/catch.hpp>
+
+#include <eventlet/timeout.hpp>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "program_support.hpp"
+#include "wsgi_support.hpp"
+
+using dispatch_test::Program;
+using wsgi_test::get;
+using wsgi_test::RawClient;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A fresh folder under /tmp, removed at the end:
+///   secret.txt            outside the root
+///   root/index.html
+///   root/feeds/a.xml
+///   root/notes.txt
+///   root/link.txt  ->  ../secret.txt
+class Site {
+public:
+    Site()
+    {
+        char pattern[] = "/tmp/static-server-test-XXXXXX";
+        REQUIRE(::mkdtemp(pattern) != nullptr);
+        top_ = pattern;
+        fs::create_directories(top_ / "root" / "feeds");
+        write(top_ / "secret.txt", "the secret");
+        write(top_ / "root" / "index.html", "<h1>home</h1>");
+        write(top_ / "root" / "feeds" / "a.xml", "<rss/>");
+        write(top_ / "root" / "notes.txt", "notes");
+        fs::create_symlink("../secret.txt", top_ / "root" / "link.txt");
+    }
+    ~Site() { fs::remove_all(top_); }
+    Site(const Site&) = delete;
+    Site& operator=(const Site&) = delete;
+
+    std::string root() const { return (top_ / "root").string(); }
+
+private:
+    static void write(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
+
+    fs::path top_;
+};
+
+} // namespace
+
+TEST_CASE("static_server serves the files under its root with their content type, and HEAD without a body",
+          "[dispatch][static][program]")
+{
+    eventlet::Timeout bound(20);
+    Site site;
+    Program server(EVENTLET_BIN_DIR "/static_server", {"--root", site.root(), "--port", "0"});
+    const eventlet::Address address = server.listening_address();
+    RawClient client(address);
+    client.send(get("/feeds/a.xml"));
+    auto response = client.response();
+    CHECK(response.status == 200);
+    CHECK(response.body == "<rss/>");
+    CHECK(response.headers.get("Content-Type") == "application/xml");
+    client.send(get("/"));
+    response = client.response();
+    CHECK(response.body == "<h1>home</h1>");
+    CHECK(response.headers.get("Content-Type") == "text/html; charset=utf-8");
+    client.send("HEAD /notes.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    response = client.response(true);
+    CHECK(response.status == 200);
+    CHECK(response.headers.get("Content-Length") == "5");
+    CHECK(response.headers.get("Content-Type") == "text/plain; charset=utf-8");
+    client.send("POST /notes.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi");
+    response = client.response();
+    CHECK(response.status == 405);
+    CHECK(response.headers.get("Allow") == "GET, HEAD");
+    server.signal(SIGTERM);
+    CHECK(server.exit_code() == 0);
+}
+
+TEST_CASE("static_server serves nothing outside its root, however the path is spelled",
+          "[dispatch][static][program]")
+{
+    eventlet::Timeout bound(20);
+    Site site;
+    Program server(EVENTLET_BIN_DIR "/static_server", {"--root", site.root(), "--port", "0"});
+    const eventlet::Address address = server.listening_address();
+    for (const char* target : {"/../secret.txt", "/feeds/../../secret.txt", "/%2e%2e/secret.txt",
+                               "/%2E%2E%2Fsecret.txt", "/feeds/%2e%2e/%2e%2e/secret.txt", "/link.txt",
+                               "//secret.txt", "/./notes.txt", "/missing.txt"}) {
+        INFO(target);
+        RawClient client(address);
+        client.send(get(target));
+        const auto response = client.response();
+        CHECK(response.status == 404);
+        CHECK(response.body.find("the secret") == std::string::npos);
+    }
+    server.signal(SIGINT);
+    CHECK(server.exit_code() == 0);
+}
+
+TEST_CASE("static_server exits 1 for a root that is no folder, and 2 without one", "[dispatch][static][program]")
+{
+    Program missing(EVENTLET_BIN_DIR "/static_server", {"--root", "/nonexistent/folder", "--port", "0"});
+    CHECK(missing.exit_code() == 1);
+    CHECK(missing.errors() == "static_server: '/nonexistent/folder' is not a folder\n");
+    Program usage(EVENTLET_BIN_DIR "/static_server", {"--port", "0"});
+    CHECK(usage.exit_code() == 2);
+    CHECK(usage.errors().starts_with("static_server: --root is required\nusage: static_server"));
+}

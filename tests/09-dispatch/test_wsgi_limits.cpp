@@ -1,0 +1,180 @@
+// Chapter 9: time limits and the pool's bound protect the other clients
+// from one client; closing the listener stops the server cleanly.
+#include <catch2/catch.hpp>
+
+#include <eventlet/event.hpp>
+#include <eventlet/greenthread.hpp>
+#include <eventlet/hub.hpp>
+#include <eventlet/timeout.hpp>
+#include <eventlet/wsgi/server.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "wsgi_support.hpp"
+
+using eventlet::wsgi::Body;
+using eventlet::wsgi::Request;
+using eventlet::wsgi::StartResponse;
+using wsgi_test::get;
+using wsgi_test::RawClient;
+using wsgi_test::TestServer;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+Body hello(Request&, StartResponse& start_response)
+{
+    start_response("200 OK", {});
+    return "hello";
+}
+
+double seconds_since(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+} // namespace
+
+TEST_CASE("a client that sends its request head too slowly gets 408 and is closed, while others are served",
+          "[wsgi][limits]")
+{
+    eventlet::Timeout bound(5);
+    TestServer server(hello, [](auto& options) { options.header_timeout = 0.05; });
+    RawClient slow(server.address());
+    const auto start = Clock::now();
+    // One byte every 10 ms: the head would take 2 s to arrive.
+    auto trickle = eventlet::spawn([&] {
+        const std::string head = get("/", "X-Slow: " + std::string(150, 's') + "\r\n");
+        try {
+            for (char c : head) {
+                slow.send(std::string_view(&c, 1));
+                eventlet::sleep(0.01);
+            }
+        } catch (const eventlet::SocketError&) { // the server closed: as it should
+        }
+    });
+    for (int i = 0; i < 3; ++i) {
+        RawClient quick(server.address());
+        quick.send(get("/"));
+        CHECK(quick.response().body == "hello");
+    }
+    const auto response = slow.response();
+    const double waited = seconds_since(start);
+    CHECK(response.status == 408);
+    CHECK(slow.closed_by_server());
+    CHECK(waited >= 0.05);
+    CHECK(waited < 1.0);
+    trickle.kill();
+}
+
+TEST_CASE("a keep-alive connection idle longer than the idle timeout is closed", "[wsgi][limits]")
+{
+    eventlet::Timeout bound(5);
+    TestServer server(hello, [](auto& options) { options.idle_timeout = 0.05; });
+    RawClient client(server.address());
+    client.send(get("/"));
+    CHECK(client.response().body == "hello");
+    const auto start = Clock::now();
+    CHECK(client.closed_by_server()); // nothing sent: the close of the timeout
+    CHECK(seconds_since(start) >= 0.04);
+}
+
+TEST_CASE("a connection that never sends a request is closed after the idle timeout", "[wsgi][limits]")
+{
+    eventlet::Timeout bound(5);
+    TestServer server(hello, [](auto& options) { options.idle_timeout = 0.05; });
+    RawClient silent(server.address());
+    RawClient other(server.address());
+    other.send(get("/"));
+    CHECK(other.response().body == "hello");
+    CHECK(silent.closed_by_server());
+}
+
+TEST_CASE("a body that stops arriving is answered 408 after the socket timeout", "[wsgi][limits]")
+{
+    eventlet::Timeout bound(5);
+    TestServer server(
+        [](Request& request, StartResponse& start_response) -> Body {
+            request.input.read();
+            start_response("200 OK", {});
+            return "never";
+        },
+        [](auto& options) { options.socket_timeout = 0.05; });
+    RawClient client(server.address());
+    client.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
+    CHECK(client.response().status == 408);
+    CHECK(client.closed_by_server());
+}
+
+TEST_CASE("no more connections are served at once than the server's concurrency", "[wsgi][limits]")
+{
+    eventlet::Timeout bound(5);
+    int inside = 0;
+    int most_inside = 0;
+    eventlet::Event<void> two_inside;
+    eventlet::Event<void> release;
+    TestServer server(
+        [&](Request& request, StartResponse& start_response) -> Body {
+            most_inside = std::max(most_inside, ++inside);
+            if (inside == 2)
+                two_inside.send();
+            release.wait();
+            --inside;
+            start_response("200 OK", {});
+            return request.path;
+        },
+        [](auto& options) { options.concurrency = 2; });
+    RawClient first(server.address());
+    RawClient second(server.address());
+    RawClient third(server.address());
+    first.send(get("/1", "Connection: close\r\n"));
+    second.send(get("/2", "Connection: close\r\n"));
+    two_inside.wait();
+    third.send(get("/3", "Connection: close\r\n"));
+    // With the pool full, the third is not even read: it waits in the
+    // backlog. Were the bound broken, it would be answered at once.
+    {
+        eventlet::Timeout not_served(0.1);
+        CHECK_THROWS_AS(third.reader.readline(), eventlet::TimeoutError);
+    }
+    CHECK(inside == 2);
+    release.send();
+    CHECK(first.response().body == "/1");
+    CHECK(second.response().body == "/2");
+    CHECK(third.response().body == "/3");
+    CHECK(most_inside == 2);
+}
+
+TEST_CASE("closing the listener stops the server: idle connections close, a request under way finishes",
+          "[wsgi][limits]")
+{
+    eventlet::Timeout bound(5);
+    eventlet::Event<void> busy;
+    eventlet::Event<void> release;
+    TestServer server([&](Request& request, StartResponse& start_response) -> Body {
+        if (request.path == "/slow") {
+            busy.send();
+            release.wait();
+        }
+        start_response("200 OK", {});
+        return request.path;
+    });
+    RawClient idle(server.address());
+    idle.send(get("/quick"));
+    CHECK(idle.response().body == "/quick");
+    RawClient working(server.address());
+    working.send(get("/slow"));
+    busy.wait();
+
+    auto stopper = eventlet::spawn([&] { server.stop(); });
+    CHECK(idle.closed_by_server());
+    CHECK_FALSE(stopper.dead()); // still waiting for the request under way
+    release.send();
+    CHECK(working.response().body == "/slow");
+    CHECK(working.closed_by_server());
+    stopper.wait();
+    CHECK(server.thread().dead());
+    CHECK_THROWS_AS(RawClient(server.address()), eventlet::ConnectionRefused);
+}
