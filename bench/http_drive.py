@@ -1,0 +1,100 @@
+"""Runs one side of the http_hello row: starts an HTTP server, checks one
+response by hand, loads the server with wrk, stops it, and prints what wrk
+measured.
+
+Usage: /usr/bin/python3 http_drive.py [--seconds S] [--threads T]
+                                      SERVER_COMMAND CONNECTIONS
+
+SERVER_COMMAND is one string (split as a shell would, without a shell): the
+server's command, to which this adds `--host 127.0.0.1 --port 0`; it must
+print `listening on HOST:PORT` and exit with status 0 on SIGTERM (see
+serving.py, which starts, pins and stops it as for the echo rows).
+
+Before the load, one GET must get 200 and the body `Hello, World!\\r\\n`
+(wrk checks no body). Then `wrk -t T -c CONNECTIONS -d S --latency
+http://HOST:PORT/` (Debian's wrk, /usr/bin/wrk), pinned to the client CPU
+while the server has the first one. The run fails if wrk reports any socket
+error (connect, read, write, timeout) or any response with a status of 400
+or more ("Non-2xx or 3xx responses"), or no request at all.
+
+Prints requests per second, then p50_us=... p99_us=... (wrk's latency
+distribution, in microseconds).
+"""
+import argparse
+import re
+import shlex
+import subprocess
+import urllib.request
+from pathlib import Path
+
+from serving import cpus, fail, pinned, serving
+
+WRK = "/usr/bin/wrk"
+EXPECTED_BODY = b"Hello, World!\r\n"
+
+REQUESTS_PER_SECOND = re.compile(r"^Requests/sec:\s+([0-9.]+)\s*$", re.M)
+TOTAL = re.compile(r"^\s*(\d+) requests in ", re.M)
+PERCENTILE = re.compile(r"^\s*(50|99)%\s+([0-9.]+)(us|ms|s)\s*$", re.M)
+SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+MICROSECONDS = {"us": 1.0, "ms": 1e3, "s": 1e6}
+
+
+def check_one_response(host, port):
+    url = f"http://{host}:{port}/"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            status, body = response.status, response.read()
+    except OSError as error:
+        fail(f"GET {url} failed: {error}")
+    if status != 200 or body != EXPECTED_BODY:
+        fail(f"GET {url} answered {status} {body[:100]!r}, not 200 {EXPECTED_BODY!r}")
+
+
+def parse_wrk(output):
+    """(requests/s, {"p50_us": ..., "p99_us": ...}) from wrk's report, after
+    checking that it counted no error."""
+    errors = SOCKET_ERRORS.search(output)
+    if errors and any(int(count) for count in errors.groups()):
+        fail(f"wrk had socket errors: {errors.group(0)}")
+    bad = NON_2XX.search(output)
+    if bad and int(bad.group(1)):
+        fail(f"wrk got {bad.group(1)} responses with a status of 400 or more")
+    rate, total = REQUESTS_PER_SECOND.search(output), TOTAL.search(output)
+    percentiles = {f"p{p}_us": float(value) * MICROSECONDS[unit]
+                   for p, value, unit in PERCENTILE.findall(output)}
+    if not rate or not total or set(percentiles) != {"p50_us", "p99_us"}:
+        fail(f"cannot read wrk's report: {output!r}")
+    if int(total.group(1)) == 0:
+        fail("wrk made no request")
+    return float(rate.group(1)), percentiles
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", default="5", help="wrk's duration (default 5)")
+    parser.add_argument("--threads", default="1", help="wrk's threads (default 1)")
+    parser.add_argument("server", help="the server's command, as one string")
+    parser.add_argument("connections", type=int)
+    args = parser.parse_args()
+
+    command = shlex.split(args.server)
+    if not Path(command[0]).exists():
+        fail(f"missing: {command[0]} is not built")
+    if not Path(WRK).exists():
+        fail(f"missing: {WRK} (tools/install-deps bench installs wrk)")
+    server_cpu, client_cpu = cpus()
+    with serving(command, server_cpu, args.server) as (host, port):
+        check_one_response(host, port)
+        load = subprocess.run([WRK, "-t", args.threads, "-c", str(args.connections),
+                               "-d", f"{args.seconds}s", "--latency", f"http://{host}:{port}/"],
+                              capture_output=True, text=True, check=False,
+                              preexec_fn=pinned(client_cpu))
+        if load.returncode != 0:
+            fail(f"wrk exited with {load.returncode}: {load.stderr.strip()} {load.stdout.strip()}")
+        rate, percentiles = parse_wrk(load.stdout)
+    print(f"{rate:.1f} " + " ".join(f"{key}={value:.1f}" for key, value in percentiles.items()))
+
+
+if __name__ == "__main__":
+    main()
