@@ -276,6 +276,14 @@ void serve_connection(const std::shared_ptr<ServerState>& server, GreenSocket so
     // The socket's own timeout bounds each wait to send (a client that does
     // not read); the connection bounds its waits to receive itself.
     socket.set_timeout(server->options.socket_timeout);
+    // A streamed body goes out piece by piece, its last chunk a few bytes:
+    // with Nagle's algorithm, each small send after the first waits for
+    // the client's delayed ACK. Every response is written whole or as
+    // pieces the application chose, so there is nothing to gain from it.
+    try {
+        socket.set_nodelay(true);
+    } catch (const SocketError&) { // the client is already gone: the exchange will see it
+    }
     detail::Connection connection(socket, server->options.max_header_bytes, server->options.max_body_bytes);
     try {
         Exchange exchange(*server, socket, connection, peer);

@@ -121,11 +121,19 @@ void StartResponse::send_head()
     }
     head += "\r\n";
     headers_sent_ = true;
-    send_bytes(head);
+    unsent_head_ = std::move(head);
 }
 
 void StartResponse::send_bytes(std::string_view bytes)
 {
+    std::string with_head;
+    if (!unsent_head_.empty()) {
+        with_head = std::exchange(unsent_head_, {});
+        with_head += bytes;
+        bytes = with_head;
+    }
+    if (bytes.empty())
+        return;
     try {
         socket_->sendall(bytes);
     } catch (const SocketError&) {
@@ -181,6 +189,8 @@ void StartResponse::finish()
     finished_ = true;
     if (chunked_ && !head_request_)
         send_bytes("0\r\n\r\n");
+    else
+        send_bytes({}); // the head, if it is still waiting for a body
     // A body shorter than its Content-Length leaves the client waiting
     // for the rest: only the close can tell it.
     if (declared_length_ && body_bytes_ < *declared_length_ && !head_request_ && !no_body_)

@@ -64,7 +64,8 @@ public:
     /// chunk of a chunked one. \throws as write().
     void finish();
 
-    /// True once the status line and headers went out.
+    /// True once the status line and headers are final: they go out with
+    /// the first piece of the body (or at finish()), in one send.
     bool headers_sent() const noexcept { return headers_sent_; }
     /// True once the status was set.
     bool started() const noexcept { return code_ != 0; }
@@ -94,6 +95,11 @@ private:
     std::string status_;
     Headers headers_;
     bool headers_sent_ = false;
+    // The head, held back to go out in the same send as the body's first
+    // piece: sent alone, a small head and a small body are two segments, and
+    // Nagle's algorithm holds the second until the client's delayed ACK of
+    // the first (40 ms on Linux).
+    std::string unsent_head_;
     bool chunked_ = false;
     bool finished_ = false;
     bool no_body_ = false;
