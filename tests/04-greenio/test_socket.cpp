@@ -448,3 +448,44 @@ TEST_CASE("an eventlet::Timeout bounds a whole exchange, across many waits", "[g
     CHECK_FALSE(received.empty());
     trickle.kill();
 }
+
+TEST_CASE("a descriptor number reused after a socket closed or gave its descriptor away still wakes "
+          "its waiters",
+          "[socket]")
+{
+    // The hub may keep a socket's descriptor registered between waits;
+    // closing the socket (or release()) must end that, or a new socket
+    // given the same number would wait for ever.
+    const auto reuse_and_echo = [](int old_fd) {
+        auto [client, server] = test_support::connect_pair();
+        INFO("old descriptor " << old_fd << ", new ones " << client.fd() << " and " << server.fd());
+        eventlet::Timeout limit(5);
+        auto reader = eventlet::spawn([&server] { return server.recv(16); });
+        eventlet::sleep(0); // the reader parks on its descriptor
+        client.sendall(std::string_view("ping"));
+        CHECK(reader.wait() == "ping");
+    };
+
+    int closed_fd = -1;
+    {
+        auto [client, server] = test_support::connect_pair();
+        auto reader = eventlet::spawn([&server] { return server.recv(16); });
+        eventlet::sleep(0); // parks: the hub now watches the descriptor
+        client.sendall(std::string_view("one"));
+        CHECK(reader.wait() == "one");
+        closed_fd = server.fd();
+    } // both closed
+    reuse_and_echo(closed_fd);
+
+    int released_fd = -1;
+    {
+        auto [client, server] = test_support::connect_pair();
+        auto reader = eventlet::spawn([&server] { return server.recv(16); });
+        eventlet::sleep(0);
+        client.sendall(std::string_view("two"));
+        CHECK(reader.wait() == "two");
+        released_fd = server.release();
+        ::close(released_fd); // closed behind the hub's back, as release() allows
+    }
+    reuse_and_echo(released_fd);
+}
