@@ -20,11 +20,10 @@ void Hub::Impl::forget(int fd) noexcept
     const auto found = watches.find(fd);
     if (found == watches.end())
         return;
-    found->second->descriptor.release();
-    watches.erase(found);
+    watches.erase(found); // ~FdWatch leaves the descriptor open
 }
 
-void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout)
+void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registration registration)
 {
     using Outcome = detail::FdWait::Outcome;
     Impl& impl = *impl_;
@@ -45,6 +44,8 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout)
         }
     }
     detail::FdWatch& watch = *found->second;
+    if (registration == Registration::until_close)
+        watch.until_close = true;
     detail::FdWait*& slot = want == Readiness::read ? watch.reader : watch.writer;
     if (slot != nullptr)
         throw std::logic_error("two green threads wait for descriptor " + std::to_string(fd) +
@@ -80,7 +81,7 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout)
                 return;
             detail::FdWatch& watch = *found->second;
             (want == Readiness::read ? watch.reader : watch.writer) = nullptr;
-            if (watch.reader == nullptr && watch.writer == nullptr)
+            if (watch.reader == nullptr && watch.writer == nullptr && !watch.until_close)
                 impl.forget(fd);
         }
     } cleanup{impl, fd, want, *wait, timer};
@@ -152,9 +153,9 @@ void Hub::notify_close(int fd) noexcept
     impl_->forget(fd);
 }
 
-void trampoline(int fd, Readiness want, std::optional<Seconds> timeout)
+void trampoline(int fd, Readiness want, std::optional<Seconds> timeout, Registration registration)
 {
-    Hub::current().wait(fd, want, timeout);
+    Hub::current().wait(fd, want, timeout, registration);
 }
 
 void notify_close(int fd) noexcept { Hub::current().notify_close(fd); }

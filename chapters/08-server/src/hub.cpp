@@ -15,12 +15,7 @@ Hub::Impl::Impl()
 {
 }
 
-Hub::Impl::~Impl()
-{
-    // Asio would close the descriptors it watches; they belong to the user.
-    for (auto& [fd, watch] : watches)
-        watch->descriptor.release();
-}
+Hub::Impl::~Impl() = default;
 
 // The body of the hub's greenlet. Asio counts its outstanding work: timers,
 // descriptor waits, posted calls. When run() returns, none is left, so no

@@ -40,9 +40,19 @@ struct FdWait {
 /// descriptor, shared by its reader and its writer.
 struct FdWatch {
     FdWatch(asio::io_context& io, int fd) : descriptor(io, fd) {}
+    // The descriptor belongs to whoever waits on it: the hub only watches
+    // it, and must not close it (Asio's destructor would), even when the
+    // hub goes before a socket it still watches.
+    ~FdWatch() { descriptor.release(); }
+    FdWatch(const FdWatch&) = delete;
+    FdWatch& operator=(const FdWatch&) = delete;
     asio::posix::stream_descriptor descriptor;
     FdWait* reader = nullptr;
     FdWait* writer = nullptr;
+    // Kept registered with the loop between waits, until notify_close():
+    // registering and deregistering (two epoll_ctl calls) on every wait
+    // costs more than the wait itself on a busy connection.
+    bool until_close = false;
 };
 
 /// Cancels a timer when the scope ends, however it ends.

@@ -111,7 +111,14 @@ void GreenSocket::close() noexcept
     ::close(fd);
 }
 
-int GreenSocket::release() noexcept { return std::exchange(fd_, -1); }
+int GreenSocket::release() noexcept
+{
+    const int fd = std::exchange(fd_, -1);
+    // Whoever gets the descriptor may close it without telling the hub.
+    if (fd >= 0)
+        notify_close(fd);
+    return fd;
+}
 
 int GreenSocket::checked_fd(const char* operation) const
 {
@@ -126,7 +133,9 @@ void GreenSocket::park(Readiness want, const char* operation)
     // Python's settimeout(0.0): a call that would block fails instead.
     if (timeout_ && timeout_->count() <= 0)
         throw TimeoutError(on(operation, fd_) + " would block, and the socket's timeout is zero");
-    trampoline(fd_, want, timeout_);
+    // The socket calls notify_close() before it closes (or gives away) its
+    // descriptor, so the hub may keep it registered between waits.
+    trampoline(fd_, want, timeout_, Registration::until_close);
 }
 
 void GreenSocket::bind(const Address& address)

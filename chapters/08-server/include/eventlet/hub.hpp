@@ -24,6 +24,19 @@ enum class Readiness {
     write, ///< room to write
 };
 
+/// How long the hub keeps a descriptor registered with its loop.
+enum class Registration {
+    /// Only while a green thread waits on it: safe for any descriptor.
+    per_wait,
+    /// From the first wait until notify_close(): cheaper for a descriptor
+    /// waited on again and again, and only for one whose owner always calls
+    /// notify_close() before closing it (or giving it away), as GreenSocket
+    /// does. Closed without it, the descriptor's number, once reused, would
+    /// look registered to the hub while the kernel forgot it: waits on the
+    /// new descriptor would never end.
+    until_close,
+};
+
 /// The event loop of one OS thread, running in a greenlet of its own.
 ///
 /// A green thread that must wait registers what would wake it (a timer, a
@@ -68,7 +81,8 @@ public:
     ///         std::system_error for a descriptor the hub cannot watch
     ///         (closed, invalid, a regular file); std::logic_error if another
     ///         green thread already waits for the same readiness on `fd`.
-    void wait(int fd, Readiness want, std::optional<Seconds> timeout = std::nullopt);
+    void wait(int fd, Readiness want, std::optional<Seconds> timeout = std::nullopt,
+              Registration registration = Registration::per_wait);
 
     /// Wakes every green thread waiting on `fd` with IOClosed, and forgets
     /// the descriptor. Call it before closing a descriptor others may wait
@@ -100,7 +114,8 @@ inline void sleep(double seconds) { sleep(Seconds(seconds)); }
 inline void sleep(int seconds) { sleep(Seconds(seconds)); }
 
 /// Parks the current green thread until `fd` is ready for `want` (see Hub::wait()).
-void trampoline(int fd, Readiness want, std::optional<Seconds> timeout = std::nullopt);
+void trampoline(int fd, Readiness want, std::optional<Seconds> timeout = std::nullopt,
+                Registration registration = Registration::per_wait);
 
 /// Wakes the green threads waiting on `fd` with IOClosed (see Hub::notify_close()).
 void notify_close(int fd) noexcept;

@@ -152,7 +152,8 @@ public:
     /// Same as is_open().
     explicit operator bool() const noexcept { return is_open(); }
     /// Gives up ownership: returns the descriptor (or -1), and leaves this
-    /// socket closed without closing the descriptor.
+    /// socket closed without closing the descriptor. The hub forgets the
+    /// descriptor (a green thread waiting on it wakes with IOClosed).
     int release() noexcept;
 
 private:
