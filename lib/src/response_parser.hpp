@@ -32,6 +32,11 @@ public:
     /// The connection ended: completes a body framed by the end of the
     /// connection. \throws ProtocolError if the response is incomplete.
     void finish();
+    /// Whether the connection may carry another request: llhttp's verdict
+    /// at the end of the response (HTTP/1.1 without `Connection: close`, or
+    /// HTTP/1.0 with keep-alive, and a body not framed by the close), and
+    /// nothing received after it.
+    bool keep_alive() const noexcept { return keep_alive_; }
 
 private:
     static int on_message_begin(llhttp_t* parser);
@@ -60,6 +65,7 @@ private:
     std::string too_large_; // why a callback stopped the parser, if it did
     bool begun_ = false;
     bool complete_ = false;
+    bool keep_alive_ = false;
 };
 
 } // namespace eventlet::http::detail

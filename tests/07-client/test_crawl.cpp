@@ -217,6 +217,23 @@ TEST_CASE("crawl prints an error line in place of a URL that fails, and exits 1"
     CHECK(crawl.exit_code() == 1);
 }
 
+TEST_CASE("crawl reuses its connections, unless --no-keep-alive", "[http][crawl][program][session]")
+{
+    TestServer server(pages(), eventlet::Family::ipv4, test_support::Requests::many_per_connection);
+    // Crawls 20 URLs, 2 at a time; returns the connections it took.
+    auto crawl_20 = [&server](std::vector<std::string> arguments) {
+        arguments.insert(arguments.end(), {"--concurrency", "2"});
+        for (int i = 0; i < 20; ++i)
+            arguments.push_back(server.url("/ok/" + std::to_string(i)));
+        Crawl crawl(arguments);
+        CHECK(crawl.read_lines().size() == 20);
+        CHECK(crawl.exit_code() == 0);
+        return server.connections();
+    };
+    SECTION("kept alive: one per fetch at a time") { CHECK(crawl_20({}) <= 2); }
+    SECTION("--no-keep-alive: one per URL") { CHECK(crawl_20({"--no-keep-alive"}) == 20); }
+}
+
 TEST_CASE("crawl exits 2 with its usage on bad arguments", "[http][crawl][program]")
 {
     const std::vector<std::string> bad[] = {
@@ -233,12 +250,12 @@ TEST_CASE("crawl exits 2 with its usage on bad arguments", "[http][crawl][progra
         CHECK(crawl.exit_code() == 2);
         const std::string errors = crawl.errors();
         CHECK(errors.starts_with("crawl: "));
-        CHECK(errors.find("usage: crawl [--concurrency N] [--timeout S] [URL...]") != std::string::npos);
+        CHECK(errors.find("usage: crawl [--concurrency N] [--timeout S] [--no-keep-alive] [URL...]") != std::string::npos);
     }
     SECTION("--help prints the usage on standard output, and exits 0")
     {
         Crawl crawl({"--help"});
-        CHECK(crawl.read_line() == "usage: crawl [--concurrency N] [--timeout S] [URL...]");
+        CHECK(crawl.read_line() == "usage: crawl [--concurrency N] [--timeout S] [--no-keep-alive] [URL...]");
         CHECK(crawl.exit_code() == 0);
     }
 }

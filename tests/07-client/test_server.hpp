@@ -35,16 +35,25 @@ struct SeenRequest {
     }
 };
 
+/// How many requests the test server reads from one connection.
+enum class Requests {
+    one_per_connection,  ///< one; the connection is closed after the handler
+    many_per_connection, ///< until the client closes, or the handler closes the socket
+};
+
 /// An HTTP server on the loopback, port chosen by the system. Each
 /// connection runs `handler` in a green thread of its own, after its
 /// request has been read; the handler writes the response (or does not)
-/// on the socket, which is closed when it returns.
+/// on the socket, which is closed when it returns (or, with
+/// Requests::many_per_connection, once the client closes it).
 class TestServer {
 public:
     using Handler = std::function<void(const SeenRequest&, eventlet::GreenSocket&)>;
 
-    explicit TestServer(Handler handler, eventlet::Family family = eventlet::Family::ipv4)
+    explicit TestServer(Handler handler, eventlet::Family family = eventlet::Family::ipv4,
+                        Requests requests = Requests::one_per_connection)
         : handler_(std::move(handler)),
+          many_(requests == Requests::many_per_connection),
           listener_(eventlet::listen({family == eventlet::Family::ipv6 ? "::1" : "127.0.0.1", 0})),
           acceptor_(eventlet::spawn([this] { accept_loop(); }))
     {
@@ -66,6 +75,8 @@ public:
     }
     /// The requests read so far, in the order they came.
     const std::vector<SeenRequest>& requests() const { return requests_; }
+    /// The connections accepted so far.
+    std::size_t connections() const { return connections_.size(); }
 
 private:
     void accept_loop()
@@ -80,10 +91,20 @@ private:
     void serve(eventlet::GreenSocket& socket)
     {
         eventlet::BufferedReader reader(socket);
-        SeenRequest request;
+        do {
+            SeenRequest request;
+            if (!read_request(reader, request))
+                return; // connected, and left without a word
+            requests_.push_back(request);
+            handler_(request, socket);
+        } while (many_ && socket.is_open());
+    }
+
+    static bool read_request(eventlet::BufferedReader& reader, SeenRequest& request)
+    {
         std::string line = reader.readline();
         if (line.empty())
-            return; // connected, and left without a word
+            return false;
         const std::size_t space = line.find(' ');
         request.method = line.substr(0, space);
         request.target = line.substr(space + 1, line.find(' ', space + 1) - space - 1);
@@ -95,11 +116,11 @@ private:
             request.header_lines.push_back(line);
         }
         request.body = reader.read_exactly(length);
-        requests_.push_back(request);
-        handler_(request, socket);
+        return true;
     }
 
     Handler handler_;
+    bool many_;
     eventlet::GreenSocket listener_;
     std::vector<SeenRequest> requests_;
     std::vector<eventlet::GreenThread<void>> connections_;

@@ -52,6 +52,7 @@
 #include "eventlet/http/errors.hpp"
 #include "eventlet/http/http_error.hpp"
 #include "eventlet/http/client.hpp"
+#include "eventlet/http/session.hpp"
 
 // WSGI: the server of the dispatch pattern.
 #include "eventlet/wsgi/headers.hpp"
