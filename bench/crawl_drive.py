@@ -3,10 +3,11 @@ URLs of a file, timed from its start to its exit, every line of its output
 checked.
 
 Usage: /usr/bin/python3 crawl_drive.py --urls FILE --size BYTES
-                                       [--concurrency N] CRAWLER COUNT
+                                       [--concurrency N] [--no-keep-alive]
+                                       CRAWLER COUNT
 
-The crawler gets the URLs on stdin, one a line, and `--concurrency N`
-(default 100). It must print, for every URL in input order, `got body BYTES
+The crawler gets the URLs on stdin, one a line, `--concurrency N` (default
+100), and `--no-keep-alive` if given here. It must print, for every URL in input order, `got body BYTES
 URL` with the size every page has, and exit with status 0; anything else
 fails the run. The time is the whole process's, from its start to its exit:
 starting it and writing its URLs to its stdin count against ours.
@@ -29,6 +30,8 @@ def main():
     parser.add_argument("--urls", required=True, help="a file of URLs, one a line")
     parser.add_argument("--size", type=int, required=True, help="every body's length")
     parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--no-keep-alive", action="store_true",
+                        help="a connection per URL, as Eventlet's urlopen")
     parser.add_argument("crawler")
     parser.add_argument("count", type=int)
     args = parser.parse_args()
@@ -40,7 +43,10 @@ def main():
         fail(f"{args.urls} has {len(urls)} URLs, not {args.count}")
 
     started = time.perf_counter()
-    result = subprocess.run([args.crawler, "--concurrency", str(args.concurrency)],
+    command = [args.crawler, "--concurrency", str(args.concurrency)]
+    if args.no_keep_alive:
+        command.append("--no-keep-alive")
+    result = subprocess.run(command,
                             input="".join(url + "\n" for url in urls),
                             capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started

@@ -107,13 +107,18 @@ GreenSocket open_connection(const Url& url, const Options& options)
     }
 }
 
+// A response, and whether its connection may carry the next request.
+struct Answer {
+    Response response;
+    bool reusable;
+};
+
 // Sends the request and reads its response. When the connection was reused
 // and ends, or fails, before a byte of the response arrived, the server
 // closed it while it was idle: nullopt, for the caller to try another.
 // Every other failure is the request's and is thrown.
-std::optional<Response> send_and_receive(GreenSocket& socket, const Url& url,
-                                         const std::string& method, const std::string& request,
-                                         const Options& options, bool reused, bool& keep_alive)
+std::optional<Answer> send_and_receive(GreenSocket& socket, const Url& url, const std::string& method,
+                                       const std::string& request, const Options& options, bool reused)
 {
     Response response{.url = url};
     detail::ResponseParser parser(response, method == "HEAD", options.max_header_size,
@@ -133,13 +138,10 @@ std::optional<Response> send_and_receive(GreenSocket& socket, const Url& url,
     for (;;) {
         if (received == 0) {
             parser.finish(); // completes a body that ends with the connection
-            keep_alive = false;
-            return response;
+            return Answer{std::move(response), false};
         }
-        if (parser.feed(std::string_view(buffer.data(), received))) {
-            keep_alive = parser.keep_alive();
-            return response;
-        }
+        if (parser.feed(std::string_view(buffer.data(), received)))
+            return Answer{std::move(response), parser.keep_alive()};
         received = socket.recv(std::span<char>(buffer));
     }
 }
@@ -161,24 +163,23 @@ Response exchange(const Url& url, const std::string& method, const std::string& 
                   const Options& options, detail::IdleConnections* idle)
 {
     const std::string request = request_text(url, method, body, options.headers, idle != nullptr);
-    bool keep_alive = false;
+    const std::string authority = url.authority();
     if (idle != nullptr && is_idempotent(method)) {
-        const std::string authority = url.authority();
         // Each try uses up one idle connection: the loop ends.
         while (GreenSocket socket = idle->take(authority)) {
-            if (auto response = send_and_receive(socket, url, method, request, options, true, keep_alive)) {
+            if (auto answer = send_and_receive(socket, url, method, request, options, true)) {
                 idle->count_reuse();
-                if (keep_alive)
+                if (answer->reusable)
                     idle->give_back(authority, std::move(socket));
-                return std::move(*response);
+                return std::move(answer->response);
             }
         }
     }
     GreenSocket socket = open_connection(url, options);
-    Response response = *send_and_receive(socket, url, method, request, options, false, keep_alive);
-    if (idle != nullptr && keep_alive)
-        idle->give_back(url.authority(), std::move(socket));
-    return response;
+    Answer answer = *send_and_receive(socket, url, method, request, options, false);
+    if (idle != nullptr && answer.reusable)
+        idle->give_back(authority, std::move(socket));
+    return std::move(answer.response);
 }
 
 bool is_redirect(int status)

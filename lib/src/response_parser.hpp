@@ -26,7 +26,7 @@ public:
     ResponseParser& operator=(const ResponseParser&) = delete;
 
     /// Parses the next bytes received. \returns true once the response is
-    /// complete (the bytes after it, if any, are ignored).
+    /// complete (bytes after it are not parsed: see keep_alive()).
     /// \throws ProtocolError with llhttp's reason; ResponseTooLarge.
     bool feed(std::string_view data);
     /// The connection ended: completes a body framed by the end of the

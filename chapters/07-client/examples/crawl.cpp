@@ -5,10 +5,11 @@
 //     for body in pool.imap(fetch, urls):
 //         print("got body", len(body))
 //
-// Usage: crawl [--concurrency N] [--timeout S] [URL...]
+// Usage: crawl [--concurrency N] [--timeout S] [--no-keep-alive] [URL...]
 // With no URL argument, the URLs come from standard input, one per line.
 #include <eventlet/greenpool.hpp>
 #include <eventlet/http/client.hpp>
+#include <eventlet/http/session.hpp>
 #include <eventlet/hub.hpp>
 
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include <iostream>
 #include <istream>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 #include <streambuf>
 #include <string>
@@ -33,12 +35,14 @@
 namespace {
 
 constexpr std::string_view usage_text =
-    "usage: crawl [--concurrency N] [--timeout S] [URL...]\n"
+    "usage: crawl [--concurrency N] [--timeout S] [--no-keep-alive] [URL...]\n"
     "Fetches every URL, N at a time (default 100), each within S seconds\n"
     "(default 30), and prints one line per URL, in input order:\n"
     "  got body <bytes> <url>\n"
     "  error <url>: <reason>\n"
     "With no URL argument, reads the URLs from standard input, one per line.\n"
+    "Connections are kept and reused for the next URL on the same host and\n"
+    "port, unless --no-keep-alive gives each URL a connection of its own.\n"
     "Exit status: 0 if every URL was fetched, 1 if any failed, 2 on bad usage.\n";
 
 class UsageError : public std::runtime_error {
@@ -50,6 +54,7 @@ struct Settings {
     std::size_t concurrency = 100;
     double timeout = 30;
     std::vector<std::string> urls;
+    bool keep_alive = true;
     bool help = false;
 };
 
@@ -79,6 +84,10 @@ Settings parse_arguments(int argc, char** argv)
         }
         if (argument == "--help" || argument == "-h") {
             settings.help = true;
+            continue;
+        }
+        if (argument == "--no-keep-alive") {
+            settings.keep_alive = false;
             continue;
         }
         // "--timeout 5" and "--timeout=5" alike.
@@ -264,13 +273,15 @@ struct Fetched {
     std::string line;
 };
 
-// The fetch of the design page. Its errors become its result, so that one
-// bad URL does not end the loop (GreenletExit, not a std::exception, goes
-// through, as a kill must).
-Fetched fetch(const std::string& url, const eventlet::http::Options& options)
+// The fetch of the design page, on the session's connections if there is a
+// session. Its errors become its result, so that one bad URL does not end
+// the loop (GreenletExit, not a std::exception, goes through, as a kill must).
+Fetched fetch(const std::string& url, const eventlet::http::Options& options,
+              eventlet::http::Session* session)
 {
     try {
-        const eventlet::http::Response response = eventlet::http::urlopen(url, options);
+        const eventlet::http::Response response =
+            session != nullptr ? session->urlopen(url, options) : eventlet::http::urlopen(url, options);
         return {true, "got body " + std::to_string(response.body.size()) + " " + url + "\n"};
     } catch (const std::exception& e) {
         return {false, "error " + url + ": " + e.what() + "\n"};
@@ -283,10 +294,17 @@ bool crawl(Urls&& urls, const Settings& settings)
     eventlet::http::Options options;
     options.timeout = settings.timeout;
     options.connect_timeout = std::min(settings.timeout, 10.0);
+    // As many idle connections as fetches at a time: each green thread finds
+    // the one it gave back, on a crawl of one host.
+    std::optional<eventlet::http::Session> session;
+    if (settings.keep_alive)
+        session.emplace(eventlet::http::SessionLimits{.per_host = settings.concurrency,
+                                                      .total = settings.concurrency});
+    eventlet::http::Session* shared = session ? &*session : nullptr;
     eventlet::GreenPool pool(settings.concurrency);
     bool all_ok = true;
     for (const Fetched& fetched :
-         pool.imap([&options](const std::string& url) { return fetch(url, options); }, urls)) {
+         pool.imap([&](const std::string& url) { return fetch(url, options, shared); }, urls)) {
         all_ok = all_ok && fetched.ok;
         write_all(STDOUT_FILENO, fetched.line);
     }

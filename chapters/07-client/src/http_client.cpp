@@ -1,9 +1,10 @@
-// urlopen(): one request per connection, redirects followed, all of it
-// within one Timeout.
+// urlopen(): a request on a new connection (or, for a Session, on one kept
+// from before), redirects followed, all of it within one Timeout.
 #include "eventlet/http/client.hpp"
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -12,6 +13,8 @@
 
 #include "eventlet/socket.hpp"
 #include "eventlet/timeout.hpp"
+#include "http_fetch.hpp"
+#include "idle_connections.hpp"
 #include "response_parser.hpp"
 
 namespace eventlet::http {
@@ -67,7 +70,7 @@ void check_request(const Options& options)
 }
 
 std::string request_text(const Url& url, const std::string& method, const std::string& body,
-                         const Headers& extra)
+                         const Headers& extra, bool keep_alive)
 {
     std::string text = method + " " + url.target() + " HTTP/1.1\r\n";
     auto field = [&text](std::string_view name, std::string_view value) {
@@ -81,45 +84,102 @@ std::string request_text(const Url& url, const std::string& method, const std::s
         field(header.name, header.value);
     if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
         field("Content-Length", std::to_string(body.size()));
-    // One request per connection: the end of the connection is then a
-    // valid end of the body, and no connection outlives its urlopen().
-    field("Connection", "close");
+    // One request per connection, unless a Session keeps it: the end of the
+    // connection is then a valid end of the body, and no connection
+    // outlives its urlopen(). (HTTP/1.1 keeps a connection by default.)
+    if (!keep_alive)
+        field("Connection", "close");
     text += "\r\n";
     text += body;
     return text;
 }
 
-// One request and its response, on a connection of its own.
-Response exchange(const Url& url, const std::string& method, const std::string& body,
-                  const Options& options)
+GreenSocket open_connection(const Url& url, const Options& options)
 {
-    GreenSocket socket;
-    {
-        Timeout connect_limit(options.connect_timeout);
-        try {
-            socket = connect(url.address());
-        } catch (const TimeoutError&) {
-            if (!connect_limit.expired())
-                throw;
-            throw TimeoutError("connect to " + url.authority() + ": no connection within " +
-                               seconds_text(*options.connect_timeout) + " s");
-        }
+    Timeout connect_limit(options.connect_timeout);
+    try {
+        return connect(url.address());
+    } catch (const TimeoutError&) {
+        if (!connect_limit.expired())
+            throw;
+        throw TimeoutError("connect to " + url.authority() + ": no connection within " +
+                           seconds_text(*options.connect_timeout) + " s");
     }
-    socket.sendall(request_text(url, method, body, options.headers));
+}
 
+// A response, and whether its connection may carry the next request.
+struct Answer {
+    Response response;
+    bool reusable;
+};
+
+// Sends the request and reads its response. When the connection was reused
+// and ends, or fails, before a byte of the response arrived, the server
+// closed it while it was idle: nullopt, for the caller to try another.
+// Every other failure is the request's and is thrown.
+std::optional<Answer> send_and_receive(GreenSocket& socket, const Url& url, const std::string& method,
+                                       const std::string& request, const Options& options, bool reused)
+{
     Response response{.url = url};
     detail::ResponseParser parser(response, method == "HEAD", options.max_header_size,
                                   options.max_body_size);
     std::string buffer(receive_size, '\0');
+    std::size_t received = 0;
+    try {
+        socket.sendall(request);
+        received = socket.recv(std::span<char>(buffer));
+    } catch (const SocketError&) {
+        if (reused)
+            return std::nullopt;
+        throw;
+    }
+    if (received == 0 && reused)
+        return std::nullopt;
     for (;;) {
-        const std::size_t received = socket.recv(std::span<char>(buffer));
         if (received == 0) {
             parser.finish(); // completes a body that ends with the connection
-            return response;
+            return Answer{std::move(response), false};
         }
         if (parser.feed(std::string_view(buffer.data(), received)))
-            return response;
+            return Answer{std::move(response), parser.keep_alive()};
+        received = socket.recv(std::span<char>(buffer));
     }
+}
+
+// RFC 9110, 9.2.2: the methods a client may send twice, because twice has
+// the effect of once.
+bool is_idempotent(std::string_view method)
+{
+    for (std::string_view idempotent : {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+        if (method == idempotent)
+            return true;
+    return false;
+}
+
+// One request and its response: on a connection of its own when `idle` is
+// null; else on one of its connections if one is usable, and the connection
+// goes back to it after a response that allows reuse.
+Response exchange(const Url& url, const std::string& method, const std::string& body,
+                  const Options& options, detail::IdleConnections* idle)
+{
+    const std::string request = request_text(url, method, body, options.headers, idle != nullptr);
+    const std::string authority = url.authority();
+    if (idle != nullptr && is_idempotent(method)) {
+        // Each try uses up one idle connection: the loop ends.
+        while (GreenSocket socket = idle->take(authority)) {
+            if (auto answer = send_and_receive(socket, url, method, request, options, true)) {
+                idle->count_reuse();
+                if (answer->reusable)
+                    idle->give_back(authority, std::move(socket));
+                return std::move(answer->response);
+            }
+        }
+    }
+    GreenSocket socket = open_connection(url, options);
+    Answer answer = *send_and_receive(socket, url, method, request, options, false);
+    if (idle != nullptr && answer.reusable)
+        idle->give_back(authority, std::move(socket));
+    return std::move(answer.response);
 }
 
 bool is_redirect(int status)
@@ -140,7 +200,7 @@ Url redirect_target(const Url& from, std::string_view location)
     }
 }
 
-Response follow_redirects(const Url& start, const Options& options)
+Response follow_redirects(const Url& start, const Options& options, detail::IdleConnections* idle)
 {
     Url url = start;
     std::string method = options.method;
@@ -149,7 +209,7 @@ Response follow_redirects(const Url& start, const Options& options)
     // same answer: a chain that comes back to a request it made is a loop.
     std::vector<std::pair<std::string, Url>> visited{{method, url}};
     for (;;) {
-        Response response = exchange(url, method, body, options);
+        Response response = exchange(url, method, body, options, idle);
         const auto location = response.headers.get("Location");
         if (!is_redirect(response.status) || !location) {
             if (!response.ok())
@@ -184,7 +244,9 @@ Response follow_redirects(const Url& start, const Options& options)
 
 } // namespace
 
-Response urlopen(const Url& url, const Options& options)
+namespace detail {
+
+Response fetch(const Url& url, const Options& options, IdleConnections* idle)
 {
     check_request(options);
     // The whole call, redirects included, is one scope with one deadline: a
@@ -192,13 +254,20 @@ Response urlopen(const Url& url, const Options& options)
     // seconds hold the caller for ever.
     Timeout limit(options.timeout);
     try {
-        return follow_redirects(url, options);
+        return follow_redirects(url, options, idle);
     } catch (const TimeoutError&) {
         if (!limit.expired())
             throw; // someone else's: a connect timeout, or the caller's own Timeout
         throw TimeoutError(url.to_string() + ": no complete response within " +
                            seconds_text(*options.timeout) + " s");
     }
+}
+
+} // namespace detail
+
+Response urlopen(const Url& url, const Options& options)
+{
+    return detail::fetch(url, options, nullptr);
 }
 
 Response urlopen(std::string_view url, const Options& options)

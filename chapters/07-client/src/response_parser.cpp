@@ -56,9 +56,13 @@ bool ResponseParser::feed(std::string_view data)
         return true;
     const llhttp_errno_t error = llhttp_execute(&parser_, data.data(), data.size());
     // on_message_complete pauses the parser: what follows the response is
-    // not ours to parse (there should be nothing, with Connection: close).
-    if (error == HPE_PAUSED && complete_)
+    // not ours to parse. There should be nothing: we sent one request. A
+    // server that sent more is not one to send the next request to.
+    if (error == HPE_PAUSED && complete_) {
+        if (llhttp_get_error_pos(&parser_) != data.data() + data.size())
+            keep_alive_ = false;
         return true;
+    }
     if (error != HPE_OK)
         throw_error(error);
     return false;
@@ -190,6 +194,7 @@ int ResponseParser::on_message_complete(llhttp_t* parser)
     if (parser->status_code >= 100 && parser->status_code < 200 && parser->status_code != 101)
         return HPE_OK;
     p.complete_ = true;
+    p.keep_alive_ = llhttp_should_keep_alive(parser) != 0;
     return HPE_PAUSED;
 }
 

@@ -26,12 +26,17 @@ public:
     ResponseParser& operator=(const ResponseParser&) = delete;
 
     /// Parses the next bytes received. \returns true once the response is
-    /// complete (the bytes after it, if any, are ignored).
+    /// complete (bytes after it are not parsed: see keep_alive()).
     /// \throws ProtocolError with llhttp's reason; ResponseTooLarge.
     bool feed(std::string_view data);
     /// The connection ended: completes a body framed by the end of the
     /// connection. \throws ProtocolError if the response is incomplete.
     void finish();
+    /// Whether the connection may carry another request: llhttp's verdict
+    /// at the end of the response (HTTP/1.1 without `Connection: close`, or
+    /// HTTP/1.0 with keep-alive, and a body not framed by the close), and
+    /// nothing received after it.
+    bool keep_alive() const noexcept { return keep_alive_; }
 
 private:
     static int on_message_begin(llhttp_t* parser);
@@ -60,6 +65,7 @@ private:
     std::string too_large_; // why a callback stopped the parser, if it did
     bool begun_ = false;
     bool complete_ = false;
+    bool keep_alive_ = false;
 };
 
 } // namespace eventlet::http::detail
