@@ -192,7 +192,7 @@ Accepted GreenSocket::accept()
     }
 }
 
-std::size_t GreenSocket::recv(std::span<std::byte> buffer)
+std::optional<std::size_t> GreenSocket::try_recv(std::span<std::byte> buffer)
 {
     for (;;) {
         const int fd = checked_fd("recv");
@@ -203,6 +203,20 @@ std::size_t GreenSocket::recv(std::span<std::byte> buffer)
             continue;
         if (!would_block(errno))
             throw_error(errno, on("recv", fd));
+        return std::nullopt;
+    }
+}
+
+std::optional<std::size_t> GreenSocket::try_recv(std::span<char> buffer)
+{
+    return try_recv(std::as_writable_bytes(buffer));
+}
+
+std::size_t GreenSocket::recv(std::span<std::byte> buffer)
+{
+    for (;;) {
+        if (const std::optional<std::size_t> received = try_recv(buffer))
+            return *received;
         park(Readiness::read, "recv");
     }
 }

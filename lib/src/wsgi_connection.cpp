@@ -29,24 +29,21 @@ bool Connection::receive()
     }
     const std::size_t old_size = buffer_.size();
     buffer_.resize(old_size + receive_size);
+    const std::span<char> space(buffer_.data() + old_size, receive_size);
     std::size_t received = 0;
-    // A Timeout of our own, not the socket's (which is for sending): its
-    // expired() tells our limit from a Timeout of the application's that
-    // fires while it reads the input.
-    const std::optional<Seconds> send_limit = socket_->timeout();
-    socket_->set_timeout(std::nullopt);
-    Timeout limit(wait_limit_);
     try {
-        received = socket_->recv(std::span<char>(buffer_.data() + old_size, receive_size));
-        socket_->set_timeout(send_limit);
-    } catch (const TimeoutError&) {
-        socket_->set_timeout(send_limit);
+        // Most reads find their bytes there already (the next request of a
+        // busy keep-alive client, a pipelined one): only a read that must
+        // wait needs the Timeout, whose timer costs more than the read.
+        const std::optional<std::size_t> ready = socket_->try_recv(space);
+        received = ready ? *ready : receive_waiting(space);
+    } catch (const HttpError&) {
         buffer_.resize(old_size);
-        if (limit.expired())
-            throw HttpError(408, "the client sent nothing for too long");
+        throw;
+    } catch (const TimeoutError&) {
+        buffer_.resize(old_size);
         throw;
     } catch (...) {
-        socket_->set_timeout(send_limit);
         buffer_.resize(old_size);
         broken_ = true;
         throw;
@@ -56,6 +53,29 @@ bool Connection::receive()
     return !eof_;
 }
 
+std::size_t Connection::receive_waiting(std::span<char> space)
+{
+    // A Timeout of our own, not the socket's (which is for sending): its
+    // expired() tells our limit from a Timeout of the application's that
+    // fires while it reads the input.
+    const std::optional<Seconds> send_limit = socket_->timeout();
+    socket_->set_timeout(std::nullopt);
+    Timeout limit(wait_limit_);
+    try {
+        const std::size_t received = socket_->recv(space);
+        socket_->set_timeout(send_limit);
+        return received;
+    } catch (const TimeoutError&) {
+        socket_->set_timeout(send_limit);
+        if (limit.expired())
+            throw HttpError(408, "the client sent nothing for too long");
+        throw;
+    } catch (...) {
+        socket_->set_timeout(send_limit);
+        throw;
+    }
+}
+
 void Connection::parse()
 {
     start_ += parser_.feed(std::string_view(buffer_).substr(start_));
@@ -63,19 +83,27 @@ void Connection::parse()
 
 bool Connection::wait_for_request() { return has_unparsed() || receive(); }
 
-std::optional<Request> Connection::read_head()
+bool Connection::head_buffered()
 {
     using Stage = RequestParser::Stage;
-    for (;;) {
+    const auto head_done = [this] { return parser_.stage() == Stage::body || parser_.stage() == Stage::done; };
+    // Once the head is done, parsing again would go on into the body, or
+    // into the next request.
+    if (!head_done())
         parse();
-        if (parser_.stage() == Stage::body || parser_.stage() == Stage::done)
-            return std::move(parser_.request());
+    return head_done();
+}
+
+std::optional<Request> Connection::read_head()
+{
+    while (!head_buffered()) {
         if (!receive()) {
-            if (parser_.stage() == Stage::idle)
+            if (parser_.stage() == RequestParser::Stage::idle)
                 return std::nullopt;
             parser_.finish(); // throws: the request was cut short
         }
     }
+    return std::move(parser_.request());
 }
 
 std::size_t Connection::read_body(std::span<char> out)

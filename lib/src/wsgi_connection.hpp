@@ -35,6 +35,10 @@ public:
     /// the connection before the request began.
     /// \throws HttpError (400, 408, 413, 431, 505); what recv() throws.
     std::optional<Request> read_head();
+    /// Parses what is buffered, without receiving. \returns true if the
+    /// header section is complete: read_head() then returns at once.
+    /// \throws HttpError (400, 413, 431, 505).
+    bool head_buffered();
     /// The request whose head is being read, as far as it came (for the
     /// log line of a request refused before its head was complete).
     const Request& partial_request() noexcept { return parser_.request(); }
@@ -63,6 +67,9 @@ public:
 private:
     /// Receives what the client sent next. \returns false at end of stream.
     bool receive();
+    /// Parks until bytes arrive, within the wait limit, and receives them
+    /// into `space`. \throws HttpError(408) at the limit; what recv() throws.
+    std::size_t receive_waiting(std::span<char> space);
     /// Feeds the buffered bytes to the parser (none: lets it complete a
     /// request without body).
     void parse();

@@ -137,14 +137,18 @@ public:
         std::optional<HttpError> refusal;
         {
             // The whole head, however it is cut, within one limit: a client
-            // sending a byte at a time (slowloris) meets it all the same.
-            Timeout header_limit(options_.header_timeout);
+            // sending a byte at a time (slowloris) meets it all the same. A
+            // head received whole already (most are) needs no limit, and
+            // is spared the cost of its timer.
+            std::optional<Timeout> header_limit;
             try {
+                if (!connection_.head_buffered())
+                    header_limit.emplace(options_.header_timeout);
                 request = connection_.read_head();
             } catch (const HttpError& error) {
                 refusal = error;
             } catch (const TimeoutError&) {
-                if (!header_limit.expired())
+                if (!header_limit || !header_limit->expired())
                     throw;
                 refusal.emplace(408, "the request head took too long to arrive");
             }

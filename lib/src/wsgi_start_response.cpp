@@ -29,20 +29,27 @@ int parse_status(std::string_view status) noexcept
 }
 
 // The Date header's format (RFC 9110's IMF-fixdate), written by hand: the
-// names of strftime's %a and %b follow the program's locale.
-std::string http_date()
+// names of strftime's %a and %b follow the program's locale. Written once a
+// second rather than once a response (per thread: each hub has its own).
+const std::string& http_date()
 {
     static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    thread_local std::time_t written_for = -1;
+    thread_local std::string date;
     const std::time_t now = std::time(nullptr);
-    std::tm utc{};
-    ::gmtime_r(&now, &utc);
-    char text[40];
-    std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[utc.tm_wday],
-                  utc.tm_mday, months[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour, utc.tm_min,
-                  utc.tm_sec);
-    return text;
+    if (now != written_for) {
+        std::tm utc{};
+        ::gmtime_r(&now, &utc);
+        char text[40];
+        std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[utc.tm_wday],
+                      utc.tm_mday, months[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour, utc.tm_min,
+                      utc.tm_sec);
+        date = text;
+        written_for = now;
+    }
+    return date;
 }
 
 std::string chunk_size_line(std::size_t size)

@@ -7,6 +7,19 @@
 #include "eventlet/hub.hpp"
 
 namespace eventlet {
+namespace {
+
+// Made when the timeout fires, not when it is set: most timeouts are
+// cancelled, and formatting a number for each (a stream, a locale) cost
+// more than setting its timer.
+std::string message_for(Seconds span)
+{
+    std::ostringstream text;
+    text << "timed out after " << span.count() << " s";
+    return text.str();
+}
+
+} // namespace
 
 Timeout::Timeout(std::optional<Seconds> seconds)
 {
@@ -16,12 +29,9 @@ Timeout::Timeout(std::optional<Seconds> seconds)
     Greenlet& target = Greenlet::current();
     if (&target == &hub.greenlet())
         throw std::logic_error("a Timeout cannot be used inside the hub: there is nothing to interrupt");
-    std::ostringstream message_text;
-    message_text << "timed out after " << seconds->count() << " s";
-    std::string message = message_text.str();
-    timer_ = hub.schedule_call(*seconds, [this, &target, message = std::move(message)] {
+    timer_ = hub.schedule_call(*seconds, [this, &target, span = *seconds] {
         expired_ = true;
-        target.throw_in(std::make_exception_ptr(TimeoutError(message)));
+        target.throw_in(std::make_exception_ptr(TimeoutError(message_for(span))));
     });
 }
 

@@ -95,6 +95,14 @@ public:
     std::size_t recv(std::span<char> buffer);
     /// Receives at most `max_bytes` bytes, as a string ("" at end of file).
     std::string recv(std::size_t max_bytes);
+    /// Receives what is there now, without parking: recv() that returns
+    /// nullopt where it would wait. For a caller that sets up something
+    /// costly (a Timeout, say) only when it must wait.
+    /// \returns as recv(), or nullopt if no byte is there yet.
+    /// \throws ConnectionReset; IOClosed; SocketError (never TimeoutError).
+    std::optional<std::size_t> try_recv(std::span<std::byte> buffer);
+    /// Same as try_recv(std::span<std::byte>), into chars.
+    std::optional<std::size_t> try_recv(std::span<char> buffer);
     /// Sends some of `data`, parking until at least one byte fits in the
     /// socket's buffer. \returns the number of bytes sent.
     /// \throws BrokenPipe (never a SIGPIPE); ConnectionReset; TimeoutError;
