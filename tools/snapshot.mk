@@ -47,7 +47,7 @@ LINK_LIBRARIES := $(LIBRARY) $(if $(USES_LLHTTP),$(LLHTTP_LIBRARY))
 
 INCLUDES := -I$(SNAPSHOT_DIR)/include $(if $(USES_LLHTTP),$(LLHTTP_INCLUDES))
 
-.PHONY: all lib programs build test clean deps
+.PHONY: all lib programs build test clean deps FORCE
 .DEFAULT_GOAL := test
 
 all: build
@@ -76,10 +76,20 @@ $(LIB_OUT)/obj/%.o: $(SNAPSHOT_DIR)/src/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(INCLUDES) -I$(SNAPSHOT_DIR)/src -c $< -o $@
 
-$(LIBRARY): $(LIB_OBJS)
+# The archive is made anew (rm -f, then ar) whenever a prerequisite is
+# newer. Deleting a file of src/ makes none newer, and the old archive would
+# keep the deleted file's object; so the list of objects is a prerequisite
+# too, kept in a file that is rewritten only when the list changes.
+LIB_LIST := $(LIB_OUT)/libeventlet.objects
+
+$(LIB_LIST): FORCE
+	@mkdir -p $(@D)
+	@echo '$(LIB_OBJS)' | cmp -s - $@ || echo '$(LIB_OBJS)' >$@
+
+$(LIBRARY): $(LIB_OBJS) $(LIB_LIST)
 	@mkdir -p $(@D)
 	rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(LIB_OBJS)
 
 $(LIB_OUT)/tests/%.o: $(TOP)/tests/%.cpp
 	@mkdir -p $(@D)

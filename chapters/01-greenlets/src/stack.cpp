@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <fstream>
 #include <new>
 #include <string>
@@ -29,10 +30,17 @@ std::size_t round_up_to_pages(std::size_t bytes) noexcept
     return (bytes + page - 1) / page * page;
 }
 
-// Counting lines of /proc/self/maps is slow, but it runs only on the error
-// path, where a number the user can compare with the limit is worth it.
+// Counting the lines of /proc/self/maps takes milliseconds once there are
+// tens of thousands of mappings, and a program past the limit can fail
+// thousands of times in a row (every green thread it spawns): the count is
+// taken again at most once a second, per thread.
 std::string mapping_limit_hint()
 {
+    thread_local std::string hint;
+    thread_local std::chrono::steady_clock::time_point taken;
+    const auto now = std::chrono::steady_clock::now();
+    if (!hint.empty() && now - taken < std::chrono::seconds(1))
+        return hint;
     std::ifstream maps("/proc/self/maps");
     std::size_t mappings = 0;
     for (std::string line; std::getline(maps, line);)
@@ -40,10 +48,12 @@ std::string mapping_limit_hint()
     std::ifstream limit_file("/proc/sys/vm/max_map_count");
     std::string limit = "unknown";
     limit_file >> limit;
-    return "the process has " + std::to_string(mappings) + " memory mappings and vm.max_map_count is " +
+    hint = "the process has " + std::to_string(mappings) + " memory mappings and vm.max_map_count is " +
            limit +
            "; every guarded stack takes two. Keep fewer greenlets alive at once, or raise the limit "
            "(sysctl -w vm.max_map_count=262144)";
+    taken = now;
+    return hint;
 }
 
 } // namespace

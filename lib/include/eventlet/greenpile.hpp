@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "eventlet/detail/result_iterator.hpp"
 #include "eventlet/detail/unread_calls.hpp"
 #include "eventlet/greenpool.hpp"
 #include "eventlet/greenthread.hpp"
@@ -45,43 +46,12 @@ public:
     /// The type of the results.
     using value_type = T;
 
-    /// The iterator of the results; `*it` is the current result.
-    class iterator {
-    public:
-        /// Iterator traits for an input iterator.
-        using iterator_concept = std::input_iterator_tag;
-        /// See GreenPile::value_type.
-        using value_type = T;
-        /// Distances between results.
-        using difference_type = std::ptrdiff_t;
-
-        iterator() = default;
-        /// The current result.
-        /// \throws std::logic_error after a `++` that threw (there is none).
-        T& operator*() const { return pile_->current(); }
-        /// A pointer to the current result.
-        T* operator->() const { return &pile_->current(); }
-        /// Waits for the next result. \throws what its call threw.
-        iterator& operator++()
-        {
-            pile_->advance();
-            return *this;
-        }
-        /// Same as ++it (an input iterator's post-increment returns nothing).
-        void operator++(int) { ++*this; }
-        /// True once no spawned call is left unread (after a `++` that threw,
-        /// the next `++` goes on to the following result).
-        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept
-        {
-            return it.done();
-        }
-
-    private:
-        friend class GreenPile;
-        bool done() const noexcept { return !pile_->current_ && pile_->pending_.empty(); }
-        explicit iterator(GreenPile& pile) : pile_(&pile) {}
-        GreenPile* pile_ = nullptr;
-    };
+    /// The iterator of the results, an input iterator: `*it` is the current
+    /// result; `++it` waits for the next one and throws what its call threw;
+    /// `it == end()` once no spawned call is left unread. After a `++` that
+    /// threw there is no current result (`*it` throws std::logic_error), and
+    /// the next `++` goes on to the following one.
+    using iterator = detail::ResultIterator<GreenPile>;
 
     /// A pile whose calls run in `pool`, sharing its limit.
     explicit GreenPile(GreenPool& pool) : pool_(&pool) {}
@@ -128,6 +98,8 @@ public:
     GreenPool& pool() const noexcept { return *pool_; }
 
 private:
+    friend iterator;
+
     static GreenThread<T>& handle_of(GreenThread<T>& thread) noexcept { return thread; }
 
     T& current()
@@ -136,6 +108,8 @@ private:
             throw std::logic_error("no current result: the last ++ of this pile threw");
         return *current_;
     }
+
+    bool done() const noexcept { return !current_ && pending_.empty(); }
 
     void advance()
     {

@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "eventlet/detail/result_iterator.hpp"
 #include "eventlet/detail/unread_calls.hpp"
 #include "eventlet/greenthread.hpp"
 
@@ -46,46 +47,12 @@ public:
     static_assert(!std::is_void_v<value_type>,
                   "imap yields the results of its calls: use spawn_n for a function that returns nothing");
 
-    /// The iterator of the results; `*it` is the current result.
-    class iterator {
-    public:
-        /// Iterator traits for an input iterator.
-        using iterator_concept = std::input_iterator_tag;
-        /// See Imap::value_type.
-        using value_type = Imap::value_type;
-        /// Distances between results.
-        using difference_type = std::ptrdiff_t;
-
-        iterator() = default;
-        /// The current result.
-        /// \throws std::logic_error after a `++` that threw (there is none).
-        value_type& operator*() const { return owner_->current(); }
-        /// A pointer to the current result.
-        value_type* operator->() const { return &owner_->current(); }
-        /// Waits for the next result. \throws what the call (or the input) threw.
-        iterator& operator++()
-        {
-            owner_->advance();
-            return *this;
-        }
-        /// Same as ++it (an input iterator's post-increment returns nothing).
-        void operator++(int) { ++*this; }
-        /// True once every result has been yielded (after a `++` that threw,
-        /// the next `++` goes on to the following result).
-        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept
-        {
-            return it.done();
-        }
-
-    private:
-        friend class Imap;
-        bool done() const noexcept
-        {
-            return !owner_->current_ && owner_->pending_.empty() && owner_->input_done_;
-        }
-        explicit iterator(Imap& owner) : owner_(&owner) {}
-        Imap* owner_ = nullptr;
-    };
+    /// The iterator of the results, an input iterator: `*it` is the current
+    /// result; `++it` waits for the next one and throws what its call (or
+    /// the input) threw; `it == end()` once every result has been yielded.
+    /// After a `++` that threw there is no current result (`*it` throws
+    /// std::logic_error), and the next `++` goes on to the following one.
+    using iterator = detail::ResultIterator<Imap>;
 
     /// Used by GreenPool::imap().
     Imap(Pool& pool, F function, Views... views)
@@ -121,6 +88,8 @@ public:
     std::default_sentinel_t end() const noexcept { return {}; }
 
 private:
+    friend iterator;
+
     // Where one input range stands: its iterator and its end.
     template <class View>
     struct Input {
@@ -146,6 +115,8 @@ private:
             throw std::logic_error("no current result: the last ++ of this imap threw");
         return *current_;
     }
+
+    bool done() const noexcept { return !current_ && pending_.empty() && input_done_; }
 
     // Moves to the next result: starts what calls it may, then waits for
     // the oldest one.
