@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -123,11 +124,14 @@ std::optional<Answer> send_and_receive(GreenSocket& socket, const Url& url, cons
     Response response{.url = url};
     detail::ResponseParser parser(response, method == "HEAD", options.max_header_size,
                                   options.max_body_size);
-    std::string buffer(receive_size, '\0');
+    // Not zeroed: recv writes what is read. (Zeroing 64 KiB per request, and
+    // the page faults it caused, was a quarter of the crawler's CPU time.)
+    const auto storage = std::make_unique_for_overwrite<char[]>(receive_size);
+    const std::span<char> buffer(storage.get(), receive_size);
     std::size_t received = 0;
     try {
         socket.sendall(request);
-        received = socket.recv(std::span<char>(buffer));
+        received = socket.recv(buffer);
     } catch (const SocketError&) {
         if (reused)
             return std::nullopt;
@@ -142,7 +146,7 @@ std::optional<Answer> send_and_receive(GreenSocket& socket, const Url& url, cons
         }
         if (parser.feed(std::string_view(buffer.data(), received)))
             return Answer{std::move(response), parser.keep_alive()};
-        received = socket.recv(std::span<char>(buffer));
+        received = socket.recv(buffer);
     }
 }
 
