@@ -4,7 +4,7 @@
 
 #include <string_view>
 
-#include "eventlet/timeout.hpp"
+#include "eventlet/errors.hpp"
 #include "eventlet/wsgi/http_error.hpp"
 
 namespace eventlet::wsgi::detail {
@@ -32,9 +32,9 @@ bool Connection::receive()
     const std::span<char> space(buffer_.data() + old_size, receive_size);
     std::size_t received = 0;
     try {
-        // Most reads find their bytes there already (the next request of a
-        // busy keep-alive client, a pipelined one): only a read that must
-        // wait needs the Timeout, whose timer costs more than the read.
+        // A read that finds its bytes there already (a pipelined request,
+        // the rest of a body, the next request of a busy client) needs no
+        // limit on waiting: only a read that must wait sets it.
         const std::optional<std::size_t> ready = socket_->try_recv(space);
         received = ready ? *ready : receive_waiting(space);
     } catch (const HttpError&) {
@@ -55,19 +55,19 @@ bool Connection::receive()
 
 std::size_t Connection::receive_waiting(std::span<char> space)
 {
-    // A Timeout of our own, not the socket's (which is for sending): its
+    // A limit of our own, not the socket's (which is for sending): its
     // expired() tells our limit from a Timeout of the application's that
     // fires while it reads the input.
     const std::optional<Seconds> send_limit = socket_->timeout();
     socket_->set_timeout(std::nullopt);
-    Timeout limit(wait_limit_);
     try {
+        const eventlet::detail::ReusableTimeout::Wait wait = wait_timeout_.start(wait_limit_);
         const std::size_t received = socket_->recv(space);
         socket_->set_timeout(send_limit);
         return received;
     } catch (const TimeoutError&) {
         socket_->set_timeout(send_limit);
-        if (limit.expired())
+        if (wait_timeout_.expired())
             throw HttpError(408, "the client sent nothing for too long");
         throw;
     } catch (...) {

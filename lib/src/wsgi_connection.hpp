@@ -9,6 +9,7 @@
 #include "eventlet/seconds.hpp"
 #include "eventlet/socket.hpp"
 #include "eventlet/wsgi/request.hpp"
+#include "reusable_timeout.hpp"
 #include "wsgi_request_parser.hpp"
 
 namespace eventlet::wsgi::detail {
@@ -79,6 +80,9 @@ private:
     std::string buffer_;
     std::size_t start_ = 0; // bytes before it were parsed
     std::optional<Seconds> wait_limit_;
+    // One timer for the waits of every request: a Timeout per wait cost a
+    // timer set and cancelled per request.
+    eventlet::detail::ReusableTimeout wait_timeout_;
     bool broken_ = false;
     bool eof_ = false;
 };

@@ -81,6 +81,52 @@ TEST_CASE("a keep-alive connection idle longer than the idle timeout is closed",
     CHECK(seconds_since(start) >= 0.04);
 }
 
+TEST_CASE("the idle timeout bounds each wait, not the life of a connection", "[wsgi][limits]")
+{
+    // The server keeps one timer for all the waits of a connection: a wait
+    // that ends early must not leave the next one a shorter limit, and the
+    // limit must still hold after many of them.
+    eventlet::Timeout bound(5);
+    TestServer server(hello, [](auto& options) { options.idle_timeout = 0.1; });
+    RawClient client(server.address());
+    const auto start = Clock::now();
+    for (int i = 0; i < 6; ++i) {
+        client.send(get("/"));
+        CHECK(client.response().body == "hello");
+        eventlet::sleep(0.04); // the client's pace: each wait well within the limit
+    }
+    CHECK(seconds_since(start) > 0.2); // twice the limit, on one connection
+    const auto idle_since = Clock::now();
+    CHECK(client.closed_by_server());
+    CHECK(seconds_since(idle_since) >= 0.05); // 0.1 from the last request, 0.04 of it slept above
+}
+
+TEST_CASE("a short limit after a long one is kept: a stalled body after an idle wait",
+          "[wsgi][limits]")
+{
+    // The wait for the second request runs under the idle timeout (2 s);
+    // the wait for its body under the socket timeout (0.05 s), which must
+    // not wait for the timer set for the first.
+    eventlet::Timeout bound(5);
+    TestServer server(
+        [](Request& request, StartResponse& start_response) -> Body {
+            request.input.read();
+            start_response("200 OK", {});
+            return "read";
+        },
+        [](auto& options) {
+            options.idle_timeout = 2;
+            options.socket_timeout = 0.05;
+        });
+    RawClient client(server.address());
+    client.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok");
+    CHECK(client.response().body == "read");
+    const auto start = Clock::now();
+    client.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
+    CHECK(client.response().status == 408);
+    CHECK(seconds_since(start) < 1.0);
+}
+
 TEST_CASE("a connection that never sends a request is closed after the idle timeout", "[wsgi][limits]")
 {
     eventlet::Timeout bound(5);
