@@ -2,6 +2,8 @@
 // at the end of each request.
 #include "wsgi_connection.hpp"
 
+#include <algorithm>
+#include <cstddef>
 #include <string_view>
 
 #include "eventlet/errors.hpp"
@@ -23,13 +25,19 @@ bool Connection::receive()
 {
     if (eof_)
         return false;
-    if (start_ == buffer_.size()) {
-        buffer_.clear();
+    // What was parsed goes. (llhttp keeps its own state between reads, so a
+    // read is needed only once all was parsed, and the buffer starts over;
+    // were any bytes left, they would move to the front.)
+    if (start_ > 0) {
+        std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(start_),
+                  buffer_.begin() + static_cast<std::ptrdiff_t>(end_), buffer_.begin());
+        end_ -= start_;
         start_ = 0;
     }
-    const std::size_t old_size = buffer_.size();
-    buffer_.resize(old_size + receive_size);
-    const std::span<char> space(buffer_.data() + old_size, receive_size);
+    // Resized only to grow: resize() zeroes what it adds, and a read needs no zeros.
+    if (buffer_.size() < end_ + receive_size)
+        buffer_.resize(end_ + receive_size);
+    const std::span<char> space(buffer_.data() + end_, receive_size);
     std::size_t received = 0;
     try {
         // A read that finds its bytes there already (a pipelined request,
@@ -38,17 +46,14 @@ bool Connection::receive()
         const std::optional<std::size_t> ready = socket_->try_recv(space);
         received = ready ? *ready : receive_waiting(space);
     } catch (const HttpError&) {
-        buffer_.resize(old_size);
-        throw;
+        throw; // our wait limit (408): the connection itself is fine
     } catch (const TimeoutError&) {
-        buffer_.resize(old_size);
-        throw;
+        throw; // the application's own Timeout, likewise
     } catch (...) {
-        buffer_.resize(old_size);
         broken_ = true;
         throw;
     }
-    buffer_.resize(old_size + received);
+    end_ += received;
     eof_ = received == 0;
     return !eof_;
 }
@@ -78,7 +83,7 @@ std::size_t Connection::receive_waiting(std::span<char> space)
 
 void Connection::parse()
 {
-    start_ += parser_.feed(std::string_view(buffer_).substr(start_));
+    start_ += parser_.feed(std::string_view(buffer_.data() + start_, end_ - start_));
 }
 
 bool Connection::wait_for_request() { return has_unparsed() || receive(); }

@@ -60,7 +60,7 @@ public:
     bool body_pending() const noexcept { return parser_.stage() != RequestParser::Stage::done; }
     /// True if bytes are received and not parsed: the client sent more
     /// than the current request (a pipelined one, or garbage).
-    bool has_unparsed() const noexcept { return start_ < buffer_.size(); }
+    bool has_unparsed() const noexcept { return start_ < end_; }
     /// True if receiving (or sending the 100 Continue) failed: the client
     /// is gone.
     bool broken() const noexcept { return broken_; }
@@ -77,8 +77,9 @@ private:
 
     GreenSocket* socket_;
     RequestParser parser_;
-    std::string buffer_;
+    std::string buffer_;    // its size is its capacity; the bytes received end at end_
     std::size_t start_ = 0; // bytes before it were parsed
+    std::size_t end_ = 0;
     std::optional<Seconds> wait_limit_;
     // One timer for the waits of every request: a Timeout per wait cost a
     // timer set and cancelled per request.

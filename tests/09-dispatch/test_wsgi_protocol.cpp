@@ -90,6 +90,35 @@ TEST_CASE("pipelined requests sent in one write are answered in order", "[wsgi][
     CHECK(client.response().body == "POST\n/c\n\nhi");
 }
 
+TEST_CASE("pipelined requests cut anywhere between reads are answered in order", "[wsgi][http]")
+{
+    // Each write ends in the middle of the next request, at a different
+    // point each time: the parser must carry its state across reads
+    // wherever a read ends, in the request line, a header, the body.
+    eventlet::Timeout bound(10);
+    TestServer server(echo);
+    RawClient client(server.address());
+    constexpr int requests = 500;
+    std::string pending;
+    for (int i = 0; i < requests; ++i)
+        pending += "POST /" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody";
+    const std::size_t piece = 61; // shorter than a request, and prime: cuts fall everywhere
+    std::size_t sent = 0;
+    auto send_piece = [&] {
+        const std::size_t n = std::min(piece, pending.size() - sent);
+        client.send(std::string_view(pending).substr(sent, n));
+        sent += n;
+    };
+    for (int i = 0; i < requests; ++i) {
+        // Send until request i is whole, and the next one begun.
+        const std::size_t end_of_i = pending.find("body", pending.find("POST /" + std::to_string(i) + " ")) + 4;
+        while (sent <= end_of_i && sent < pending.size())
+            send_piece();
+        INFO("request " << i);
+        REQUIRE(client.response().body == "POST\n/" + std::to_string(i) + "\n\nbody");
+    }
+}
+
 TEST_CASE("an unread body is skipped so the next request on the connection is served",
           "[wsgi][http]")
 {
