@@ -25,6 +25,7 @@
 #include <eventlet/greenpool.hpp>
 #include <eventlet/hub.hpp>
 #include <eventlet/http/client.hpp>
+#include <eventlet/http/session.hpp>
 #include <eventlet/join.hpp>
 #include <eventlet/socket.hpp>
 #include <eventlet/wsgi/server.hpp>
@@ -42,6 +43,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
@@ -311,10 +313,11 @@ std::optional<std::string> feed_title(std::string_view xml)
 // The fetch_title of the design page: "" for whatever goes wrong, as
 // `d.feed.get('title', '')` does. GreenletExit is no std::exception: a
 // kill goes through.
-std::string fetch_title(const std::string& url, const eventlet::http::Options& options)
+std::string fetch_title(eventlet::http::Session& session, const std::string& url,
+                        const eventlet::http::Options& options)
 {
     try {
-        return feed_title(eventlet::http::urlopen(url, options).body).value_or("");
+        return feed_title(session.urlopen(url, options).body).value_or("");
     } catch (const std::exception&) {
         return "";
     }
@@ -346,7 +349,8 @@ std::vector<std::string> read_urls(wsgi::Input& input, std::size_t max_urls)
 }
 
 struct Scraper {
-    eventlet::GreenPool& pool; // one for every request: the limit is global
+    eventlet::GreenPool& pool;        // one for every request: the limit is global
+    eventlet::http::Session& session; // and one set of kept connections
     std::size_t max_urls;
     eventlet::http::Options fetch_options;
 
@@ -359,7 +363,7 @@ struct Scraper {
         const std::vector<std::string> urls = read_urls(request.input, max_urls);
         eventlet::GreenPile<std::string> pile(pool);
         for (const std::string& url : urls)
-            pile.spawn(fetch_title, url, fetch_options);
+            pile.spawn(fetch_title, std::ref(session), url, fetch_options);
         std::string titles = eventlet::join(pile, "\n");
         start_response("200 OK", {{"Content-Type", "text/plain; charset=utf-8"}});
         return titles;
@@ -391,13 +395,15 @@ int serve(const Settings& settings)
     });
 
     eventlet::GreenPool pool(settings.pool);
+    // No more connections are idle than the pool ever had fetching at once.
+    eventlet::http::Session session({.per_host = settings.pool, .total = settings.pool});
     eventlet::http::Options fetch_options;
     fetch_options.timeout = settings.timeout;
     fetch_options.connect_timeout = std::min(settings.timeout, 10.0);
     fetch_options.max_body_size = 16 * 1024 * 1024;
     wsgi::ServerOptions options;
     options.max_body_bytes = settings.max_urls * 8194; // the URLs, and their line breaks
-    wsgi::server(listener, Scraper{pool, settings.max_urls, fetch_options}, options);
+    wsgi::server(listener, Scraper{pool, session, settings.max_urls, fetch_options}, options);
     return 0;
 }
 

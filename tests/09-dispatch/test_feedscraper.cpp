@@ -13,7 +13,9 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -92,6 +94,7 @@ public:
               ++in_flight_;
               most_in_flight_ = std::max(most_in_flight_, in_flight_);
               ++fetches_;
+              client_ports_.insert(request.peer.port());
               struct Leave {
                   std::size_t& n;
                   ~Leave() { --n; }
@@ -116,6 +119,8 @@ public:
     std::size_t most_in_flight() const { return most_in_flight_; }
     /// The number of fetches so far.
     std::size_t fetches() const { return fetches_; }
+    /// The connections the fetches came on (told apart by the client's port).
+    std::size_t connections() const { return client_ports_.size(); }
 
 private:
     std::map<std::string, std::string> feeds_{
@@ -133,6 +138,7 @@ private:
     std::size_t in_flight_ = 0;
     std::size_t most_in_flight_ = 0;
     std::size_t fetches_ = 0;
+    std::set<std::uint16_t> client_ports_;
     TestServer server_; // last: its application uses the members above
 };
 
@@ -276,6 +282,22 @@ TEST_CASE("two requests at once share the one pool: with --pool 2, at most two f
     CHECK(b.wait() == "Atom \u2014 plain text\nTom & Jerry\u2019s <Daily> & News\nRDF <Site> Summary");
     CHECK(feeds.fetches() == 6);
     CHECK(feeds.most_in_flight() == 2);
+    CHECK(scraper.stop() == 0);
+}
+
+TEST_CASE("feeds of one host are fetched over connections kept from one POST to the next",
+          "[dispatch][feeds][session][program]")
+{
+    eventlet::Timeout bound(20);
+    FeedServer feeds;
+    Scraper scraper({"--pool", "2"});
+    const std::string body = lines({feeds.url("/rss2.xml"), feeds.url("/rdf.xml"), feeds.url("/atom.xml"),
+                                    feeds.url("/atom-html.xml")});
+    for (int post = 0; post < 3; ++post)
+        CHECK(scraper.post(body).status == 200);
+    CHECK(feeds.fetches() == 12);
+    // Two fetches at a time, each on a connection the one before it gave back.
+    CHECK(feeds.connections() <= 2);
     CHECK(scraper.stop() == 0);
 }
 
