@@ -60,23 +60,22 @@ bool Connection::receive()
 
 std::size_t Connection::receive_waiting(std::span<char> space)
 {
-    // A limit of our own, not the socket's (which is for sending): its
-    // expired() tells our limit from a Timeout of the application's that
-    // fires while it reads the input.
-    const std::optional<Seconds> send_limit = socket_->timeout();
+    // The socket's own timeout is for sending; this wait has a limit of its
+    // own, whose expired() tells it from a Timeout of the application's
+    // that fires while it reads the input. The send limit is put back
+    // however the wait ends.
+    struct RestoreSendLimit {
+        GreenSocket& socket;
+        std::optional<Seconds> limit;
+        ~RestoreSendLimit() { socket.set_timeout(limit); }
+    } restore{*socket_, socket_->timeout()};
     socket_->set_timeout(std::nullopt);
     try {
         const eventlet::detail::ReusableTimeout::Wait wait = wait_timeout_.start(wait_limit_);
-        const std::size_t received = socket_->recv(space);
-        socket_->set_timeout(send_limit);
-        return received;
+        return socket_->recv(space);
     } catch (const TimeoutError&) {
-        socket_->set_timeout(send_limit);
         if (wait_timeout_.expired())
             throw HttpError(408, "the client sent nothing for too long");
-        throw;
-    } catch (...) {
-        socket_->set_timeout(send_limit);
         throw;
     }
 }
