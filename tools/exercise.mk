@@ -22,7 +22,7 @@ CODE_SRCS := $(filter-out $(HERE)/test_%.cpp,$(wildcard $(HERE)/*.cpp))
 OBJS := $(patsubst $(TOP)/%.cpp,$(OUT)/obj/%.o,$(TEST_SRCS) $(CODE_SRCS))
 RUNNER := $(OUT)/run-tests
 # A snapshot that parses HTTP links llhttp (see snapshot.mk), and only then.
-USES_LLHTTP := $(shell grep -ls 'llhttp.h' $(SNAPSHOT_DIR)/src/* $(SNAPSHOT_DIR)/include/eventlet/*.hpp)
+USES_LLHTTP := $(shell grep -rls 'llhttp.h' $(SNAPSHOT_DIR)/src $(SNAPSHOT_DIR)/include/eventlet)
 LINK_LIBRARIES := $(LIBRARY) $(if $(USES_LLHTTP),$(LLHTTP_LIBRARY))
 INCLUDES := -I$(HERE) -I$(SNAPSHOT_DIR)/include
 

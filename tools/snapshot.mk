@@ -25,7 +25,9 @@ TEST_DIRS := $(shell cd $(TOP)/tests && ls -d [0-9][0-9]-* 2>/dev/null | \
                      awk -v last=$(CHAPTER) '$$0 + 0 <= last + 0') $(EXTRA_TESTS)
 TEST_SRCS := $(foreach d,$(TEST_DIRS),$(wildcard $(TOP)/tests/$(d)/*.cpp))
 TEST_OBJS := $(patsubst $(TOP)/tests/%.cpp,$(LIB_OUT)/tests/%.o,$(TEST_SRCS))
-LIB_SRCS := $(wildcard $(SNAPSHOT_DIR)/src/*.cpp)
+# src/ reads like include/eventlet/: the core layers at its top, http/ and
+# wsgi/ in folders of their own; every .cpp below it is part of the library.
+LIB_SRCS := $(sort $(shell find $(SNAPSHOT_DIR)/src -name '*.cpp'))
 LIB_OBJS := $(patsubst $(SNAPSHOT_DIR)/src/%.cpp,$(LIB_OUT)/obj/%.o,$(LIB_SRCS))
 LIBRARY := $(LIB_OUT)/libeventlet.a
 RUNNER := $(RUN_OUT)/run-tests
@@ -42,7 +44,7 @@ PROGRAMS := $(patsubst $(SNAPSHOT_DIR)/examples/%.cpp,$(BIN_DIR)/%,$(PROGRAM_SRC
 program_ldlibs = $(shell sed -n 's|^// LDLIBS: ||p' $(SNAPSHOT_DIR)/examples/$(1).cpp)
 
 # A snapshot that parses HTTP links llhttp (see flags.mk), and only then.
-USES_LLHTTP := $(shell grep -ls 'llhttp.h' $(SNAPSHOT_DIR)/src/* $(SNAPSHOT_DIR)/include/eventlet/*.hpp)
+USES_LLHTTP := $(shell grep -rls 'llhttp.h' $(SNAPSHOT_DIR)/src $(SNAPSHOT_DIR)/include/eventlet)
 LINK_LIBRARIES := $(LIBRARY) $(if $(USES_LLHTTP),$(LLHTTP_LIBRARY))
 
 INCLUDES := -I$(SNAPSHOT_DIR)/include $(if $(USES_LLHTTP),$(LLHTTP_INCLUDES))
@@ -86,10 +88,12 @@ $(LIB_LIST): FORCE
 	@mkdir -p $(@D)
 	@echo '$(LIB_OBJS)' | cmp -s - $@ || echo '$(LIB_OBJS)' >$@
 
+# ar q, not r: http/headers.o and wsgi/headers.o share a member name, and r
+# would replace the first with the second.
 $(LIBRARY): $(LIB_OBJS) $(LIB_LIST)
 	@mkdir -p $(@D)
 	rm -f $@
-	$(AR) rcs $@ $(LIB_OBJS)
+	$(AR) qcs $@ $(LIB_OBJS)
 
 $(LIB_OUT)/tests/%.o: $(TOP)/tests/%.cpp
 	@mkdir -p $(@D)

@@ -1,8 +1,8 @@
 // Session: urlopen() over a pool of idle connections.
 #include "eventlet/http/session.hpp"
 
-#include "http_fetch.hpp"
-#include "idle_connections.hpp"
+#include "http/fetch.hpp"
+#include "http/idle_connections.hpp"
 
 namespace eventlet::http {
 

@@ -1,6 +1,6 @@
 // One timer for the waits of a green thread: each wait writes down its
 // deadline; the timer, when it fires, decides.
-#include "reusable_timeout.hpp"
+#include "wsgi/reusable_timeout.hpp"
 
 #include <exception>
 #include <stdexcept>

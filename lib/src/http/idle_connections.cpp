@@ -1,5 +1,5 @@
 // The idle connections of a Session: kept within limits, checked before reuse.
-#include "idle_connections.hpp"
+#include "http/idle_connections.hpp"
 
 #include <sys/socket.h>
 

@@ -1,6 +1,6 @@
 // One connection's bytes: a receive buffer fed to the parser, which stops
 // at the end of each request.
-#include "wsgi_connection.hpp"
+#include "wsgi/connection.hpp"
 
 #include <algorithm>
 #include <cstddef>

@@ -1,5 +1,5 @@
 // Parsing one HTTP response with llhttp: the callbacks store what it finds.
-#include "response_parser.hpp"
+#include "http/response_parser.hpp"
 
 #include <string>
 

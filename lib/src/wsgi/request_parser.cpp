@@ -1,6 +1,6 @@
 // llhttp driven one request at a time: callbacks pause the parser at the
 // end of the header section and at the end of each request.
-#include "wsgi_request_parser.hpp"
+#include "wsgi/request_parser.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -14,9 +14,9 @@
 
 #include "eventlet/socket.hpp"
 #include "eventlet/timeout.hpp"
-#include "http_fetch.hpp"
-#include "idle_connections.hpp"
-#include "response_parser.hpp"
+#include "http/fetch.hpp"
+#include "http/idle_connections.hpp"
+#include "http/response_parser.hpp"
 
 namespace eventlet::http {
 namespace {

@@ -17,7 +17,7 @@
 #include "eventlet/greenpool.hpp"
 #include "eventlet/hub.hpp"
 #include "eventlet/timeout.hpp"
-#include "wsgi_connection.hpp"
+#include "wsgi/connection.hpp"
 
 namespace eventlet::wsgi {
 namespace {

@@ -9,8 +9,8 @@
 #include "eventlet/seconds.hpp"
 #include "eventlet/socket.hpp"
 #include "eventlet/wsgi/request.hpp"
-#include "reusable_timeout.hpp"
-#include "wsgi_request_parser.hpp"
+#include "wsgi/reusable_timeout.hpp"
+#include "wsgi/request_parser.hpp"
 
 namespace eventlet::wsgi::detail {
 
