@@ -42,8 +42,10 @@ public:
 /// ConnectionReset, IOClosed).
 class BufferedReader {
 public:
-    /// The default limit of readline(): 64 KiB, as Eventlet's wsgi allows a
-    /// request line.
+    /// The default limit of readline(): 64 KiB, Eventlet's wsgi limit for a
+    /// request's whole header block (`MAX_TOTAL_HEADER_SIZE`), generous for one
+    /// line and still bounded. Its limit for the request line alone
+    /// (`MAX_REQUEST_LINE`) is 8192 bytes: a server that wants it passes it.
     static constexpr std::size_t default_line_limit = 64 * 1024;
 
     /// Where the bytes come from: fills some of the span it is given and

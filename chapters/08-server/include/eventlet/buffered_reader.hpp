@@ -37,8 +37,10 @@ public:
 /// ConnectionReset, IOClosed).
 class BufferedReader {
 public:
-    /// The default limit of readline(): 64 KiB, as Eventlet's wsgi allows a
-    /// request line.
+    /// The default limit of readline(): 64 KiB, Eventlet's wsgi limit for a
+    /// request's whole header block (`MAX_TOTAL_HEADER_SIZE`), generous for one
+    /// line and still bounded. Its limit for the request line alone
+    /// (`MAX_REQUEST_LINE`) is 8192 bytes: a server that wants it passes it.
     static constexpr std::size_t default_line_limit = 64 * 1024;
 
     /// A reader of `socket` that receives up to `chunk_size` bytes at a time.
