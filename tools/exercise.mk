@@ -50,7 +50,7 @@ clean:
 
 $(OUT)/obj/%.o: $(TOP)/%.cpp
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $(INCLUDES) -c $< -o $@
+	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -c $< -o $@
 
 $(RUNNER): $(OBJS) $(CATCH_MAIN) $(LINK_LIBRARIES)
 	@mkdir -p $(@D)

@@ -22,13 +22,36 @@ endif
 CXXFLAGS := $(CXXFLAGS_COMMON) $(CXXFLAGS_$(MODE)) $(EXTRA_CXXFLAGS)
 LDLIBS := -pthread
 
+# ccache (tools/install-deps installs it) compiles a file once for all the
+# snapshots in which the file and everything it includes are the same: most
+# tests and many sources are. With CCACHE_BASEDIR, paths inside the repository
+# are hashed relative to the working directory, and every snapshot is built
+# from its own folder (snapshot.mk), so chapter 4's `-I.../04-greenio/include`
+# and chapter 5's hash alike; the headers' contents decide. The dependency
+# files then hold relative paths; DEPFLAGS (-MT $@, in every compile rule)
+# keeps their target the absolute path the rules name.
+CCACHE := $(shell command -v ccache 2>/dev/null)
+ifneq ($(CCACHE),)
+ifeq ($(findstring ccache,$(CXX)),)
+override CXX := $(CCACHE) $(CXX)
+override CC := $(CCACHE) $(CC)
+endif
+export CCACHE_DIR ?= $(TOP)/build/ccache
+export CCACHE_BASEDIR := $(TOP)
+export CCACHE_NOHASHDIR := 1
+export CCACHE_SLOPPINESS := include_file_mtime,include_file_ctime
+endif
+DEPFLAGS = -MT $@
+
 # Catch2's main is the slowest file to compile: build it once per mode for
 # every snapshot, exercise and solution.
 CATCH_MAIN := $(BUILD)/catch_main.o
 
+# Every snapshot shares this object, from its own working directory: compiled
+# without CCACHE_BASEDIR, its dependency file keeps absolute paths.
 $(CATCH_MAIN): $(TOP)/tools/catch_main.cpp
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+	CCACHE_BASEDIR= $(CXX) $(CXXFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # llhttp, the HTTP parser Node.js uses: Debian's node-llhttp ships its C
 # sources, compiled here once per mode into a library of their own. Strict

@@ -16,6 +16,23 @@ include $(TOP)/tools/flags.mk
 SNAPSHOT ?= .
 SNAPSHOT_DIR := $(abspath $(SNAPSHOT))
 HERE := $(abspath .)
+
+ifneq ($(SNAPSHOT_DIR),$(HERE))
+# A chapter whose code is another folder's (the newest chapter's is lib/)
+# builds and tests it from that folder, with this chapter's tests and its own
+# runner: every object is then compiled from one working directory, which the
+# relative paths in its dependency file (flags.mk: ccache) assume.
+RUN_OUT := $(BUILD)/$(patsubst $(TOP)/%,%,$(HERE))
+DELEGATED := CHAPTER=$(CHAPTER) EXTRA_TESTS= RUN_OUT=$(RUN_OUT) \
+             BIN_DIR=$(or $(BIN_DIR),$(BUILD)/$(patsubst $(TOP)/%,%,$(SNAPSHOT_DIR))/bin)
+.PHONY: all lib programs build test clean
+.DEFAULT_GOAL := test
+all lib programs build test:
+	@$(MAKE) --no-print-directory -C $(SNAPSHOT_DIR) $@ $(DELEGATED)
+clean:
+	rm -rf $(RUN_OUT)
+else
+
 # Build products are keyed by the snapshot, so that a chapter whose code
 # is lib/ shares lib's objects instead of compiling them again.
 LIB_OUT := $(BUILD)/$(patsubst $(TOP)/%,%,$(SNAPSHOT_DIR))
@@ -31,6 +48,11 @@ LIB_SRCS := $(sort $(shell find $(SNAPSHOT_DIR)/src -name '*.cpp'))
 LIB_OBJS := $(patsubst $(SNAPSHOT_DIR)/src/%.cpp,$(LIB_OUT)/obj/%.o,$(LIB_SRCS))
 LIBRARY := $(LIB_OUT)/libeventlet.a
 RUNNER := $(RUN_OUT)/run-tests
+
+# Only the tests that run a program are told where the programs are: a test
+# file compiled with the same command in every snapshot is compiled once
+# (ccache, see flags.mk).
+bin_dir_define = $(if $(findstring EVENTLET_BIN_DIR,$(file <$(1))),-DEVENTLET_BIN_DIR='"$(BIN_DIR)"')
 
 # The programs of the patterns (crawl, echo_server, ...), one per file of
 # examples/. Tests run them as processes, and find them through
@@ -76,7 +98,7 @@ clean:
 
 $(LIB_OUT)/obj/%.o: $(SNAPSHOT_DIR)/src/%.cpp
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $(INCLUDES) -I$(SNAPSHOT_DIR)/src -c $< -o $@
+	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -I$(SNAPSHOT_DIR)/src -c $< -o $@
 
 # The archive is made anew (rm -f, then ar) whenever a prerequisite is
 # newer. Deleting a file of src/ makes none newer, and the old archive would
@@ -97,7 +119,7 @@ $(LIBRARY): $(LIB_OBJS) $(LIB_LIST)
 
 $(LIB_OUT)/tests/%.o: $(TOP)/tests/%.cpp
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $(INCLUDES) -DEVENTLET_BIN_DIR='"$(BIN_DIR)"' -c $< -o $@
+	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) $(call bin_dir_define,$<) -c $< -o $@
 
 $(RUNNER): $(TEST_OBJS) $(CATCH_MAIN) $(LINK_LIBRARIES)
 	@mkdir -p $(@D)
@@ -105,7 +127,7 @@ $(RUNNER): $(TEST_OBJS) $(CATCH_MAIN) $(LINK_LIBRARIES)
 
 $(LIB_OUT)/examples/%.o: $(SNAPSHOT_DIR)/examples/%.cpp
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $(INCLUDES) -c $< -o $@
+	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -c $< -o $@
 
 .PRECIOUS: $(LIB_OUT)/examples/%.o
 $(BIN_DIR)/%: $(LIB_OUT)/examples/%.o $(LINK_LIBRARIES)
@@ -113,3 +135,4 @@ $(BIN_DIR)/%: $(LIB_OUT)/examples/%.o $(LINK_LIBRARIES)
 	$(CXX) $(CXXFLAGS) $< $(LINK_LIBRARIES) $(LDLIBS) $(call program_ldlibs,$*) -o $@
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(PROGRAM_SRCS:$(SNAPSHOT_DIR)/examples/%.cpp=$(LIB_OUT)/examples/%.d)
+endif
