@@ -115,7 +115,7 @@ void measure(const Variant& variant, long round_trips)
     }
     server.stop();
     serving.wait();
-    std::printf("%-42s %9.0f us per round trip   (%ld round trips)\n", variant.name,
+    std::printf("%-42s %9.0f µs per round trip   (%ld round trips)\n", variant.name,
                 spent.count() * 1e6 / static_cast<double>(done), done);
 }
 
