@@ -43,9 +43,9 @@ inline void schedule_next(const std::shared_ptr<PeriodicState>& state, Clock::ti
 {
     const auto periods_done = (now - state->start) / state->interval;
     const Clock::time_point due = state->start + (periods_done + 1) * state->interval;
-    // Seconds holds a double, which may round a span down by a nanosecond:
-    // add one, so that a tick is never run before its time.
-    const eventlet::Seconds delay = due - now + std::chrono::nanoseconds(1);
+    // Seconds holds a double, but to_steady() rounds up: the tick is never
+    // run before `due`.
+    const eventlet::Seconds delay = due - now;
     state->next = eventlet::Hub::current().schedule_call(
         delay, [weak = std::weak_ptr<PeriodicState>(state)] { run_tick(weak); });
 }
