@@ -52,7 +52,21 @@ $(OUT)/obj/%.o: $(TOP)/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -c $< -o $@
 
-$(RUNNER): $(OBJS) $(CATCH_MAIN) $(LINK_LIBRARIES)
+# The runner is linked anew whenever a prerequisite is newer. Deleting a
+# test file of one's own makes none newer, and the old runner would still
+# run the deleted test; so the list of objects is a prerequisite too, kept
+# in a file that is rewritten only when the list changes (as snapshot.mk
+# does for the archive).
+OBJ_LIST := $(OUT)/run-tests.objects
+
+$(OBJ_LIST): FORCE
+	@mkdir -p $(@D)
+	@echo '$(OBJS)' | cmp -s - $@ || echo '$(OBJS)' >$@
+
+.PHONY: FORCE
+FORCE:
+
+$(RUNNER): $(OBJS) $(OBJ_LIST) $(CATCH_MAIN) $(LINK_LIBRARIES)
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(OBJS) $(CATCH_MAIN) $(LINK_LIBRARIES) $(LDLIBS) -o $@
 

@@ -121,7 +121,14 @@ $(LIB_OUT)/tests/%.o: $(TOP)/tests/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) $(call bin_dir_define,$<) -c $< -o $@
 
-$(RUNNER): $(TEST_OBJS) $(CATCH_MAIN) $(LINK_LIBRARIES)
+# The same for the test runner: a test file deleted must not stay linked in.
+RUNNER_LIST := $(RUN_OUT)/run-tests.objects
+
+$(RUNNER_LIST): FORCE
+	@mkdir -p $(@D)
+	@echo '$(TEST_OBJS)' | cmp -s - $@ || echo '$(TEST_OBJS)' >$@
+
+$(RUNNER): $(TEST_OBJS) $(RUNNER_LIST) $(CATCH_MAIN) $(LINK_LIBRARIES)
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(TEST_OBJS) $(CATCH_MAIN) $(LINK_LIBRARIES) $(LDLIBS) -o $@
 

@@ -64,10 +64,8 @@ public:
     template <class F>
     explicit GeneratorState(F&& body)
         : greenlet_([this, body = std::forward<F>(body)]() mutable {
-              // TODO(exercise): this lambda is the greenlet's body. Make a
-              // Yield<T> that refers to this state (*this) and call `body`
-              // with it. When `body` returns, the greenlet finishes and
-              // control goes to the greenlet's parent.
+              // TODO(exercise): what the generator's greenlet runs: the
+              // generator's body, able to yield into this state.
               (void)body;
           })
     {
@@ -80,13 +78,9 @@ public:
     /// \returns true if the body yielded a value, false if it has finished.
     bool resume()
     {
-        // TODO(exercise): if the body has finished, there is nothing to do.
-        // Otherwise: forget the previous value, remember who is asking
-        // (Greenlet::current()) so that yield can switch back to it, make
-        // sure the end of the body also comes back to it (hint: a greenlet
-        // that finishes returns to its parent), then switch into the body.
-        // When the switch returns, either a value is waiting or the body
-        // has finished.
+        // TODO(exercise): run the body until it yields or ends. Whoever
+        // calls this must get control back in both cases, and tell them
+        // apart. (README.md's hints name the traps, for when you are stuck.)
         return false;
     }
 
@@ -110,9 +104,8 @@ private:
 template <class T>
 void Yield<T>::operator()(T value)
 {
-    // TODO(exercise): leave the value where the loop can read it (in the
-    // shared state: why not pass it through switch_to()'s std::any?), then
-    // switch to the greenlet that is waiting in resume().
+    // TODO(exercise): hand `value` to the loop and suspend the body until
+    // the loop asks for the next one.
     (void)value;
 }
 
