@@ -24,10 +24,29 @@ void Hub::Impl::run_loop()
 {
     for (;;) {
         io.restart();
-        io.run();
+        if (!run_guarded())
+            continue;
         Greenlet::root().throw_in(std::make_exception_ptr(
             Deadlock("every green thread is waiting and nothing can wake one: the hub has no "
                      "timers, no descriptors to watch and no callbacks left")));
+    }
+}
+
+// Every handler the hub runs itself goes through run_reporting(), but Asio
+// runs others too: those of code that adds its own I/O objects through
+// io_context() (the resolver's completion, say). An exception escaping one
+// leaves io.run(); were it to leave this greenlet too, the hub would be
+// finished for good, and every later wait of the thread would fail.
+bool Hub::Impl::run_guarded()
+{
+    try {
+        io.run();
+        return true;
+    } catch (const GreenletExit&) {
+        throw; // thrown into the hub itself: unwind the loop (see run_reporting)
+    } catch (...) {
+        detail::report_current_exception("a hub handler");
+        return false;
     }
 }
 

@@ -3,6 +3,9 @@
 
 #include <eventlet/hub.hpp>
 
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
@@ -167,6 +170,23 @@ TEST_CASE("an exception thrown by a callback is reported on stderr and the hub g
     run_until_idle();
     CHECK(after);
     CHECK_THAT(cerr.text(), Catch::Contains("eventlet: a hub callback raised std::runtime_error: boom"));
+}
+
+TEST_CASE("an exception escaping a handler added to the hub's Asio context is reported and the "
+          "hub goes on",
+          "[hub][errors]")
+{
+    test_support::CaptureCerr cerr;
+    // As code that adds its own I/O objects through io_context() does: the
+    // resolver's completion handler, say, building addresses from an answer.
+    asio::post(Hub::current().io_context(), [] { throw std::runtime_error("bad answer"); });
+    eventlet::sleep(0.001); // the hub runs the handler while the root sleeps
+    bool after = false;
+    Hub::current().schedule_call(0, [&] { after = true; });
+    run_until_idle();
+    CHECK(after);
+    CHECK_THAT(cerr.text(),
+               Catch::Contains("eventlet: a hub handler raised std::runtime_error: bad answer"));
 }
 
 TEST_CASE("an exception escaping a green thread is reported and the hub goes on", "[hub][errors]")

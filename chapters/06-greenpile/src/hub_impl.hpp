@@ -65,6 +65,9 @@ struct Hub::Impl {
     Impl();
     ~Impl();
     void run_loop();
+    /// Runs the loop until it runs out of work (true), or until a handler
+    /// throws (false: reported on stderr, and the loop may go on).
+    bool run_guarded();
     /// Runs a scheduled call unless it already ran or was cancelled.
     void fire(detail::TimerState& state);
     /// Switches to a parked greenlet from a hub callback.
