@@ -41,6 +41,36 @@ TEST_CASE("calls at the next turn run in the order they were scheduled", "[hub][
     CHECK(order == std::vector<int>{0, 1, 2, 3, 4});
 }
 
+TEST_CASE("a timer that became due before a call at the next turn was scheduled runs first",
+          "[hub][timer]")
+{
+    // Eventlet's order: a call at the next turn is a timer due the moment it
+    // is scheduled, and due timers run in the order of their deadlines.
+    std::vector<std::string> order;
+    Hub& hub = Hub::current();
+    hub.schedule_call(0.01, [&] { order.push_back("timer"); });
+    hub.schedule_call(0, [&] { order.push_back("scheduled before its deadline"); });
+    std::this_thread::sleep_for(20ms); // computing, without a blocking point
+    hub.schedule_call(0, [&] { order.push_back("scheduled after its deadline"); });
+    run_until_idle();
+    CHECK(order == std::vector<std::string>{"scheduled before its deadline", "timer",
+                                            "scheduled after its deadline"});
+}
+
+TEST_CASE("calls scheduled by a call of this turn run at the next turn, after the due timers",
+          "[hub][timer]")
+{
+    std::vector<std::string> order;
+    Hub& hub = Hub::current();
+    hub.schedule_call(0, [&] {
+        order.push_back("first");
+        hub.schedule_call(0, [&] { order.push_back("next turn"); });
+    });
+    hub.schedule_call(0, [&] { order.push_back("second"); });
+    run_until_idle();
+    CHECK(order == std::vector<std::string>{"first", "second", "next turn"});
+}
+
 TEST_CASE("a timer never fires before its delay has passed", "[hub][timer]")
 {
     const auto scheduled = std::chrono::steady_clock::now();

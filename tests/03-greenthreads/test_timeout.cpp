@@ -10,6 +10,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "../support/hub_helpers.hpp"
 
@@ -25,6 +26,31 @@ TEST_CASE("a Timeout raises TimeoutError at the blocking point when the scope ru
     CHECK_THROWS_AS(eventlet::sleep(3600), TimeoutError);
     CHECK(limit.expired());
     CHECK(std::chrono::steady_clock::now() - before >= 20ms);
+}
+
+TEST_CASE("a Timeout that expired while the green thread computed is raised at its very next "
+          "blocking point",
+          "[timeout]")
+{
+    SECTION("sleep(0)")
+    {
+        Timeout limit(10ms);
+        std::this_thread::sleep_for(20ms); // computing: nothing can interrupt it
+        CHECK_THROWS_AS(eventlet::sleep(0), TimeoutError);
+        CHECK(limit.expired());
+    }
+    SECTION("even when the scope ends right after it")
+    {
+        bool raised = false;
+        try {
+            Timeout limit(10ms);
+            std::this_thread::sleep_for(20ms);
+            eventlet::sleep(0);
+        } catch (const TimeoutError&) {
+            raised = true;
+        }
+        CHECK(raised);
+    }
 }
 
 TEST_CASE("a Timeout that fires while the green thread waits on a Queue", "[timeout]")
