@@ -8,9 +8,11 @@
 #include <eventlet/timeout.hpp>
 
 #include <chrono>
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #include "../support/hub_helpers.hpp"
 
@@ -51,6 +53,28 @@ TEST_CASE("a Timeout that expired while the green thread computed is raised at i
         }
         CHECK(raised);
     }
+}
+
+TEST_CASE("a generic handler inside the scope does not swallow a Timeout meant for the scope",
+          "[timeout]")
+{
+    // Eventlet's Timeout is a BaseException for this reason, like GreenletExit here.
+    CHECK_FALSE(std::is_base_of_v<std::exception, TimeoutError>);
+    bool swallowed = false;
+    bool reached_scope = false;
+    try {
+        Timeout limit(5ms);
+        try {
+            eventlet::sleep(3600); // a handler's call, say
+        } catch (const std::exception&) {
+            swallowed = true; // the handler's own errors, not the scope's limit
+        }
+    } catch (const TimeoutError& e) {
+        reached_scope = true;
+        CHECK_THAT(e.what(), Catch::Contains("timed out after"));
+    }
+    CHECK_FALSE(swallowed);
+    CHECK(reached_scope);
 }
 
 TEST_CASE("a Timeout that fires while the green thread waits on a Queue", "[timeout]")
