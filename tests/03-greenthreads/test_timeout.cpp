@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -75,6 +76,28 @@ TEST_CASE("a generic handler inside the scope does not swallow a Timeout meant f
     }
     CHECK_FALSE(swallowed);
     CHECK(reached_scope);
+}
+
+TEST_CASE("a Timeout kept beyond its green thread's end does nothing when its time comes",
+          "[timeout]")
+{
+    test_support::CaptureCerr cerr;
+    std::unique_ptr<Timeout> kept; // a Timeout out of its scope: a misuse, but no crash
+    SECTION("the green thread has ended, and a handle keeps it")
+    {
+        auto thread = eventlet::spawn([&] { kept = std::make_unique<Timeout>(2ms); });
+        thread.wait();
+        eventlet::sleep(0.01); // its time comes
+        CHECK(thread.dead());
+    }
+    SECTION("the green thread is gone, greenlet and all")
+    {
+        eventlet::spawn([&] { kept = std::make_unique<Timeout>(2ms); }).wait();
+        eventlet::sleep(0.01); // throwing into the freed greenlet would be a use after free
+    }
+    REQUIRE(kept);
+    CHECK_FALSE(kept->expired());
+    CHECK(cerr.text().empty());
 }
 
 TEST_CASE("a Timeout that fires while the green thread waits on a Queue", "[timeout]")

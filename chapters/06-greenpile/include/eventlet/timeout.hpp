@@ -22,8 +22,9 @@ namespace eventlet {
 /// (see TimeoutError): a `catch (const std::exception&)` inside the scope
 /// does not swallow it, and the limit holds. Leaving the scope, by
 /// any path, cancels it; a Timeout whose time comes after its scope ended
-/// does nothing. To tell your own Timeout's error from an inner one's,
-/// check expired().
+/// does nothing, and so does one kept (in an object that outlives the scope)
+/// after its green thread has ended. To tell your own Timeout's error from
+/// an inner one's, check expired().
 class Timeout {
 public:
     /// Starts the clock; `std::nullopt` means no limit (nothing happens).
