@@ -63,7 +63,7 @@ public:
     /// Parks the current greenlet until `fd` is ready for `want`
     /// (Eventlet's trampoline). At most one green thread may wait to read,
     /// and one to write, on a descriptor at a time.
-    /// \throws TimeoutError if `timeout` expires first; IOClosed if the
+    /// \throws IOTimeout if `timeout` expires first; IOClosed if the
     ///         descriptor is closed through notify_close() meanwhile;
     ///         std::system_error for a descriptor the hub cannot watch
     ///         (closed, invalid, a regular file); std::logic_error if another
