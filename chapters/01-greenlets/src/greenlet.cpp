@@ -259,16 +259,13 @@ std::any Greenlet::receive(detail::ThreadState& thread)
 void Greenlet::start()
 {
     Stack stack = thread_->stacks.acquire(stack_size_);
-    if (::getcontext(&context_) != 0) {
-        const int error = errno;
+    try {
+        context_.prepare(stack.bottom(), stack.size(), &Greenlet::entry);
+    } catch (...) {
         thread_->stacks.release(std::move(stack));
-        throw std::system_error(error, std::generic_category(), "getcontext");
+        throw;
     }
     stack_ = std::move(stack);
-    context_.uc_stack.ss_sp = stack_.bottom();
-    context_.uc_stack.ss_size = stack_.size();
-    context_.uc_link = nullptr; // entry() never returns: it switches to the parent
-    ::makecontext(&context_, &Greenlet::entry, 0);
     state_ = State::started;
 }
 
@@ -291,7 +288,7 @@ void Greenlet::switch_context(Greenlet& from, Greenlet& to, bool from_finished) 
 #else
     (void)from_finished;
 #endif
-    ::swapcontext(&from.context_, &to.context_);
+    detail::MachineContext::swap(from.context_, to.context_);
 #if defined(__SANITIZE_ADDRESS__)
     // We are `from` again, resumed by `thread.previous`. ASan reports the
     // bounds of the stack we came from: that is how the root greenlet, which
@@ -301,7 +298,7 @@ void Greenlet::switch_context(Greenlet& from, Greenlet& to, bool from_finished) 
 #endif
 }
 
-// The function makecontext() starts a greenlet in. It must never return
+// The function a new greenlet starts in (MachineContext::prepare). It must never return
 // (there is nothing to return to) and nothing may be thrown out of it (the
 // unwinder would run off the top of the stack and call std::terminate).
 void Greenlet::entry() noexcept

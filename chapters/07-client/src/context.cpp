@@ -7,7 +7,7 @@
 
 namespace eventlet::detail {
 
-#if defined(__x86_64__)
+#if defined(EVENTLET_DETAIL_REGISTER_SWITCH)
 
 // eventlet_swap_stack(void** save_to, void* resume_from), System V ABI:
 // pushes the callee-saved registers and the floating-point control words on

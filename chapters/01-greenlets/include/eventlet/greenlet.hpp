@@ -11,8 +11,7 @@
 #include <type_traits>
 #include <utility>
 
-#include <ucontext.h>
-
+#include "eventlet/detail/context.hpp"
 #include "eventlet/stack.hpp"
 
 namespace eventlet {
@@ -183,7 +182,7 @@ private:
     State state_ = State::not_started;
     std::size_t stack_size_ = StackPool::default_stack_size;
     Stack stack_;
-    ucontext_t context_{};
+    detail::MachineContext context_;
 
     // The parent and the intrusive list of children: a destroyed greenlet
     // hands its children to its own parent, so no parent pointer dangles.

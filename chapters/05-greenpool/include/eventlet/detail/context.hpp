@@ -5,7 +5,14 @@
 
 #include <cstddef>
 
-#if !defined(__x86_64__)
+// The register switch exists for x86-64 only. Defining
+// EVENTLET_UCONTEXT_SWITCH selects the ucontext fallback there too, to
+// measure what the register switch saves (make bench SWITCH=ucontext). It
+// changes the layout of MachineContext: the library and every file that
+// includes eventlet/greenlet.hpp must be compiled with the same choice.
+#if defined(__x86_64__) && !defined(EVENTLET_UCONTEXT_SWITCH)
+#define EVENTLET_DETAIL_REGISTER_SWITCH 1
+#else
 #include <ucontext.h>
 #endif
 
@@ -18,7 +25,8 @@ namespace eventlet::detail {
 /// the registers the calling convention says a function must preserve and
 /// moves the stack pointer. swapcontext() does that too, plus a system call
 /// to save and restore the signal mask, which costs more than everything
-/// else a switch does. Elsewhere the context falls back to ucontext.
+/// else a switch does. Elsewhere (or with EVENTLET_UCONTEXT_SWITCH
+/// defined) the context falls back to ucontext.
 class MachineContext {
 public:
     /// The function a prepared context starts in. It must never return:
@@ -35,7 +43,7 @@ public:
     static void swap(MachineContext& from, MachineContext& to) noexcept;
 
 private:
-#if defined(__x86_64__)
+#if defined(EVENTLET_DETAIL_REGISTER_SWITCH)
     void* stack_pointer_ = nullptr;
 #else
     ucontext_t context_{};
