@@ -132,7 +132,7 @@ void GreenSocket::park(Readiness want, const char* operation)
 {
     // Python's settimeout(0.0): a call that would block fails instead.
     if (timeout_ && timeout_->count() <= 0)
-        throw TimeoutError(on(operation, fd_) + " would block, and the socket's timeout is zero");
+        throw IOTimeout(on(operation, fd_) + " would block, and the socket's timeout is zero");
     // The socket calls notify_close() before it closes (or gives away) its
     // descriptor, so the hub may keep it registered between waits.
     trampoline(fd_, want, timeout_, Registration::until_close);

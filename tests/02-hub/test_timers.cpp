@@ -3,6 +3,9 @@
 
 #include <eventlet/hub.hpp>
 
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
@@ -36,6 +39,36 @@ TEST_CASE("calls at the next turn run in the order they were scheduled", "[hub][
         Hub::current().schedule_call(0, [&order, i] { order.push_back(i); });
     run_until_idle();
     CHECK(order == std::vector<int>{0, 1, 2, 3, 4});
+}
+
+TEST_CASE("a timer that became due before a call at the next turn was scheduled runs first",
+          "[hub][timer]")
+{
+    // Eventlet's order: a call at the next turn is a timer due the moment it
+    // is scheduled, and due timers run in the order of their deadlines.
+    std::vector<std::string> order;
+    Hub& hub = Hub::current();
+    hub.schedule_call(0.01, [&] { order.push_back("timer"); });
+    hub.schedule_call(0, [&] { order.push_back("scheduled before its deadline"); });
+    std::this_thread::sleep_for(20ms); // computing, without a blocking point
+    hub.schedule_call(0, [&] { order.push_back("scheduled after its deadline"); });
+    run_until_idle();
+    CHECK(order == std::vector<std::string>{"scheduled before its deadline", "timer",
+                                            "scheduled after its deadline"});
+}
+
+TEST_CASE("calls scheduled by a call of this turn run at the next turn, after the due timers",
+          "[hub][timer]")
+{
+    std::vector<std::string> order;
+    Hub& hub = Hub::current();
+    hub.schedule_call(0, [&] {
+        order.push_back("first");
+        hub.schedule_call(0, [&] { order.push_back("next turn"); });
+    });
+    hub.schedule_call(0, [&] { order.push_back("second"); });
+    run_until_idle();
+    CHECK(order == std::vector<std::string>{"first", "second", "next turn"});
 }
 
 TEST_CASE("a timer never fires before its delay has passed", "[hub][timer]")
@@ -167,6 +200,23 @@ TEST_CASE("an exception thrown by a callback is reported on stderr and the hub g
     run_until_idle();
     CHECK(after);
     CHECK_THAT(cerr.text(), Catch::Contains("eventlet: a hub callback raised std::runtime_error: boom"));
+}
+
+TEST_CASE("an exception escaping a handler added to the hub's Asio context is reported and the "
+          "hub goes on",
+          "[hub][errors]")
+{
+    test_support::CaptureCerr cerr;
+    // As code that adds its own I/O objects through io_context() does: the
+    // resolver's completion handler, say, building addresses from an answer.
+    asio::post(Hub::current().io_context(), [] { throw std::runtime_error("bad answer"); });
+    eventlet::sleep(0.001); // the hub runs the handler while the root sleeps
+    bool after = false;
+    Hub::current().schedule_call(0, [&] { after = true; });
+    run_until_idle();
+    CHECK(after);
+    CHECK_THAT(cerr.text(),
+               Catch::Contains("eventlet: a hub handler raised std::runtime_error: bad answer"));
 }
 
 TEST_CASE("an exception escaping a green thread is reported and the hub goes on", "[hub][errors]")

@@ -5,12 +5,15 @@
 #include <eventlet/greenthread.hpp>
 #include <eventlet/hub.hpp>
 
+#include <csignal>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "../support/child_process.hpp"
 #include "../support/hub_helpers.hpp"
 
 using namespace std::chrono_literals;
@@ -115,4 +118,22 @@ TEST_CASE("waiters in line when an event is sent get the value even if it is res
     CHECK_FALSE(next.dead());
     event.send(2);
     CHECK(next.wait() == 2);
+}
+
+TEST_CASE("destroying an event while a green thread waits on it stops the program with a message "
+          "that names both",
+          "[event][lifetime]")
+{
+    // The rule "destroy a waitable object only when nobody waits on it" is
+    // checked (without NDEBUG, and under ASan) as Boost.Fiber asserts it.
+    const auto child = test_support::run_in_child([] {
+        auto event = std::make_unique<Event<int>>();
+        auto waiter = spawn([&] { event->wait(); });
+        eventlet::sleep(0); // it parks on the event
+        event.reset();      // the mistake
+    });
+    CHECK(child.killed_by(SIGABRT));
+    CHECK_THAT(child.stderr_text, Catch::Contains("an Event was destroyed while green thread '") &&
+                                      Catch::Contains("destroy a waitable object only when nobody "
+                                                      "waits on it"));
 }

@@ -99,9 +99,70 @@ TEST_CASE("a queue carries move-only items", "[queue]")
     CHECK(*queue.get() == 9);
 }
 
-TEST_CASE("a queue of size 0 is refused", "[queue]")
+TEST_CASE("a queue of size 0 is a channel: a put waits until a get has taken its item",
+          "[queue][channel]")
 {
-    CHECK_THROWS_AS(Queue<int>(0), std::invalid_argument);
+    Queue<int> channel(0);
+    std::vector<std::string> trace;
+    SECTION("a putter that comes first parks, and returns after the getter has gone on")
+    {
+        auto putter = spawn([&] {
+            channel.put(7);
+            trace.push_back("put returned");
+        });
+        eventlet::sleep(0); // it runs, and parks
+        CHECK(channel.putting() == 1);
+        CHECK(channel.size() == 0);
+        CHECK(channel.full());
+        CHECK(channel.get() == 7); // an offer waits: no need to park
+        trace.push_back("got");
+        putter.wait();
+        CHECK(trace == std::vector<std::string>{"got", "put returned"});
+    }
+    SECTION("a getter that comes first gets the item before the putter returns")
+    {
+        auto getter = spawn([&] {
+            const int item = channel.get();
+            trace.push_back("got " + std::to_string(item));
+        });
+        eventlet::sleep(0); // it parks
+        CHECK(channel.getting() == 1);
+        channel.put(3);
+        trace.push_back("put returned");
+        getter.wait();
+        CHECK(trace == std::vector<std::string>{"got 3", "put returned"});
+    }
+    SECTION("putters hand their items over in the order they came")
+    {
+        auto first = spawn([&] { channel.put(1); });
+        auto second = spawn([&] { channel.put(2); });
+        eventlet::sleep(0);
+        CHECK(channel.putting() == 2);
+        CHECK(channel.get() == 1);
+        CHECK(channel.get() == 2);
+        first.wait();
+        second.wait();
+    }
+    SECTION("the nowait forms succeed only when the other side is already there")
+    {
+        CHECK_THROWS_AS(channel.put_nowait(1), eventlet::QueueFull);
+        CHECK_THROWS_AS(channel.get_nowait(), eventlet::QueueEmpty);
+        auto getter = spawn([&] { return channel.get(); });
+        eventlet::sleep(0);
+        channel.put_nowait(5); // the parked getter takes it at the next turn
+        CHECK(getter.wait() == 5);
+    }
+}
+
+TEST_CASE("a put on a channel that no getter takes in time keeps its item", "[queue][channel]")
+{
+    Queue<std::unique_ptr<int>> channel(0);
+    auto item = std::make_unique<int>(1);
+    CHECK_THROWS_AS(channel.put(std::move(item), 0.005), eventlet::QueueFull);
+    REQUIRE(item);
+    CHECK(*item == 1);
+    CHECK(channel.putting() == 0); // its offer left with it
+    CHECK_THROWS_AS(channel.get(0.001), eventlet::QueueEmpty);
 }
 
 TEST_CASE("a put that fails leaves the item with the caller", "[queue]")

@@ -8,8 +8,12 @@
 #include <eventlet/timeout.hpp>
 
 #include <chrono>
+#include <exception>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <type_traits>
 
 #include "../support/hub_helpers.hpp"
 
@@ -25,6 +29,75 @@ TEST_CASE("a Timeout raises TimeoutError at the blocking point when the scope ru
     CHECK_THROWS_AS(eventlet::sleep(3600), TimeoutError);
     CHECK(limit.expired());
     CHECK(std::chrono::steady_clock::now() - before >= 20ms);
+}
+
+TEST_CASE("a Timeout that expired while the green thread computed is raised at its very next "
+          "blocking point",
+          "[timeout]")
+{
+    SECTION("sleep(0)")
+    {
+        Timeout limit(10ms);
+        std::this_thread::sleep_for(20ms); // computing: nothing can interrupt it
+        CHECK_THROWS_AS(eventlet::sleep(0), TimeoutError);
+        CHECK(limit.expired());
+    }
+    SECTION("even when the scope ends right after it")
+    {
+        bool raised = false;
+        try {
+            Timeout limit(10ms);
+            std::this_thread::sleep_for(20ms);
+            eventlet::sleep(0);
+        } catch (const TimeoutError&) {
+            raised = true;
+        }
+        CHECK(raised);
+    }
+}
+
+TEST_CASE("a generic handler inside the scope does not swallow a Timeout meant for the scope",
+          "[timeout]")
+{
+    // Eventlet's Timeout is a BaseException for this reason, like GreenletExit here.
+    CHECK_FALSE(std::is_base_of_v<std::exception, TimeoutError>);
+    bool swallowed = false;
+    bool reached_scope = false;
+    try {
+        Timeout limit(5ms);
+        try {
+            eventlet::sleep(3600); // a handler's call, say
+        } catch (const std::exception&) {
+            swallowed = true; // the handler's own errors, not the scope's limit
+        }
+    } catch (const TimeoutError& e) {
+        reached_scope = true;
+        CHECK_THAT(e.what(), Catch::Contains("timed out after"));
+    }
+    CHECK_FALSE(swallowed);
+    CHECK(reached_scope);
+}
+
+TEST_CASE("a Timeout kept beyond its green thread's end does nothing when its time comes",
+          "[timeout]")
+{
+    test_support::CaptureCerr cerr;
+    std::unique_ptr<Timeout> kept; // a Timeout out of its scope: a misuse, but no crash
+    SECTION("the green thread has ended, and a handle keeps it")
+    {
+        auto thread = eventlet::spawn([&] { kept = std::make_unique<Timeout>(2ms); });
+        thread.wait();
+        eventlet::sleep(0.01); // its time comes
+        CHECK(thread.dead());
+    }
+    SECTION("the green thread is gone, greenlet and all")
+    {
+        eventlet::spawn([&] { kept = std::make_unique<Timeout>(2ms); }).wait();
+        eventlet::sleep(0.01); // throwing into the freed greenlet would be a use after free
+    }
+    REQUIRE(kept);
+    CHECK_FALSE(kept->expired());
+    CHECK(cerr.text().empty());
 }
 
 TEST_CASE("a Timeout that fires while the green thread waits on a Queue", "[timeout]")

@@ -365,7 +365,7 @@ TEST_CASE("the timeout bounds the whole request, not each read", "[http][client]
     {
         TestServer server([](const SeenRequest&, GreenSocket& socket) { socket.recv(1); });
         const auto start = std::chrono::steady_clock::now();
-        CHECK_THROWS_MATCHES(urlopen(server.url("/"), {.timeout = 0.1}), eventlet::TimeoutError,
+        CHECK_THROWS_MATCHES(urlopen(server.url("/"), {.timeout = 0.1}), eventlet::IOTimeout,
                              Catch::Message(server.url("/") + ": no complete response within 0.1 s"));
         CHECK(since(start) >= 0.1);
         CHECK(since(start) < 5);
@@ -396,8 +396,9 @@ TEST_CASE("the timeout bounds the whole request, not each read", "[http][client]
     {
         TestServer server([](const SeenRequest&, GreenSocket& socket) { socket.recv(1); });
         eventlet::Timeout outer(0.05);
-        CHECK_THROWS_MATCHES(urlopen(server.url("/"), {.timeout = 10}), eventlet::TimeoutError,
-                             Catch::Message("timed out after 0.05 s"));
+        // The scope's TimeoutError, no std::exception: Catch2 reads its
+        // message through the translator of chapter 2's tests.
+        CHECK_THROWS_WITH(urlopen(server.url("/"), {.timeout = 10}), "timed out after 0.05 s");
         CHECK(outer.expired());
     }
 }
@@ -413,7 +414,7 @@ TEST_CASE("the connect timeout bounds each connection", "[http][client][timeout]
         try {
             fill.push_back(eventlet::connect(listener.local_address(), 0.2));
         } catch (const eventlet::TimeoutError&) {
-            CHECK_THROWS_MATCHES(urlopen(url, {.connect_timeout = 0.1}), eventlet::TimeoutError,
+            CHECK_THROWS_MATCHES(urlopen(url, {.connect_timeout = 0.1}), eventlet::IOTimeout,
                                  Catch::Message("connect to " + listener.local_address().to_string() +
                                                 ": no connection within 0.1 s"));
             return;

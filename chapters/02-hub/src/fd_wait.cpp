@@ -117,7 +117,7 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout)
     case Outcome::ready:
         return;
     case Outcome::timed_out:
-        throw TimeoutError("timed out waiting for descriptor " + std::to_string(fd) + " to become " +
+        throw IOTimeout("timed out waiting for descriptor " + std::to_string(fd) + " to become " +
                            describe(want));
     case Outcome::closed:
         throw IOClosed("descriptor " + std::to_string(fd) +

@@ -8,6 +8,8 @@
 
 #include <cxxabi.h>
 
+#include "eventlet/errors.hpp"
+
 namespace eventlet::detail {
 namespace {
 
@@ -27,6 +29,8 @@ std::string current_exception_message()
     try {
         throw;
     } catch (const std::exception& e) {
+        return e.what();
+    } catch (const TimeoutError& e) { // no std::exception, on purpose
         return e.what();
     } catch (...) {
         return "(no message)";

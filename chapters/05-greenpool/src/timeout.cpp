@@ -29,7 +29,13 @@ Timeout::Timeout(std::optional<Seconds> seconds)
     Greenlet& target = Greenlet::current();
     if (&target == &hub.greenlet())
         throw std::logic_error("a Timeout cannot be used inside the hub: there is nothing to interrupt");
-    timer_ = hub.schedule_call(*seconds, [this, &target, span = *seconds] {
+    // The callback cannot outlive this object (the destructor cancels it),
+    // but this object may outlive its green thread, kept beyond its scope:
+    // then its time finds nobody to interrupt, not a freed greenlet.
+    timer_ = hub.schedule_call(*seconds, [this, &target, alive = target.lifetime(),
+                                          span = *seconds] {
+        if (alive.expired() || target.dead())
+            return;
         expired_ = true;
         target.throw_in(std::make_exception_ptr(TimeoutError(message_for(span))));
     });

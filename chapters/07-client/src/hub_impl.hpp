@@ -10,20 +10,11 @@
 #include <asio/cancellation_signal.hpp>
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
-#include <asio/steady_timer.hpp>
 
 #include "eventlet/hub.hpp"
+#include "timer_queue.hpp"
 
 namespace eventlet::detail {
-
-/// A call scheduled on the hub. Shared by the TimerHandle and the pending
-/// Asio handler, so that either may outlive the other.
-struct TimerState {
-    explicit TimerState(std::function<void()> callback) : callback(std::move(callback)) {}
-    std::function<void()> callback;
-    std::optional<asio::steady_timer> timer; // empty for a call at the next turn
-    bool done = false;                       // ran or cancelled: never run (again)
-};
 
 /// One green thread waiting on a descriptor. Shared with the Asio handler,
 /// which outlives the wait when the green thread stops waiting early.
@@ -65,6 +56,10 @@ struct Hub::Impl {
     Impl();
     ~Impl();
     void run_loop();
+    /// The second half of a turn: runs the handlers of what is ready (I/O,
+    /// Asio's own completions), waiting for one if no call is due now.
+    /// \returns false if nothing is left that could ever wake anyone.
+    bool run_ready();
     /// Runs a scheduled call unless it already ran or was cancelled.
     void fire(detail::TimerState& state);
     /// Switches to a parked greenlet from a hub callback.
@@ -79,6 +74,7 @@ struct Hub::Impl {
     // A single-threaded context: the hub is the only thread that runs it.
     asio::io_context io{1};
     std::unordered_map<int, std::unique_ptr<detail::FdWatch>> watches;
+    detail::TimerQueue timers;
     // Declared last so that it is destroyed first: unwinding the loop
     // still finds the context alive.
     Greenlet greenlet;

@@ -67,7 +67,7 @@ std::vector<Address> resolve(const Address& where, std::optional<Seconds> timeou
     } catch (const TimeoutError&) {
         if (!limit.expired())
             throw; // somebody else's Timeout
-        throw TimeoutError("resolving '" + where.host() + "' timed out after " +
+        throw IOTimeout("resolving '" + where.host() + "' timed out after " +
                            std::to_string(timeout->count()) + " s");
     }
     if (!lookup->done)

@@ -125,7 +125,7 @@ void GreenSocket::park(Readiness want, const char* operation)
 {
     // Python's settimeout(0.0): a call that would block fails instead.
     if (timeout_ && timeout_->count() <= 0)
-        throw TimeoutError(on(operation, fd_) + " would block, and the socket's timeout is zero");
+        throw IOTimeout(on(operation, fd_) + " would block, and the socket's timeout is zero");
     trampoline(fd_, want, timeout_);
 }
 

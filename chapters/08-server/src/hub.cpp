@@ -1,9 +1,11 @@
 #include "eventlet/hub.hpp"
 
+#include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <utility>
 
-#include <asio/post.hpp>
+#include <asio/executor_work_guard.hpp>
 
 #include "hub_impl.hpp"
 #include "report.hpp"
@@ -17,18 +19,74 @@ Hub::Impl::Impl()
 
 Hub::Impl::~Impl() = default;
 
-// The body of the hub's greenlet. Asio counts its outstanding work: timers,
-// descriptor waits, posted calls. When run() returns, none is left, so no
-// parked greenlet can ever be woken: tell the root instead of hanging.
+namespace {
+
+// Every call the hub schedules itself runs through run_reporting(), but
+// Asio runs other handlers too: those of code that adds its own I/O objects
+// through io_context() (the resolver's completion, say). An exception
+// escaping one leaves io.run(); were it to leave this greenlet too, the hub
+// would be finished for good, and every later wait of the thread would fail.
+template <class Run>
+void run_guarded(Run run)
+{
+    try {
+        run();
+    } catch (const GreenletExit&) {
+        throw; // thrown into the hub itself: unwind the loop (see run_reporting)
+    } catch (...) {
+        detail::report_current_exception("a hub handler");
+    }
+}
+
+} // namespace
+
+// The body of the hub's greenlet: one turn per pass, as Eventlet's hub runs
+// it. First the calls due now, in the order of their deadlines; a call at
+// the next turn (sleep(0), a wake-up) is due the moment it was scheduled,
+// so a timer that became overdue before it was scheduled runs first. Calls
+// scheduled meanwhile wait for the next turn, after the descriptors have
+// had theirs. When nothing is left that could wake a parked greenlet, tell
+// the root instead of hanging.
 void Hub::Impl::run_loop()
 {
     for (;;) {
-        io.restart();
-        io.run();
-        Greenlet::root().throw_in(std::make_exception_ptr(
-            Deadlock("every green thread is waiting and nothing can wake one: the hub has no "
-                     "timers, no descriptors to watch and no callbacks left")));
+        const auto now = detail::TimerQueue::Clock::now();
+        const std::uint64_t before = timers.next_sequence();
+        while (const auto state = timers.pop_due(now, before))
+            fire(*state);
+        if (!run_ready())
+            Greenlet::root().throw_in(std::make_exception_ptr(
+                Deadlock("every green thread is waiting and nothing can wake one: the hub has no "
+                         "timers, no descriptors to watch and no callbacks left")));
     }
+}
+
+bool Hub::Impl::run_ready()
+{
+    if (io.stopped())
+        io.restart(); // Asio stops whenever it runs out of work
+    const auto earliest = timers.earliest();
+    if (earliest && *earliest <= detail::TimerQueue::Clock::now()) {
+        run_guarded([this] { io.poll(); }); // a call is due: look, do not wait
+        return true;
+    }
+    if (earliest) {
+        // Asio counts only its own work, and would return at once if it had
+        // none: the guard makes it wait for I/O until the next deadline.
+        const auto work = asio::make_work_guard(io);
+        run_guarded([this, deadline = *earliest] {
+            if (io.run_one_until(deadline) != 0)
+                io.poll();
+        });
+        return true;
+    }
+    std::size_t ran = 1; // a handler that threw ran
+    run_guarded([this, &ran] {
+        ran = io.run_one();
+        if (ran != 0)
+            io.poll();
+    });
+    return ran != 0;
 }
 
 void Hub::Impl::run_reporting(const std::function<void()>& callback)
@@ -94,14 +152,7 @@ TimerHandle Hub::schedule_call(Seconds delay, std::function<void()> callback)
     if (!callback)
         throw std::invalid_argument("schedule_call needs a callback");
     auto state = std::make_shared<detail::TimerState>(std::move(callback));
-    Impl* impl = impl_.get();
-    if (delay.count() <= 0) {
-        // A posted call runs after those already queued: FIFO, and fair to I/O.
-        asio::post(impl->io, [impl, state] { impl->fire(*state); });
-    } else {
-        state->timer.emplace(impl->io, delay.to_steady());
-        state->timer->async_wait([impl, state](std::error_code) { impl->fire(*state); });
-    }
+    impl_->timers.push(state, delay.to_steady());
     return TimerHandle(std::move(state));
 }
 
@@ -116,10 +167,10 @@ void TimerHandle::cancel() noexcept
         return;
     state_->done = true;
     state_->callback = nullptr;
-    // Takes the timer out of Asio's queue at once, so that a cancelled timer
-    // no longer counts as something that could wake a greenlet.
-    if (state_->timer)
-        state_->timer->cancel();
+    // A cancelled timer no longer counts as something that could wake a
+    // greenlet; the queue lets go of it when it comes to the front.
+    if (state_->queue != nullptr)
+        state_->queue->note_cancelled();
 }
 
 bool TimerHandle::pending() const noexcept { return state_ && !state_->done; }

@@ -1,11 +1,26 @@
 #include "eventlet/detail/wait_queue.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "eventlet/hub.hpp"
 
 namespace eventlet::detail {
 
 WaitQueue::~WaitQueue()
 {
+#if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__)
+    if (first_ != nullptr) {
+        // No exception can leave a destructor, and going on would leave the
+        // parked green threads pointing into freed memory: stop here, with
+        // the names that let the reader find the mistake.
+        std::fprintf(stderr,
+                     "eventlet: %s was destroyed while green thread '%s' (and %zu more) waited on "
+                     "it; destroy a waitable object only when nobody waits on it\n",
+                     owner_, first_->greenlet->name().c_str(), size_ - 1);
+        std::abort();
+    }
+#endif
     if (self_)
         *self_ = nullptr;
 }

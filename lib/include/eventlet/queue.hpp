@@ -5,8 +5,10 @@
 #include <cstddef>
 #include <deque>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 #include "eventlet/detail/wait_queue.hpp"
@@ -29,23 +31,22 @@ public:
 };
 
 /// A first-in, first-out queue for green threads (Eventlet's
-/// `eventlet.queue.Queue`), unbounded or bounded. get() parks while the
-/// queue is empty; put() parks while a bounded queue is full. Neither
-/// switches when it need not park. Parked getters (and putters) are served
-/// in the order they arrived.
+/// `eventlet.queue.Queue`), unbounded, bounded, or a channel. get() parks
+/// while the queue is empty; put() parks while a bounded queue is full.
+/// Neither switches when it need not park. Parked getters (and putters) are
+/// served in the order they arrived.
+///
+/// `Queue(0)` is a channel, as in Eventlet: it holds no item, and put()
+/// parks until a get() has taken its item from it (a rendezvous, Go's
+/// unbuffered channel). The getter goes on first, with the item; the putter
+/// returns at the hub's next turn.
 template <class T>
 class Queue {
 public:
     /// An unbounded queue: put() never parks.
     Queue() = default;
-    /// A queue of at most `maxsize` items (at least 1).
-    explicit Queue(std::size_t maxsize) : maxsize_(maxsize)
-    {
-        if (maxsize == 0)
-            throw std::invalid_argument(
-                "a queue of size 0 would be a channel, which this Queue is not; "
-                "use Queue() for an unbounded queue");
-    }
+    /// A queue of at most `maxsize` items; 0 makes a channel (see Queue).
+    explicit Queue(std::size_t maxsize) : maxsize_(maxsize) {}
     Queue(const Queue&) = delete;
     Queue& operator=(const Queue&) = delete;
 
@@ -62,8 +63,11 @@ public:
     void put(const T& item, Seconds timeout) { put_until(item, detail::Deadline(timeout)); }
     /// Same as put(const T&, Seconds), moving the item in.
     void put(T&& item, Seconds timeout) { put_until(std::move(item), detail::Deadline(timeout)); }
-    /// Appends `item` if there is room. Never switches.
-    /// \throws QueueFull if the queue is full (an rvalue is left as it was).
+    /// Appends `item` if there is room. Never switches, except on a channel:
+    /// with a getter parked, it parks until the next turn, when the getter
+    /// takes the item (as in Eventlet).
+    /// \throws QueueFull if the queue is full, or on a channel if no getter
+    ///         took the item (an rvalue is left as it was).
     void put_nowait(const T& item) { put_until(item, detail::Deadline(Seconds(0))); }
     /// Same as put_nowait(const T&), moving the item in.
     void put_nowait(T&& item) { put_until(std::move(item), detail::Deadline(Seconds(0))); }
@@ -89,12 +93,25 @@ public:
     /// Green threads parked in get().
     std::size_t getting() const noexcept { return getters_.size(); }
     /// Green threads parked in put().
-    std::size_t putting() const noexcept { return putters_.size(); }
+    std::size_t putting() const noexcept { return putters_.size() + offers_.size(); }
 
 private:
+    // A putter's item on a channel, waiting on the putter's stack for a getter.
+    struct Offer {
+        Offer(void* item, T (*take)(void*)) noexcept : item(item), take(take) {}
+        void* item;            // the putter's item
+        T (*take)(void* item); // copies or moves it out, as put() was called
+        bool taken = false;    // a getter has it: the put() succeeded
+        detail::WaitQueue putter{"a Queue (a putter)"}; // the putter alone, until taken
+    };
+
     template <class Item>
     void put_until(Item&& item, const detail::Deadline& deadline)
     {
+        if (maxsize_ == 0) {
+            offer(std::forward<Item>(item), deadline);
+            return;
+        }
         // Newcomers wait behind parked putters, so that none starves.
         if (full() || !putters_.empty()) {
             do {
@@ -106,13 +123,56 @@ private:
         getters_.notify_one();
     }
 
+    // put() on a channel: the item stays with the putter until a getter takes it.
+    template <class Item>
+    void offer(Item&& item, const detail::Deadline& deadline)
+    {
+        using Stored = std::remove_reference_t<Item>;
+        // Without time to wait (put_nowait), only a getter already parked
+        // and not yet promised an item can take it.
+        const bool nowait = deadline.expired();
+        if (nowait && getters_.size() <= offers_.size())
+            throw QueueFull();
+        Offer offer(const_cast<void*>(static_cast<const void*>(std::addressof(item))),
+                    [](void* stored) -> T { return T(std::forward<Item>(*static_cast<Stored*>(stored))); });
+        offers_.push_back(&offer);
+        // However the put ends, an offer not taken leaves with it.
+        struct Withdraw {
+            std::deque<Offer*>& offers;
+            Offer& offer;
+            ~Withdraw()
+            {
+                if (!offer.taken)
+                    std::erase(offers, &offer);
+            }
+        } withdraw{offers_, offer};
+        getters_.notify_one();
+        while (!offer.taken) {
+            // put_nowait() waits one turn: the getter it notified runs first.
+            const auto woken = nowait ? offer.putter.park(Seconds(0)) : offer.putter.park(deadline);
+            if (woken == detail::WaitQueue::Woken::timed_out && !offer.taken)
+                throw QueueFull();
+        }
+    }
+
+    bool has_item() const noexcept { return maxsize_ == 0 ? !offers_.empty() : !items_.empty(); }
+
     T get_until(const detail::Deadline& deadline)
     {
-        if (items_.empty() || !getters_.empty()) {
+        if (!has_item() || !getters_.empty()) {
             do {
                 if (getters_.park(deadline) == detail::WaitQueue::Woken::timed_out)
                     throw QueueEmpty();
-            } while (items_.empty());
+            } while (!has_item());
+        }
+        if (maxsize_ == 0) {
+            // The oldest offer; its putter leaves put() at the next turn.
+            Offer& oldest = *offers_.front();
+            T item = oldest.take(oldest.item);
+            offers_.pop_front();
+            oldest.taken = true;
+            oldest.putter.notify_one();
+            return item;
         }
         T item = std::move(items_.front());
         items_.pop_front();
@@ -121,9 +181,10 @@ private:
     }
 
     std::deque<T> items_;
+    std::deque<Offer*> offers_; // a channel's putters, oldest first
     std::size_t maxsize_ = std::numeric_limits<std::size_t>::max();
-    detail::WaitQueue getters_;
-    detail::WaitQueue putters_;
+    detail::WaitQueue getters_{"a Queue (a getter)"};
+    detail::WaitQueue putters_{"a Queue (a putter)"};
 };
 
 } // namespace eventlet

@@ -58,7 +58,7 @@ private:
 
     int counter_;
     std::optional<int> limit_;
-    detail::WaitQueue waiters_;
+    detail::WaitQueue waiters_{"a Semaphore"};
 };
 
 /// A Semaphore that refuses to be released more often than acquired

@@ -69,7 +69,7 @@ protected:
             std::rethrow_exception(error_);
         return true;
     }
-    detail::WaitQueue waiters_;
+    detail::WaitQueue waiters_{"an Event"};
 
 private:
     bool ready_ = false;

@@ -33,7 +33,7 @@ public:
 /// The reader refers to the socket and does not own it: the socket must
 /// outlive it. Once bytes are in the reader's buffer, read them through
 /// the reader, not with the socket's recv(). Every read parks as recv()
-/// does and throws what it throws (TimeoutError with the socket's timeout,
+/// does and throws what it throws (IOTimeout with the socket's timeout,
 /// ConnectionReset, IOClosed).
 class BufferedReader {
 public:

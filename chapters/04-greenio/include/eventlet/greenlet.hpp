@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -127,6 +128,16 @@ public:
     /// The name given at creation, or "greenlet-<id>".
     std::string name() const;
 
+    /// A token that lives exactly as long as this greenlet, for a callback
+    /// that may outlive it (a Timeout's): it keeps the weak_ptr and checks
+    /// it before it touches the greenlet. Never switches.
+    std::weak_ptr<const void> lifetime()
+    {
+        if (!lifetime_)
+            lifetime_ = std::make_shared<char>();
+        return lifetime_;
+    }
+
 private:
     friend struct detail::ThreadState;
     friend struct detail::GreenletInternals;
@@ -200,6 +211,9 @@ private:
     void* asan_fake_stack_ = nullptr;
     const void* asan_stack_bottom_ = nullptr;
     std::size_t asan_stack_size_ = 0;
+
+    // Made on first use; its weak_ptrs expire with the greenlet.
+    std::shared_ptr<const void> lifetime_;
 };
 
 } // namespace eventlet

@@ -1,5 +1,5 @@
 /// \file
-/// The errors a green socket call can end with, besides TimeoutError and IOClosed.
+/// The errors a green socket call can end with, besides IOTimeout and IOClosed.
 #pragma once
 
 #include <stdexcept>

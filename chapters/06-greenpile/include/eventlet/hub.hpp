@@ -55,7 +55,11 @@ public:
     Greenlet& greenlet() noexcept;
 
     /// Runs `callback` in the hub after `delay` (zero or less: at the loop's
-    /// next turn, after the callbacks already due, in scheduling order).
+    /// next turn). Calls run in the order they are due, as Eventlet's timers
+    /// do: a call at the next turn is due when it is scheduled, so a timer
+    /// that was already overdue then runs before it; equal deadlines keep
+    /// the scheduling order. A timer may fire up to 1 ms late (the loop
+    /// waits in epoll, whose timeout counts milliseconds), never early.
     /// An exception escaping `callback` is reported on stderr and the loop
     /// goes on. Never switches.
     TimerHandle schedule_call(Seconds delay, std::function<void()> callback);
@@ -63,7 +67,7 @@ public:
     /// Parks the current greenlet until `fd` is ready for `want`
     /// (Eventlet's trampoline). At most one green thread may wait to read,
     /// and one to write, on a descriptor at a time.
-    /// \throws TimeoutError if `timeout` expires first; IOClosed if the
+    /// \throws IOTimeout if `timeout` expires first; IOClosed if the
     ///         descriptor is closed through notify_close() meanwhile;
     ///         std::system_error for a descriptor the hub cannot watch
     ///         (closed, invalid, a regular file); std::logic_error if another

@@ -17,7 +17,7 @@ namespace eventlet {
 /// A name is resolved by Asio's resolver, which runs the blocking
 /// getaddrinfo() on a private thread of its own: the current green thread
 /// parks on the hub meanwhile, and the others run.
-/// \throws ResolveError if the name does not resolve; TimeoutError if
+/// \throws ResolveError if the name does not resolve; IOTimeout if
 ///         `timeout` expires first (the lookup goes on in its thread, and
 ///         its result is dropped); whatever is thrown into the green thread
 ///         while it waits.

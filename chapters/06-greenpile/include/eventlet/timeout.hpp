@@ -18,10 +18,13 @@ namespace eventlet {
 ///     auto item = queue.get(); // throws TimeoutError after 2.5 s of waiting
 ///
 /// The error arrives at the green thread's next blocking point (a green
-/// thread is never interrupted while it computes). Leaving the scope, by
+/// thread is never interrupted while it computes). It is no std::exception
+/// (see TimeoutError): a `catch (const std::exception&)` inside the scope
+/// does not swallow it, and the limit holds. Leaving the scope, by
 /// any path, cancels it; a Timeout whose time comes after its scope ended
-/// does nothing. To tell your own Timeout's error from an inner one's,
-/// check expired().
+/// does nothing, and so does one kept (in an object that outlives the scope)
+/// after its green thread has ended. To tell your own Timeout's error from
+/// an inner one's, check expired().
 class Timeout {
 public:
     /// Starts the clock; `std::nullopt` means no limit (nothing happens).

@@ -76,12 +76,12 @@ public:
     /// Connects to `address` (a name is resolved first, and the first
     /// address of the socket's family is used). Parks until the connection
     /// is made, within the socket's timeout.
-    /// \throws ConnectionRefused; TimeoutError; SocketError for the rest
+    /// \throws ConnectionRefused; IOTimeout; SocketError for the rest
     ///         (ENETUNREACH, say); ResolveError; AddressError.
     void connect(const Address& address);
     /// Takes the next connection, parking until one comes. The new socket
     /// has no timeout, whatever this one's is (as in Python).
-    /// \throws TimeoutError; IOClosed if the socket is closed meanwhile;
+    /// \throws IOTimeout; IOClosed if the socket is closed meanwhile;
     ///         SocketError (EMFILE, say).
     Accepted accept();
 
@@ -89,7 +89,7 @@ public:
     /// byte or the end of the stream arrives.
     /// \returns the number of bytes received; 0 means the peer shut down
     ///          writing (end of file), or `buffer` is empty.
-    /// \throws ConnectionReset; TimeoutError; IOClosed; SocketError.
+    /// \throws ConnectionReset; IOTimeout; IOClosed; SocketError.
     std::size_t recv(std::span<std::byte> buffer);
     /// Same as recv(std::span<std::byte>), into chars.
     std::size_t recv(std::span<char> buffer);
@@ -97,7 +97,7 @@ public:
     std::string recv(std::size_t max_bytes);
     /// Sends some of `data`, parking until at least one byte fits in the
     /// socket's buffer. \returns the number of bytes sent.
-    /// \throws BrokenPipe (never a SIGPIPE); ConnectionReset; TimeoutError;
+    /// \throws BrokenPipe (never a SIGPIPE); ConnectionReset; IOTimeout;
     ///         IOClosed; SocketError.
     std::size_t send(std::span<const std::byte> data);
     /// Same as send(std::span<const std::byte>), for text.
@@ -119,7 +119,7 @@ public:
     void close() noexcept;
 
     /// The limit on each wait of a blocking call: nullopt waits for ever
-    /// (the default), zero fails at once with TimeoutError instead of parking.
+    /// (the default), zero fails at once with IOTimeout instead of parking.
     void set_timeout(std::optional<Seconds> timeout) noexcept { timeout_ = timeout; }
     /// The limit set by set_timeout().
     std::optional<Seconds> timeout() const noexcept { return timeout_; }
@@ -189,7 +189,7 @@ GreenSocket listen(const Address& address, int backlog = SOMAXCONN);
 /// `timeout` bounds the whole call, resolution included; the socket
 /// returned has no timeout.
 /// \throws ConnectionRefused (or the error of the last address tried);
-///         TimeoutError; ResolveError; AddressError.
+///         IOTimeout; ResolveError; AddressError.
 GreenSocket connect(const Address& address, std::optional<Seconds> timeout = std::nullopt);
 
 } // namespace eventlet

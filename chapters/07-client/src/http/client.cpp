@@ -103,7 +103,7 @@ GreenSocket open_connection(const Url& url, const Options& options)
     } catch (const TimeoutError&) {
         if (!connect_limit.expired())
             throw;
-        throw TimeoutError("connect to " + url.authority() + ": no connection within " +
+        throw IOTimeout("connect to " + url.authority() + ": no connection within " +
                            seconds_text(*options.connect_timeout) + " s");
     }
 }
@@ -262,7 +262,7 @@ Response fetch(const Url& url, const Options& options, IdleConnections* idle)
     } catch (const TimeoutError&) {
         if (!limit.expired())
             throw; // someone else's: a connect timeout, or the caller's own Timeout
-        throw TimeoutError(url.to_string() + ": no complete response within " +
+        throw IOTimeout(url.to_string() + ": no complete response within " +
                            seconds_text(*options.timeout) + " s");
     }
 }

@@ -76,7 +76,7 @@ private:
     Greenlet greenlet_;
     TimerHandle start_timer_;
     std::shared_ptr<GreenThreadCore> keep_alive_;
-    detail::WaitQueue waiters_;
+    detail::WaitQueue waiters_{"a GreenThread"};
     std::vector<std::function<void()>> links_;
     std::exception_ptr error_;
     bool finished_ = false;

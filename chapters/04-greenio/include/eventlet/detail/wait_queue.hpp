@@ -51,9 +51,17 @@ public:
     enum class Woken { notified, timed_out };
 
     WaitQueue() noexcept = default;
-    /// Wake-ups still scheduled for this line are dropped. Green threads
-    /// still parked in it stay parked: destroy a waitable object only when
-    /// nobody waits on it.
+    /// A line that names its owner ("Event", "Semaphore") when a lifetime
+    /// rule is broken (see ~WaitQueue()).
+    explicit WaitQueue(const char* owner) noexcept : owner_(owner) {}
+    /// Wake-ups still scheduled for this line are dropped.
+    ///
+    /// Destroy a waitable object only when nobody waits on it: a green
+    /// thread parked in a destroyed line would stay parked for ever, and
+    /// write into the freed line when it is unwound. Builds without NDEBUG
+    /// and AddressSanitizer builds check the rule, as Boost.Fiber asserts
+    /// it: they abort with a message that names the owner and the first
+    /// green thread in line.
     ~WaitQueue();
     WaitQueue(const WaitQueue&) = delete;
     WaitQueue& operator=(const WaitQueue&) = delete;
@@ -97,6 +105,7 @@ private:
     // What scheduled wake-ups hold instead of `this`: the destructor clears
     // it, so a wake-up that outlives the queue finds nothing to do.
     std::shared_ptr<WaitQueue*> self_;
+    const char* owner_ = "a wait queue";
 };
 
 } // namespace eventlet::detail

@@ -57,7 +57,7 @@ struct Options {
 /// \throws UrlError or UnsupportedScheme for a URL it cannot fetch (also
 ///         one a redirect leads to); ResolveError if the name does not
 ///         resolve; ConnectionRefused, ConnectionReset or another
-///         SocketError; TimeoutError when a limit of `options` expires;
+///         SocketError; IOTimeout when a limit of `options` expires;
 ///         ProtocolError for a malformed response; ResponseTooLarge;
 ///         RedirectError; HttpError for a status that is not 2xx (after
 ///         redirects); std::invalid_argument for a method or header that
