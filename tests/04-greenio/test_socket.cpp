@@ -233,7 +233,7 @@ TEST_CASE("half-close: the peer reads end of file and can still answer", "[green
     CHECK(recv_up_to(client, 1000) == "response");
 }
 
-TEST_CASE("10 MB cross in both directions at once", "[greenio][socket]")
+TEST_CASE("10 MiB cross in both directions at once", "[greenio][socket]")
 {
     auto [client, server] = connect_pair();
     constexpr std::size_t size = 10 * 1024 * 1024;

@@ -74,9 +74,10 @@ public:
     static constexpr std::size_t min_stack_size = 16 * 1024;
     /// Default number of free stacks kept for reuse: a default GreenPool's
     /// worth (1000 green threads that block, then end together). Mapping a
-    /// stack anew (mmap, mprotect, the first page fault, munmap) costs ten
-    /// times what the rest of a short green thread's life does; a cached one
-    /// costs its touched pages (usually one or two) and two mappings.
+    /// stack anew costs four system calls and a page fault (mmap, mprotect,
+    /// the first touch, munmap), more than the rest of a short green
+    /// thread's life; a cached one costs its touched pages (usually one or
+    /// two) and two mappings.
     static constexpr std::size_t default_max_cached = 1024;
 
     /// The calling OS thread's pool.
