@@ -17,6 +17,7 @@
 //         return [titles]
 //
 // Usage: feedscraper [--host H] [--port P] [--pool N] [--max-urls M] [--timeout S]
+//                    [--grace S] [--idle-timeout S]
 //
 // The feeds are parsed with pugixml, a shared library, so this program
 // (and only it) links it; tools/snapshot.mk reads the next line:
@@ -27,11 +28,10 @@
 #include <eventlet/http/client.hpp>
 #include <eventlet/http/session.hpp>
 #include <eventlet/join.hpp>
+#include <eventlet/signals.hpp>
 #include <eventlet/socket.hpp>
 #include <eventlet/wsgi/server.hpp>
 
-#include <asio/io_context.hpp>
-#include <asio/signal_set.hpp>
 #include <pugixml.hpp>
 
 #include <signal.h>
@@ -64,7 +64,16 @@ constexpr std::string_view usage_text =
     "titles, one per line, in the same order; an empty line for a URL that is\n"
     "not a feed or cannot be fetched within S seconds (default 20). The feeds of\n"
     "all requests are fetched through one pool of N green threads (default 1000).\n"
-    "SIGINT or SIGTERM stops it: it finishes the requests under way and exits 0.\n";
+    "SIGINT or SIGTERM stops it: it stops accepting, gives the requests under\n"
+    "way S seconds (--grace, default 10), closes what is left and exits 0; a\n"
+    "second signal exits 1 at once.\n"
+    "Limits (the wsgi server's; see chapter 9, Limits):\n"
+    "  1024 connections at once; when all are taken, the one idle longest is\n"
+    "    closed for a new client\n"
+    "  --idle-timeout S  a connection waiting for a request is closed (default 60)\n"
+    "  a request head: 10 s, 64 KiB, 100 header fields, a request line of 8 KiB\n"
+    "  a request body: M URLs of 8 KiB; 20 s, then at least 500 bytes/s; 60 s per wait\n"
+    "  a response: 20 s, then at least 500 bytes/s taken by the client; 60 s per wait\n";
 
 class UsageError : public std::runtime_error {
 public:
@@ -77,6 +86,8 @@ struct Settings {
     std::size_t pool = 1000;
     std::size_t max_urls = 100;
     double timeout = 20;
+    double grace = 10;
+    double idle_timeout = 60;
     bool help = false;
 };
 
@@ -102,7 +113,7 @@ Settings parse_arguments(int argc, char** argv)
         // "--port 80" and "--port=80" alike.
         const std::string_view name = argument.substr(0, argument.find('='));
         if (name != "--host" && name != "--port" && name != "--pool" && name != "--max-urls" &&
-            name != "--timeout")
+            name != "--timeout" && name != "--grace" && name != "--idle-timeout")
             throw UsageError("unknown argument '" + std::string(argument) + "'");
         std::string_view value;
         if (name.size() < argument.size())
@@ -120,10 +131,15 @@ Settings parse_arguments(int argc, char** argv)
             if (n == 0 || n > 1'000'000)
                 throw UsageError(std::string(name) + " must be from 1 to 1000000");
             (name == "--pool" ? settings.pool : settings.max_urls) = n;
-        } else {
+        } else if (name == "--timeout") {
             settings.timeout = parse_number<double>(name, value);
             if (!(settings.timeout > 0) || !std::isfinite(settings.timeout))
                 throw UsageError("--timeout must be a positive number of seconds");
+        } else {
+            const auto seconds = parse_number<double>(name, value);
+            if (!(seconds >= 0) || !std::isfinite(seconds))
+                throw UsageError(std::string(name) + " must be a number of seconds");
+            (name == "--grace" ? settings.grace : settings.idle_timeout) = seconds;
         }
     }
     return settings;
@@ -370,29 +386,32 @@ struct Scraper {
     }
 };
 
+// The first SIGINT or SIGTERM closes the listener: wsgi::server stops
+// accepting, closes the idle connections, gives the requests under way the
+// grace period, and returns. The second ends the process at once, whatever
+// is under way: the user has asked twice.
+void stop_on_signals(eventlet::SignalSet& signals, eventlet::GreenSocket& listener)
+{
+    signals.wait();
+    std::cout << "stopping" << std::endl;
+    listener.close();
+    signals.wait();
+    std::_Exit(1);
+}
+
 int serve(const Settings& settings)
 {
-    // Signals arrive through the hub: Asio's handler only writes to a pipe
-    // the hub watches, and the completion below runs in the loop like any
-    // other. Set up before listening, so that a signal sent as soon as
-    // "listening on" is read finds it in place.
-    asio::signal_set signals(eventlet::Hub::current().io_context(), SIGINT, SIGTERM);
+    // Caught from before the server listens: a signal sent as soon as
+    // "listening on" is read must not find its default action (death).
+    eventlet::SignalSet signals{SIGINT, SIGTERM};
     eventlet::GreenSocket listener = eventlet::listen({settings.host, settings.port});
     std::cout << "listening on " << listener.local_address().to_string() << std::endl;
-
-    // Closing the listener makes wsgi::server stop accepting, close the
-    // idle connections, let the requests under way finish, and return. A
-    // second signal does not wait for them. close() never switches, so it
-    // may run in the hub's callback.
-    signals.async_wait([&](const std::error_code& error, int) {
-        if (error)
-            return;
-        listener.close();
-        signals.async_wait([](const std::error_code& again, int) {
-            if (!again)
-                std::_Exit(1);
-        });
-    });
+    auto watcher = eventlet::spawn(stop_on_signals, std::ref(signals), std::ref(listener));
+    // Killed however serve() ends, before the SignalSet it waits on goes.
+    struct KillAtEnd {
+        eventlet::GreenThread<void>& thread;
+        ~KillAtEnd() { thread.kill(); }
+    } kill_at_end{watcher};
 
     eventlet::GreenPool pool(settings.pool);
     // No more connections are idle than the pool ever had fetching at once.
@@ -403,6 +422,8 @@ int serve(const Settings& settings)
     fetch_options.max_body_size = 16 * 1024 * 1024;
     wsgi::ServerOptions options;
     options.max_body_bytes = settings.max_urls * 8194; // the URLs, and their line breaks
+    options.grace = settings.grace;
+    options.idle_timeout = settings.idle_timeout;
     wsgi::server(listener, Scraper{pool, session, settings.max_urls, fetch_options}, options);
     return 0;
 }

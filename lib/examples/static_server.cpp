@@ -2,29 +2,29 @@
 // (pages for crawl, feeds for feedscraper) and for trying the other
 // programs without the network. A wsgi::server application in a few lines.
 //
-// Usage: static_server --root DIR [--host H] [--port P]
+// Usage: static_server --root DIR [--host H] [--port P] [--grace S] [--idle-timeout S]
 //
 // It reads the folder's files once, when it starts, and serves them from
 // memory: reading a file while serving would block the hub (the system has
 // no "ready" for a regular file), and a table of what exists is also the
 // surest guard against a request for "/../../etc/passwd": a path that is
 // not in the table is not found, whatever it spells.
-#include <eventlet/hub.hpp>
+#include <eventlet/greenthread.hpp>
+#include <eventlet/signals.hpp>
 #include <eventlet/socket.hpp>
 #include <eventlet/wsgi/server.hpp>
-
-#include <asio/io_context.hpp>
-#include <asio/signal_set.hpp>
 
 #include <signal.h>
 
 #include <charconv>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -40,11 +40,20 @@ namespace fs = std::filesystem;
 namespace wsgi = eventlet::wsgi;
 
 constexpr std::string_view usage_text =
-    "usage: static_server --root DIR [--host H] [--port P]\n"
+    "usage: static_server --root DIR [--host H] [--port P] [--grace S] [--idle-timeout S]\n"
     "Serves the files under DIR (read once, at start) on H:P (default\n"
     "127.0.0.1:8000; port 0 lets the system choose), GET and HEAD only, and\n"
     "prints 'listening on H:P'. A path naming a folder serves its index.html.\n"
-    "SIGINT or SIGTERM stops it, and it exits 0.\n";
+    "SIGINT or SIGTERM stops it: it stops accepting, gives the requests under\n"
+    "way S seconds (--grace, default 10), closes what is left and exits 0; a\n"
+    "second signal exits 1 at once.\n"
+    "Limits (the wsgi server's; see chapter 9, Limits):\n"
+    "  1024 connections at once; when all are taken, the one idle longest is\n"
+    "    closed for a new client\n"
+    "  --idle-timeout S  a connection waiting for a request is closed (default 60)\n"
+    "  a request head: 10 s, 64 KiB, 100 header fields, a request line of 8 KiB\n"
+    "  a request body: 16 MiB; 20 s, then at least 500 bytes/s; 60 s per wait\n"
+    "  a response: 20 s, then at least 500 bytes/s taken by the client; 60 s per wait\n";
 
 constexpr std::uintmax_t max_total_bytes = 64 * 1024 * 1024;
 
@@ -57,7 +66,18 @@ struct Settings {
     std::string root;
     std::string host = "127.0.0.1";
     std::uint16_t port = 8000;
+    double grace = 10;
+    double idle_timeout = 60;
 };
+
+double parse_seconds(std::string_view option, std::string_view text)
+{
+    double value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || !(value >= 0) || !std::isfinite(value))
+        throw UsageError(std::string(option) + " needs a number of seconds, not '" + std::string(text) + "'");
+    return value;
+}
 
 Settings parse_arguments(int argc, char** argv)
 {
@@ -68,7 +88,8 @@ Settings parse_arguments(int argc, char** argv)
             std::cout << usage_text;
             std::exit(0);
         }
-        if (name != "--root" && name != "--host" && name != "--port")
+        if (name != "--root" && name != "--host" && name != "--port" && name != "--grace" &&
+            name != "--idle-timeout")
             throw UsageError("unknown argument '" + std::string(name) + "'");
         if (i + 1 == argc)
             throw UsageError(std::string(name) + " needs a value");
@@ -77,6 +98,10 @@ Settings parse_arguments(int argc, char** argv)
             settings.root = value;
         } else if (name == "--host") {
             settings.host = value;
+        } else if (name == "--grace") {
+            settings.grace = parse_seconds(name, value);
+        } else if (name == "--idle-timeout") {
+            settings.idle_timeout = parse_seconds(name, value);
         } else {
             const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), settings.port);
             if (error != std::errc() || end != value.data() + value.size())
@@ -152,18 +177,37 @@ struct StaticFiles {
     }
 };
 
+// The first SIGINT or SIGTERM closes the listener: wsgi::server stops
+// accepting, closes the idle connections, gives the requests under way the
+// grace period, and returns. The second ends the process at once, whatever
+// is under way: the user has asked twice.
+void stop_on_signals(eventlet::SignalSet& signals, eventlet::GreenSocket& listener)
+{
+    signals.wait();
+    std::cout << "stopping" << std::endl;
+    listener.close();
+    signals.wait();
+    std::_Exit(1);
+}
+
 int serve(const Settings& settings)
 {
     const std::map<std::string, File> files = load(settings.root);
-    // Signals through the hub, as feedscraper does (see chapter 9).
-    asio::signal_set signals(eventlet::Hub::current().io_context(), SIGINT, SIGTERM);
+    // Caught from before the server listens: a signal sent as soon as
+    // "listening on" is read must not find its default action (death).
+    eventlet::SignalSet signals{SIGINT, SIGTERM};
     eventlet::GreenSocket listener = eventlet::listen({settings.host, settings.port});
     std::cout << "listening on " << listener.local_address().to_string() << std::endl;
-    signals.async_wait([&](const std::error_code& error, int) {
-        if (!error)
-            listener.close();
-    });
-    wsgi::server(listener, StaticFiles{files});
+    auto watcher = eventlet::spawn(stop_on_signals, std::ref(signals), std::ref(listener));
+    // Killed however serve() ends, before the SignalSet it waits on goes.
+    struct KillAtEnd {
+        eventlet::GreenThread<void>& thread;
+        ~KillAtEnd() { thread.kill(); }
+    } kill_at_end{watcher};
+    wsgi::ServerOptions options;
+    options.grace = settings.grace;
+    options.idle_timeout = settings.idle_timeout;
+    wsgi::server(listener, StaticFiles{files}, options);
     return 0;
 }
 

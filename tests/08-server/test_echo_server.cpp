@@ -115,3 +115,24 @@ TEST_CASE("echo_server reports an address it cannot listen on and exits 1", "[se
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 1);
 }
+
+TEST_CASE("echo_server closes a client silent for longer than --idle-timeout, and serves the others",
+          "[server][program]")
+{
+    const eventlet::Timeout bound(30);
+    test_support::Program program =
+        test_support::start_program(echo_server, {"--host", "127.0.0.1", "--port", "0", "--idle-timeout", "0.2"});
+    eventlet::BufferedReader out(program.out);
+    const std::string line = out.readline();
+    REQUIRE(line.rfind("listening on ", 0) == 0);
+    const Address where = Address::parse(line.substr(13, line.size() - 14));
+    GreenSocket silent = eventlet::connect(where, 5);
+    CHECK(recv_to_end(silent).empty()); // closed by the server, with nothing sent
+    GreenSocket talking = eventlet::connect(where, 5);
+    talking.sendall("still here");
+    CHECK(talking.recv(100) == "still here");
+    REQUIRE(::kill(program.pid, SIGTERM) == 0);
+    const int status = program.wait();
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}

@@ -12,6 +12,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -373,4 +374,31 @@ TEST_CASE("feedscraper exits 2 with its usage on bad arguments", "[dispatch][pro
         CHECK(errors.starts_with("feedscraper: "));
         CHECK(errors.find("usage: feedscraper [--host H] [--port P] [--pool N]") != std::string::npos);
     }
+}
+
+TEST_CASE("SIGTERM stops feedscraper within its grace period, though a client dribbles its POST body",
+          "[dispatch][program]")
+{
+    eventlet::Timeout bound(20);
+    Scraper scraper({"--grace", "0.5"});
+    RawClient dribbler(scraper.address());
+    dribbler.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\nhttp://");
+    auto trickle = eventlet::spawn([&] {
+        try {
+            for (;;) {
+                dribbler.send("x");
+                eventlet::sleep(0.05);
+            }
+        } catch (const eventlet::SocketError&) { // closed by the server
+        } catch (const eventlet::IOClosed&) {
+        }
+    });
+    // A request is under way once a plain one, sent after it, is answered.
+    CHECK(scraper.post("").status == 200);
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(scraper.stop(SIGTERM) == 0);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(took >= 0.5);
+    CHECK(took < 5);
+    trickle.kill();
 }

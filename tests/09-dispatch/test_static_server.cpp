@@ -2,12 +2,14 @@
 // child process and asked with raw requests.
 #include <catch2/catch.hpp>
 
+#include <eventlet/greenthread.hpp>
 #include <eventlet/timeout.hpp>
 
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -117,4 +119,78 @@ TEST_CASE("static_server exits 1 for a root that is no folder, and 2 without one
     Program usage(EVENTLET_BIN_DIR "/static_server", {"--port", "0"});
     CHECK(usage.exit_code() == 2);
     CHECK(usage.errors().starts_with("static_server: --root is required\nusage: static_server"));
+}
+
+namespace {
+
+/// A client that holds a request under way: it announces a body of
+/// 100,000 bytes and sends it a byte every 50 ms, until the server closes.
+struct Dribbler {
+    explicit Dribbler(const eventlet::Address& address) : client(address)
+    {
+        client.send("POST /notes.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n");
+        thread = eventlet::spawn([this] {
+            try {
+                for (;;) {
+                    client.send("x");
+                    eventlet::sleep(0.05);
+                }
+            } catch (const eventlet::SocketError&) { // closed by the server
+            } catch (const eventlet::IOClosed&) {
+            }
+        });
+    }
+    ~Dribbler() { thread.kill(); }
+    RawClient client;
+    eventlet::GreenThread<void> thread;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+} // namespace
+
+TEST_CASE("SIGTERM stops static_server within its grace period, though a client dribbles a request body",
+          "[dispatch][static][program]")
+{
+    eventlet::Timeout bound(20);
+    Site site;
+    Program server(EVENTLET_BIN_DIR "/static_server", {"--root", site.root(), "--port", "0", "--grace", "0.5"});
+    const eventlet::Address address = server.listening_address();
+    Dribbler dribbler(address);
+    CHECK(dribbler.client.response().status == 405); // answered; the server now waits for the body
+    const auto start = std::chrono::steady_clock::now();
+    server.signal(SIGTERM);
+    CHECK(server.exit_code() == 0);
+    CHECK(seconds_since(start) >= 0.5);
+    CHECK(seconds_since(start) < 5);
+}
+
+TEST_CASE("a second signal stops static_server at once, before the grace period ends",
+          "[dispatch][static][program]")
+{
+    eventlet::Timeout bound(20);
+    Site site;
+    Program server(EVENTLET_BIN_DIR "/static_server", {"--root", site.root(), "--port", "0", "--grace", "60"});
+    const eventlet::Address address = server.listening_address();
+    Dribbler dribbler(address);
+    CHECK(dribbler.client.response().status == 405);
+    server.signal(SIGINT);
+    CHECK(server.read_line() == "stopping"); // the first signal is in
+    const auto start = std::chrono::steady_clock::now();
+    server.signal(SIGINT);
+    CHECK(server.exit_code() == 1);
+    CHECK(seconds_since(start) < 5);
+}
+
+TEST_CASE("static_server's --help names its limits and the flags that change them",
+          "[dispatch][static][program]")
+{
+    Program help(EVENTLET_BIN_DIR "/static_server", {"--help"});
+    const std::string text = help.read_output();
+    CHECK(help.exit_code() == 0);
+    for (const char* flag : {"--grace S", "--idle-timeout S", "Limits"})
+        CHECK(text.find(flag) != std::string::npos);
 }

@@ -206,3 +206,69 @@ TEST_CASE("an exception thrown by the application is logged and answered with 50
         CHECK(server.log().find("start_response") != std::string::npos);
     }
 }
+
+TEST_CASE("more header fields than the limit get 431, however few bytes they take", "[wsgi][errors]")
+{
+    // 16k fields of "a:" fit in 64 KiB and would cost 1 MiB of strings.
+    eventlet::Timeout bound(5);
+    TestServer server(hello);
+    std::string fields;
+    for (int i = 0; i < 100; ++i)
+        fields += "a:\r\n";
+    SECTION("one field over the default of 100") { expect_refusal(server, get("/", fields + "a:\r\n"), 431); }
+    SECTION("100 fields (the Host one included) are accepted")
+    {
+        RawClient client(server.address());
+        client.send(get("/", fields.substr(4)));
+        CHECK(client.response().status == 200);
+    }
+}
+
+TEST_CASE("a header byte limit of SIZE_MAX means no limit, not a limit of nothing", "[wsgi][errors]")
+{
+    eventlet::Timeout bound(5);
+    TestServer server(hello, [](auto& options) {
+        options.max_header_bytes = SIZE_MAX;
+        options.header_timeout = 1;
+    });
+    RawClient client(server.address());
+    client.send(get("/"));
+    CHECK(client.response().status == 200);
+}
+
+TEST_CASE("a request line over 8 KiB gets 414", "[wsgi][errors]")
+{
+    eventlet::Timeout bound(5);
+    TestServer server(hello);
+    const std::string prefix = "GET /";
+    const std::string suffix = " HTTP/1.1";
+    SECTION("8193 bytes")
+    {
+        const std::string line = prefix + std::string(8193 - prefix.size() - suffix.size(), 'x') + suffix;
+        REQUIRE(line.size() == 8193);
+        expect_refusal(server, line + "\r\nHost: x\r\n\r\n", 414);
+    }
+    SECTION("8192 bytes are accepted")
+    {
+        const std::string line = prefix + std::string(8192 - prefix.size() - suffix.size(), 'x') + suffix;
+        RawClient client(server.address());
+        client.send(line + "\r\nHost: x\r\n\r\n");
+        CHECK(client.response().status == 200);
+    }
+}
+
+TEST_CASE("an HTTP/1.1 request without a Host, with two, or with a field of no name gets 400 (RFC 9112)",
+          "[wsgi][errors]")
+{
+    eventlet::Timeout bound(5);
+    TestServer server(hello);
+    SECTION("no Host") { expect_refusal(server, "GET / HTTP/1.1\r\n\r\n", 400); }
+    SECTION("two Host fields") { expect_refusal(server, "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", 400); }
+    SECTION("a field with an empty name") { expect_refusal(server, get("/", ": value\r\n"), 400); }
+    SECTION("HTTP/1.0 needs no Host")
+    {
+        RawClient client(server.address());
+        client.send("GET / HTTP/1.0\r\n\r\n");
+        CHECK(client.response().status == 200);
+    }
+}

@@ -10,7 +10,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "wsgi_support.hpp"
 
@@ -127,6 +130,20 @@ TEST_CASE("a short limit after a long one is kept: a stalled body after an idle 
     CHECK(seconds_since(start) < 1.0);
 }
 
+TEST_CASE("a head under way belongs to the header timeout, not to the idle timeout", "[wsgi][limits]")
+{
+    eventlet::Timeout bound(5);
+    TestServer server(hello, [](auto& options) {
+        options.idle_timeout = 0.05;
+        options.header_timeout = 2;
+    });
+    RawClient client(server.address());
+    client.send("GET / HTTP/1.1\r\n");
+    eventlet::sleep(0.2); // a pause of four idle limits, inside the head: the client is slow, not idle
+    client.send("Host: t\r\n\r\n");
+    CHECK(client.response().status == 200);
+}
+
 TEST_CASE("a connection that never sends a request is closed after the idle timeout", "[wsgi][limits]")
 {
     eventlet::Timeout bound(5);
@@ -174,10 +191,12 @@ TEST_CASE("no more connections are served at once than the server's concurrency"
         [](auto& options) { options.concurrency = 2; });
     RawClient first(server.address());
     RawClient second(server.address());
-    RawClient third(server.address());
     first.send(get("/1", "Connection: close\r\n"));
     second.send(get("/2", "Connection: close\r\n"));
     two_inside.wait();
+    // Connected only now: a connection that has sent nothing while the
+    // pool is full would give its slot to the next one (see below).
+    RawClient third(server.address());
     third.send(get("/3", "Connection: close\r\n"));
     // With the pool full, the third is not even read: it waits in the
     // backlog. Were the bound broken, it would be answered at once.
@@ -223,4 +242,125 @@ TEST_CASE("closing the listener stops the server: idle connections close, a requ
     stopper.wait();
     CHECK(server.thread().dead());
     CHECK_THROWS_AS(RawClient(server.address()), eventlet::ConnectionRefused);
+}
+
+TEST_CASE("a body that arrives too slowly gets 408 at its deadline, though no single wait is long",
+          "[wsgi][limits]")
+{
+    // A byte every 10 ms: each wait far within the socket timeout, the
+    // whole body 1,000 s away. The body's deadline (0.2 s, and 10 ms more
+    // per byte at 100 bytes/s) comes long before.
+    eventlet::Timeout bound(5);
+    TestServer server(
+        [](Request& request, StartResponse& start_response) -> Body {
+            request.input.read();
+            start_response("200 OK", {});
+            return "read";
+        },
+        [](auto& options) {
+            options.socket_timeout = 2;
+            options.body_timeout = 0.2;
+            options.body_min_rate = 100;
+        });
+    RawClient client(server.address());
+    client.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n");
+    const auto start = Clock::now();
+    auto trickle = eventlet::spawn([&] {
+        try {
+            for (;;) {
+                client.send("x");
+                eventlet::sleep(0.01);
+            }
+        } catch (const eventlet::SocketError&) { // the server closed: as it should
+        }
+    });
+    CHECK(client.response().status == 408);
+    CHECK(seconds_since(start) < 2.0);
+    trickle.kill();
+}
+
+TEST_CASE("with every slot held by an idle connection, a new client is served at once, and the one idle "
+          "longest is closed",
+          "[wsgi][limits]")
+{
+    eventlet::Timeout bound(5);
+    TestServer server(hello, [](auto& options) {
+        options.concurrency = 4;
+        options.idle_timeout = 30;
+    });
+    std::vector<std::unique_ptr<RawClient>> idle;
+    SECTION("keep-alive connections between requests")
+    {
+        for (int i = 0; i < 4; ++i) {
+            idle.push_back(std::make_unique<RawClient>(server.address()));
+            idle.back()->send(get("/"));
+            CHECK(idle.back()->response().body == "hello");
+        }
+    }
+    SECTION("fresh connections that sent nothing")
+    {
+        for (int i = 0; i < 4; ++i)
+            idle.push_back(std::make_unique<RawClient>(server.address()));
+    }
+    RawClient fifth(server.address());
+    fifth.send(get("/"));
+    CHECK(fifth.response().body == "hello");
+    CHECK(idle.front()->closed_by_server());
+    // The others keep their connection, and are served on it.
+    idle.back()->send(get("/"));
+    CHECK(idle.back()->response().body == "hello");
+}
+
+TEST_CASE("a client that does not read its response is cut off at the send deadline", "[wsgi][limits]")
+{
+    eventlet::Timeout bound(5);
+    eventlet::Event<void> body_dropped;
+    // Tells when the server is done with the body: after it gave up.
+    struct DropSignal {
+        explicit DropSignal(eventlet::Event<void>& event) : event(event) {}
+        DropSignal(const DropSignal&) = delete;
+        ~DropSignal() { event.send(); }
+        eventlet::Event<void>& event;
+    };
+    TestServer server(
+        [&](Request&, StartResponse& start_response) -> Body {
+            start_response("200 OK", {});
+            auto signal = std::make_shared<DropSignal>(body_dropped);
+            return Body([signal]() -> std::optional<std::string> { return std::string(64 * 1024, 'x'); });
+        },
+        [](auto& options) {
+            options.socket_timeout = 30; // each wait alone would hold the slot for 30 s
+            options.send_timeout = 0.2;
+            options.send_min_rate = 0;
+        });
+    RawClient client(server.address());
+    client.send(get("/"));
+    const auto start = Clock::now();
+    body_dropped.wait(); // the client reads nothing meanwhile
+    CHECK(seconds_since(start) < 2.0);
+    CHECK(client.reader.readline() == "HTTP/1.1 200 OK\r\n");
+}
+
+TEST_CASE("a request still under way at the end of the grace period is ended, and the server returns",
+          "[wsgi][limits]")
+{
+    eventlet::Timeout bound(5);
+    eventlet::Event<void> busy;
+    eventlet::Event<void> never;
+    TestServer server(
+        [&](Request&, StartResponse& start_response) -> Body {
+            busy.send();
+            never.wait();
+            start_response("200 OK", {});
+            return "too late";
+        },
+        [](auto& options) { options.grace = 0.1; });
+    RawClient stuck(server.address());
+    stuck.send(get("/"));
+    busy.wait();
+    const auto start = Clock::now();
+    server.stop();
+    CHECK(seconds_since(start) >= 0.1);
+    CHECK(server.thread().dead());
+    CHECK(stuck.closed_by_server());
 }

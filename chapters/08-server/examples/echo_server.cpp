@@ -1,11 +1,12 @@
 // The echo server of Eventlet's design page, for real: a green thread per
 // connection from a GreenPool(10000), each sending back what it receives.
 //
-//   echo_server [--host HOST] [--port PORT]
+//   echo_server [--host HOST] [--port PORT] [--idle-timeout S]
 //
 // Listens on HOST:PORT (default 0.0.0.0:6000; port 0 lets the system
 // choose), prints "listening on HOST:PORT" once it does, and serves until
 // SIGINT or SIGTERM: then it stops accepting, closes its clients, and exits 0.
+// A client silent for S seconds (default 300) is closed.
 #include <eventlet/greenthread.hpp>
 #include <eventlet/serve.hpp>
 #include <eventlet/signals.hpp>
@@ -15,12 +16,14 @@
 
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,16 +32,21 @@ namespace {
 
 constexpr std::size_t concurrency = 10000;
 
-const char* const usage = "usage: echo_server [--host HOST] [--port PORT]\n"
-                          "  Echoes back what each client sends; up to 10000 clients at once.\n"
-                          "  --host HOST  the address to listen on (default 0.0.0.0, all of IPv4)\n"
-                          "  --port PORT  the TCP port (default 6000; 0 lets the system choose)\n"
-                          "  Prints 'listening on HOST:PORT' once it listens; SIGINT or SIGTERM\n"
-                          "  stops it: it closes its clients and exits 0.\n";
+const char* const usage =
+    "usage: echo_server [--host HOST] [--port PORT] [--idle-timeout S]\n"
+    "  Echoes back what each client sends; up to 10000 clients at once (more\n"
+    "  wait in the listener's backlog).\n"
+    "  --host HOST        the address to listen on (default 0.0.0.0, all of IPv4)\n"
+    "  --port PORT        the TCP port (default 6000; 0 lets the system choose)\n"
+    "  --idle-timeout S   closes a client that sends nothing, or takes none of its\n"
+    "                     echo, for S seconds (default 300; 0: never)\n"
+    "  Prints 'listening on HOST:PORT' once it listens; SIGINT or SIGTERM\n"
+    "  stops it: it closes its clients and exits 0.\n";
 
 struct Options {
     std::string host = "0.0.0.0";
     std::uint16_t port = 6000;
+    double idle_timeout = 300;
 };
 
 // Bad usage: say what is wrong, then how to use it, and exit 2 (as most tools do).
@@ -58,6 +66,16 @@ std::uint16_t parse_port(const std::string& text)
     return static_cast<std::uint16_t>(value);
 }
 
+double parse_seconds(const std::string& text)
+{
+    char* end = nullptr;
+    errno = 0;
+    const double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || errno != 0 || !(value >= 0) || !std::isfinite(value))
+        usage_error("'" + text + "' is not a number of seconds");
+    return value;
+}
+
 Options parse_options(int argc, char** argv)
 {
     Options options;
@@ -67,15 +85,17 @@ Options parse_options(int argc, char** argv)
             std::cout << usage;
             std::exit(0);
         }
-        if (argument != "--host" && argument != "--port")
+        if (argument != "--host" && argument != "--port" && argument != "--idle-timeout")
             usage_error("unknown argument '" + std::string(argument) + "'");
         if (i + 1 == argc)
             usage_error(std::string(argument) + " needs a value");
         const std::string value = argv[++i];
         if (argument == "--host")
             options.host = value;
-        else
+        else if (argument == "--port")
             options.port = parse_port(value);
+        else
+            options.idle_timeout = parse_seconds(value);
     }
     return options;
 }
@@ -115,6 +135,21 @@ void echo(eventlet::GreenSocket& client, const eventlet::Address&)
     }
 }
 
+// echo() with a limit on silence: a socket that sends nothing would hold its
+// slot and its descriptor for ever, and 10,000 such sockets would lock every
+// later client out. The socket's timeout bounds each wait, so it also cuts
+// off a client that sends but never reads its echo (its sendall waits).
+eventlet::Handler echo_within(std::optional<eventlet::Seconds> idle)
+{
+    return [idle](eventlet::GreenSocket& client, const eventlet::Address& peer) {
+        client.set_timeout(idle);
+        try {
+            echo(client, peer);
+        } catch (const eventlet::TimeoutError&) { // silent too long: closed when the handler returns
+        }
+    };
+}
+
 // Waits for SIGINT or SIGTERM (through the hub: this is a green thread,
 // not a signal handler), then stops the server and ends its connections.
 void stop_on_signal(eventlet::SignalSet& signals, eventlet::Server& server)
@@ -138,7 +173,10 @@ int main(int argc, char** argv)
         eventlet::Server server(eventlet::listen({options.host, options.port}), concurrency);
         std::cout << "listening on " << server.address().to_string() << std::endl;
         eventlet::spawn_n(stop_on_signal, std::ref(signals), std::ref(server));
-        server.serve(echo);
+        std::optional<eventlet::Seconds> idle;
+        if (options.idle_timeout > 0)
+            idle = options.idle_timeout;
+        server.serve(echo_within(idle));
     } catch (const std::exception& e) {
         std::cerr << "echo_server: " << e.what() << '\n';
         return 1;

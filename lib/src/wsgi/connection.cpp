@@ -3,6 +3,7 @@
 #include "wsgi/connection.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <string_view>
 
@@ -16,8 +17,11 @@ constexpr std::size_t receive_size = 16 * 1024;
 
 } // namespace
 
-Connection::Connection(GreenSocket& socket, std::size_t max_header_bytes, std::size_t max_body_bytes)
-    : socket_(&socket), parser_(max_header_bytes, max_body_bytes)
+Connection::Connection(GreenSocket& socket, const ServerOptions& options)
+    : socket_(&socket),
+      parser_(options.max_header_bytes, options.max_body_bytes, options.max_header_fields, options.max_request_line),
+      body_timeout_(options.body_timeout),
+      body_min_rate_(options.body_min_rate)
 {
 }
 
@@ -39,6 +43,7 @@ bool Connection::receive()
         buffer_.resize(end_ + receive_size);
     const std::span<char> space(buffer_.data() + end_, receive_size);
     std::size_t received = 0;
+    const bool in_body = parser_.stage() == RequestParser::Stage::body;
     try {
         // A read that finds its bytes there already (a pipelined request,
         // the rest of a body, the next request of a busy client) needs no
@@ -54,12 +59,37 @@ bool Connection::receive()
         throw;
     }
     end_ += received;
+    if (in_body)
+        body_received_ += received;
     eof_ = received == 0;
     return !eof_;
 }
 
+std::optional<Seconds> Connection::body_time_left() const
+{
+    if (!body_timeout_)
+        return std::nullopt;
+    // mod_reqtimeout's rule: a first allowance, then each byte buys time.
+    const double allowed =
+        body_timeout_->count() + (body_min_rate_ > 0 ? static_cast<double>(body_received_) / body_min_rate_ : 0);
+    const double left = allowed - std::chrono::duration<double>(std::chrono::steady_clock::now() - body_started_).count();
+    if (left <= 0)
+        throw HttpError(408, "the request body arrived too slowly");
+    return Seconds(left);
+}
+
 std::size_t Connection::receive_waiting(std::span<char> space)
 {
+    // Inside a body, its deadline may come before the wait limit.
+    std::optional<Seconds> limit = wait_limit_;
+    const char* why = "the client sent nothing for too long";
+    if (parser_.stage() == RequestParser::Stage::body) {
+        const std::optional<Seconds> body_left = body_time_left();
+        if (body_left && (!limit || body_left->count() < limit->count())) {
+            limit = body_left;
+            why = "the request body arrived too slowly";
+        }
+    }
     // The socket's own timeout is for sending; this wait has a limit of its
     // own, whose expired() tells it from a Timeout of the application's
     // that fires while it reads the input. The send limit is put back
@@ -71,11 +101,11 @@ std::size_t Connection::receive_waiting(std::span<char> space)
     } restore{*socket_, socket_->timeout()};
     socket_->set_timeout(std::nullopt);
     try {
-        const eventlet::detail::ReusableTimeout::Wait wait = wait_timeout_.start(wait_limit_);
+        const eventlet::detail::ReusableTimeout::Wait wait = wait_timeout_.start(limit);
         return socket_->recv(space);
     } catch (const TimeoutError&) {
         if (wait_timeout_.expired())
-            throw HttpError(408, "the client sent nothing for too long");
+            throw HttpError(408, why);
         throw;
     }
 }
@@ -107,6 +137,9 @@ std::optional<Request> Connection::read_head()
             parser_.finish(); // throws: the request was cut short
         }
     }
+    // The body's clock starts with the end of the head.
+    body_started_ = std::chrono::steady_clock::now();
+    body_received_ = 0;
     return std::move(parser_.request());
 }
 

@@ -1,6 +1,7 @@
 // Connection: the bytes of one client's connection, through the parser.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -9,6 +10,7 @@
 #include "eventlet/seconds.hpp"
 #include "eventlet/socket.hpp"
 #include "eventlet/wsgi/request.hpp"
+#include "eventlet/wsgi/server.hpp"
 #include "wsgi/reusable_timeout.hpp"
 #include "wsgi/request_parser.hpp"
 
@@ -20,8 +22,8 @@ namespace eventlet::wsgi::detail {
 /// (pipelined) request, kept for after the response.
 class Connection {
 public:
-    /// Reads from `socket`, with the parser's limits.
-    Connection(GreenSocket& socket, std::size_t max_header_bytes, std::size_t max_body_bytes);
+    /// Reads from `socket`, with the parser's limits taken from `options`.
+    Connection(GreenSocket& socket, const ServerOptions& options);
 
     /// The limit on each wait for bytes from now on (nullopt: none); when
     /// it expires, the waiting call throws HttpError(408).
@@ -34,11 +36,11 @@ public:
     /// Parks until the request's header section is complete, and returns
     /// the request (its input still empty); nullopt if the client closed
     /// the connection before the request began.
-    /// \throws HttpError (400, 408, 413, 431, 505); what recv() throws.
+    /// \throws HttpError (400, 408, 413, 414, 431, 505); what recv() throws.
     std::optional<Request> read_head();
     /// Parses what is buffered, without receiving. \returns true if the
     /// header section is complete: read_head() then returns at once.
-    /// \throws HttpError (400, 413, 431, 505).
+    /// \throws HttpError (400, 413, 414, 431, 505).
     bool head_buffered();
     /// The request whose head is being read, as far as it came (for the
     /// log line of a request refused before its head was complete).
@@ -46,7 +48,8 @@ public:
     /// Moves up to `out.size()` bytes of the body into `out`, parking until
     /// at least one byte is here or the body ended.
     /// \returns the number of bytes; 0 at the end of the body.
-    /// \throws HttpError (400, 408, 413); what recv() throws.
+    /// \throws HttpError (400, 408, 413); HttpError(408) also once the body
+    ///         is later than its deadline; what recv() throws.
     std::size_t read_body(std::span<char> out);
     /// Reads and drops the rest of the body. \throws as read_body().
     void skip_body();
@@ -68,9 +71,13 @@ public:
 private:
     /// Receives what the client sent next. \returns false at end of stream.
     bool receive();
-    /// Parks until bytes arrive, within the wait limit, and receives them
-    /// into `space`. \throws HttpError(408) at the limit; what recv() throws.
+    /// Parks until bytes arrive, within the wait limit (and the body's
+    /// deadline), and receives them into `space`.
+    /// \throws HttpError(408) at the limit; what recv() throws.
     std::size_t receive_waiting(std::span<char> space);
+    /// The time left to the body's deadline (see ServerOptions::body_timeout),
+    /// if it has one. \throws HttpError(408) if it is past.
+    std::optional<Seconds> body_time_left() const;
     /// Feeds the buffered bytes to the parser (none: lets it complete a
     /// request without body).
     void parse();
@@ -81,6 +88,10 @@ private:
     std::size_t start_ = 0; // bytes before it were parsed
     std::size_t end_ = 0;
     std::optional<Seconds> wait_limit_;
+    std::optional<Seconds> body_timeout_;
+    double body_min_rate_;
+    std::chrono::steady_clock::time_point body_started_{};
+    std::size_t body_received_ = 0; // bytes received since the head ended
     // One timer for the waits of every request: a Timeout per wait cost a
     // timer set and cancelled per request.
     eventlet::detail::ReusableTimeout wait_timeout_;

@@ -5,13 +5,19 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <utility>
 
+#include "eventlet/wsgi/headers.hpp"
 #include "eventlet/wsgi/http_error.hpp"
 
 namespace eventlet::wsgi::detail {
 
-RequestParser::RequestParser(std::size_t max_header_bytes, std::size_t max_body_bytes)
-    : max_header_bytes_(max_header_bytes), max_body_bytes_(max_body_bytes)
+RequestParser::RequestParser(std::size_t max_header_bytes, std::size_t max_body_bytes,
+                             std::size_t max_header_fields, std::size_t max_request_line)
+    : max_header_bytes_(max_header_bytes),
+      max_body_bytes_(max_body_bytes),
+      max_header_fields_(max_header_fields),
+      max_request_line_(max_request_line)
 {
     llhttp_init(&parser_, HTTP_REQUEST, &settings());
     parser_.data = this;
@@ -47,9 +53,13 @@ std::size_t RequestParser::feed(std::string_view data)
 {
     const bool in_head = stage_ == Stage::idle || stage_ == Stage::head;
     // Inside the header section, one byte past the limit is enough to know
-    // it is too long: the rest stays unread.
-    if (in_head)
-        data = data.substr(0, max_header_bytes_ - std::min(head_bytes_, max_header_bytes_) + 1);
+    // it is too long: the rest stays unread. (Written so that a limit of
+    // SIZE_MAX does not wrap: "left + 1" would be 0, and nothing parsed.)
+    if (in_head) {
+        const std::size_t left = max_header_bytes_ - std::min(head_bytes_, max_header_bytes_);
+        if (left < data.size())
+            data = data.substr(0, left + 1);
+    }
     const llhttp_errno_t error = llhttp_execute(&parser_, data.data(), data.size());
     std::size_t taken = data.size();
     if (error == HPE_PAUSED) {
@@ -91,6 +101,22 @@ void RequestParser::fail(llhttp_errno_t error)
     throw HttpError(400, std::string("malformed request: ") + reason);
 }
 
+int RequestParser::refuse(int status, std::string reason)
+{
+    refusal_ = status;
+    refusal_reason_ = std::move(reason);
+    return -1;
+}
+
+bool RequestParser::request_line_too_long() const noexcept
+{
+    // "GET /path HTTP/1.1": the method, the target, the version and the
+    // two spaces between them (the version counted as it comes, digits only).
+    const std::size_t length =
+        request_.method.size() + 1 + request_.target.size() + (version_.empty() ? 0 : 6 + version_.size());
+    return length > max_request_line_;
+}
+
 void RequestParser::next()
 {
     stage_ = Stage::idle;
@@ -99,6 +125,7 @@ void RequestParser::next()
     body_.clear();
     body_start_ = 0;
     refusal_ = 0;
+    refusal_reason_.clear();
 }
 
 std::size_t RequestParser::take_body(std::span<char> out) noexcept
@@ -132,13 +159,19 @@ int RequestParser::on_method(llhttp_t* parser, const char* at, std::size_t lengt
 
 int RequestParser::on_url(llhttp_t* parser, const char* at, std::size_t length)
 {
-    self(parser).request_.target.append(at, length);
+    RequestParser& p = self(parser);
+    p.request_.target.append(at, length);
+    if (p.request_line_too_long())
+        return p.refuse(414, "the request line exceeds " + std::to_string(p.max_request_line_) + " bytes");
     return 0;
 }
 
 int RequestParser::on_version(llhttp_t* parser, const char* at, std::size_t length)
 {
-    self(parser).version_.append(at, length);
+    RequestParser& p = self(parser);
+    p.version_.append(at, length);
+    if (p.request_line_too_long())
+        return p.refuse(414, "the request line exceeds " + std::to_string(p.max_request_line_) + " bytes");
     return 0;
 }
 
@@ -170,6 +203,14 @@ int RequestParser::on_header_value_complete(llhttp_t* parser)
     RequestParser& p = self(parser);
     if (p.stage_ != Stage::head)
         return 0;
+    // llhttp takes ": value" as a field of no name (RFC 9112 section 5
+    // wants a token there).
+    if (p.field_.empty())
+        return p.refuse(400, "malformed request: a header field without a name");
+    // Each field costs two strings, however short: ~16k fields of "a:" fit
+    // in 64 KiB and cost 1 MiB. http.client stops at 100, and so do we.
+    if (p.request_.headers.size() == p.max_header_fields_)
+        return p.refuse(431, "more than " + std::to_string(p.max_header_fields_) + " header fields");
     // llhttp keeps the spaces that end a value (RFC 9110 says to drop them).
     while (!p.value_.empty() && (p.value_.back() == ' ' || p.value_.back() == '\t'))
         p.value_.pop_back();
@@ -188,6 +229,15 @@ int RequestParser::on_headers_complete(llhttp_t* parser)
         p.refusal_ = 505;
         p.refusal_reason_ = "HTTP/" + p.version_ + " is not supported";
         return -1;
+    }
+    // RFC 9112 section 3.2: an HTTP/1.1 request has exactly one Host; the
+    // server must answer 400 to none, or more than one.
+    if (p.version_ == "1.1") {
+        const auto hosts = std::ranges::count_if(
+            p.request_.headers, [](const Headers::Field& field) { return iequals(field.first, "Host"); });
+        if (hosts != 1)
+            return p.refuse(400, hosts == 0 ? "an HTTP/1.1 request needs a Host header"
+                                            : "more than one Host header");
     }
     if ((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > p.max_body_bytes_) {
         p.refusal_ = 413;

@@ -27,16 +27,18 @@ public:
         done, ///< the request is complete; next() starts the following one
     };
 
-    /// A parser refusing a header section over `max_header_bytes` (431)
-    /// and a body over `max_body_bytes` (413).
-    RequestParser(std::size_t max_header_bytes, std::size_t max_body_bytes);
+    /// A parser refusing a header section over `max_header_bytes` or with
+    /// more than `max_header_fields` fields (431), a request line over
+    /// `max_request_line` bytes (414) and a body over `max_body_bytes` (413).
+    RequestParser(std::size_t max_header_bytes, std::size_t max_body_bytes, std::size_t max_header_fields,
+                  std::size_t max_request_line);
     RequestParser(const RequestParser&) = delete;
     RequestParser& operator=(const RequestParser&) = delete;
 
     /// Parses a prefix of `data`: stops at the end of the header section,
     /// at the end of the request, or at the end of `data`.
     /// \returns the number of bytes taken.
-    /// \throws HttpError (400, 413, 431 or 505).
+    /// \throws HttpError (400, 413, 414, 431 or 505).
     std::size_t feed(std::string_view data);
     /// The client ended the stream: completes a body that ends with the
     /// connection. \throws HttpError (400) if a request was cut short.
@@ -69,10 +71,17 @@ private:
     static const llhttp_settings_t& settings();
     static RequestParser& self(llhttp_t* parser) noexcept;
     [[noreturn]] void fail(llhttp_errno_t error);
+    /// Refuses the request from inside a callback. \returns what the
+    /// callback returns to stop llhttp.
+    int refuse(int status, std::string reason);
+    /// The request line so far is over its limit.
+    bool request_line_too_long() const noexcept;
 
     llhttp_t parser_;
     std::size_t max_header_bytes_;
     std::size_t max_body_bytes_;
+    std::size_t max_header_fields_;
+    std::size_t max_request_line_;
     Stage stage_ = Stage::idle;
     std::size_t head_bytes_ = 0;
     std::size_t body_bytes_ = 0;

@@ -2,6 +2,7 @@
 // into a bounded pool, each answering its client's requests in order.
 #include "eventlet/wsgi/server.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -9,12 +10,15 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <list>
 #include <string>
-#include <unordered_set>
 #include <utility>
+#include <vector>
 
+#include "eventlet/detail/wait_queue.hpp"
 #include "eventlet/greenlet.hpp"
 #include "eventlet/greenpool.hpp"
+#include "eventlet/greenthread.hpp"
 #include "eventlet/hub.hpp"
 #include "eventlet/timeout.hpp"
 #include "wsgi/connection.hpp"
@@ -30,25 +34,33 @@ struct ServerState {
     App app;
     ServerOptions options;
     bool stopping = false;
-    /// The sockets of the connections waiting for their next request:
-    /// closed when the server stops (a request under way is let finish).
-    std::unordered_set<GreenSocket*> idle;
+    /// The sockets of the connections waiting for their next request (a
+    /// fresh one, or a keep-alive one between requests), oldest first:
+    /// closed when the server stops, or when it needs their slots.
+    std::list<GreenSocket*> idle;
+    /// The green threads of the connections, to end those left at the end
+    /// of the grace period.
+    std::list<GreenThread<void>> connections;
+    /// Where the accept loop waits for a slot: a connection that ends or
+    /// becomes idle wakes it.
+    eventlet::detail::WaitQueue room;
 };
 
 /// Marks a connection idle while it waits for a request.
 class IdleMark {
 public:
-    IdleMark(ServerState& server, GreenSocket& socket) : server_(&server), socket_(&socket)
+    IdleMark(ServerState& server, GreenSocket& socket)
+        : server_(&server), entry_(server.idle.insert(server.idle.end(), &socket))
     {
-        server.idle.insert(&socket);
+        server.room.notify_all();
     }
-    ~IdleMark() { server_->idle.erase(socket_); }
+    ~IdleMark() { server_->idle.erase(entry_); }
     IdleMark(const IdleMark&) = delete;
     IdleMark& operator=(const IdleMark&) = delete;
 
 private:
     ServerState* server_;
-    GreenSocket* socket_;
+    std::list<GreenSocket*>::iterator entry_;
 };
 
 // Eventlet's access log format:
@@ -133,6 +145,9 @@ public:
         if (!wait_for_request())
             return false;
         started_ = std::chrono::steady_clock::now();
+        // A head under way is not idle: the idle limit ends here, and
+        // header_timeout takes over (the socket timeout if it is off).
+        connection_.set_wait_limit(options_.header_timeout ? std::nullopt : options_.socket_timeout);
         std::optional<Request> request;
         std::optional<HttpError> refusal;
         {
@@ -187,6 +202,7 @@ private:
         request.query = query;
         request.peer = peer_;
         StartResponse response(socket_, request);
+        response.limit_sending(options_.send_timeout, options_.send_min_rate);
         // A client still waiting for its 100 Continue when the answer goes
         // out may or may not send the body after it: only a close makes
         // the next request unambiguous.
@@ -254,6 +270,7 @@ private:
                        started_);
         } else {
             StartResponse response(socket_, request);
+            response.limit_sending(options_.send_timeout, options_.send_min_rate);
             try {
                 send_error(error, response);
             } catch (const SocketError&) {
@@ -275,8 +292,20 @@ private:
     std::chrono::steady_clock::time_point started_;
 };
 
-void serve_connection(const std::shared_ptr<ServerState>& server, GreenSocket socket, const Address& peer)
+void serve_connection(const std::shared_ptr<ServerState>& server, GreenSocket socket, const Address& peer,
+                      std::list<GreenThread<void>>::iterator entry)
 {
+    // However the connection ends, it leaves the list, and its slot (free
+    // at the next turn, when the wake-up arrives) may go to a new client.
+    struct Leave {
+        ServerState& server;
+        std::list<GreenThread<void>>::iterator entry;
+        ~Leave()
+        {
+            server.connections.erase(entry);
+            server.room.notify_all();
+        }
+    } leave{*server, entry};
     // The socket's own timeout bounds each wait to send (a client that does
     // not read); the connection bounds its waits to receive itself.
     socket.set_timeout(server->options.socket_timeout);
@@ -288,13 +317,13 @@ void serve_connection(const std::shared_ptr<ServerState>& server, GreenSocket so
         socket.set_nodelay(true);
     } catch (const SocketError&) { // the client is already gone: the exchange will see it
     }
-    detail::Connection connection(socket, server->options.max_header_bytes, server->options.max_body_bytes);
+    detail::Connection connection(socket, server->options);
     try {
         Exchange exchange(*server, socket, connection, peer);
         while (exchange.run()) {
         }
     } catch (const SocketError&) { // the client went away: nothing to tell it
-    } catch (const IOClosed&) {    // the server stopped while it was idle
+    } catch (const IOClosed&) {    // the server stopped while it was idle, or needed its slot
     } catch (const TimeoutError&) {
     }
 }
@@ -305,14 +334,64 @@ bool out_of_descriptors(const SocketError& error)
     return code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM;
 }
 
+/// Parks until the pool has a free slot for a new connection. While it is
+/// full, the idle connections make room, oldest first, as nginx reclaims
+/// its "reusable" ones: a client that sent nothing, or nothing since its
+/// last response, loses less by a close than a new client by a wait (and
+/// a keep-alive client must expect the close anyway). \returns false if
+/// the listener closed meanwhile.
+bool make_room(ServerState& server, GreenPool& pool, const GreenSocket& listener)
+{
+    while (pool.free() == 0) {
+        if (!listener.is_open())
+            return false;
+        // One at a time: a connection closed already, whose green thread
+        // has yet to end, is giving its slot back.
+        const auto open = [](const GreenSocket* socket) { return socket->is_open(); };
+        if (std::ranges::all_of(server.idle, open) && !server.idle.empty())
+            server.idle.front()->close(); // wakes its recv with IOClosed; the connection ends
+        // Another green thread closes the listener, and cannot wake us:
+        // look again now and then.
+        server.room.park(Seconds(0.1));
+    }
+    return true;
+}
+
 void stop(ServerState& server)
 {
     server.stopping = true;
     // Closing wakes each idle connection's recv with IOClosed; copy first,
-    // as the woken connections erase themselves from the set.
-    const std::unordered_set<GreenSocket*> idle = server.idle;
+    // as the woken connections erase themselves from the list.
+    const std::vector<GreenSocket*> idle(server.idle.begin(), server.idle.end());
     for (GreenSocket* socket : idle)
         socket->close();
+}
+
+/// Lets the requests under way finish within the grace period, then ends
+/// the connections left: each green thread is killed, and closes its socket
+/// as it unwinds.
+void finish(ServerState& server, GreenPool& pool)
+{
+    if (server.options.grace) {
+        std::optional<Timeout> limit;
+        try {
+            limit.emplace(*server.options.grace);
+            pool.waitall();
+            return;
+        } catch (const TimeoutError&) {
+            if (!limit->expired())
+                throw;
+        }
+        limit.reset();
+        if (server.options.log != nullptr && !server.connections.empty())
+            *server.options.log << "wsgi: the grace period is over; closing " << server.connections.size()
+                                << " connection(s) still under way\n";
+        // Copied: each killed thread erases itself from the list.
+        std::vector<GreenThread<void>> left(server.connections.begin(), server.connections.end());
+        for (GreenThread<void>& thread : left)
+            thread.kill();
+    }
+    pool.waitall();
 }
 
 } // namespace
@@ -340,14 +419,25 @@ void server(GreenSocket& listener, App app, ServerOptions options)
                 eventlet::sleep(0.1); // until a connection ends and gives one back
                 continue;
             }
-            pool.spawn_n(serve_connection, state, std::move(accepted->socket), std::move(accepted->peer));
+            if (!make_room(*state, pool, listener))
+                break;
+            // The slot is free, so spawn does not park, and the thread does
+            // not start before its handle is in the list.
+            const auto entry = state->connections.emplace(state->connections.end());
+            try {
+                *entry = pool.spawn(serve_connection, state, std::move(accepted->socket),
+                                    std::move(accepted->peer), entry);
+            } catch (...) {
+                state->connections.erase(entry);
+                throw;
+            }
         }
     } catch (...) {
         stop(*state);
         throw;
     }
     stop(*state);
-    pool.waitall();
+    finish(*state, pool);
 }
 
 } // namespace eventlet::wsgi

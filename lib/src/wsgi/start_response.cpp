@@ -3,10 +3,13 @@
 #include "eventlet/wsgi/start_response.hpp"
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <stdexcept>
 #include <utility>
+
+#include "eventlet/errors.hpp"
 
 namespace eventlet::wsgi {
 namespace {
@@ -51,6 +54,11 @@ const std::string& http_date()
     }
     return date;
 }
+
+// Up to this size a piece of body is copied to go out in one send with what
+// comes before it (the head, the chunk's size line); a larger one goes out
+// alone, so that the server holds no second copy of it.
+constexpr std::size_t small_piece = 16 * 1024;
 
 std::string chunk_size_line(std::size_t size)
 {
@@ -136,13 +144,20 @@ void StartResponse::send_bytes(std::string_view bytes)
     std::string with_head;
     if (!unsent_head_.empty()) {
         with_head = std::exchange(unsent_head_, {});
-        with_head += bytes;
-        bytes = with_head;
+        // A large piece goes on its own: copied behind the head, a body of
+        // 500 MB would be held twice.
+        if (bytes.size() > small_piece) {
+            send_bytes(with_head);
+            with_head.clear();
+        } else {
+            with_head += bytes;
+            bytes = with_head;
+        }
     }
     if (bytes.empty())
         return;
     try {
-        socket_->sendall(bytes);
+        send_within_limit(bytes);
     } catch (const SocketError&) {
         broken_ = true;
         throw;
@@ -152,6 +167,37 @@ void StartResponse::send_bytes(std::string_view bytes)
     } catch (const IOClosed&) {
         broken_ = true;
         throw;
+    }
+}
+
+void StartResponse::send_within_limit(std::string_view bytes)
+{
+    if (!send_first_) {
+        socket_->sendall(bytes);
+        return;
+    }
+    using Clock = std::chrono::steady_clock;
+    if (bytes_taken_ == 0)
+        send_started_ = Clock::now();
+    // Each wait within the socket's own timeout and the time left, which
+    // each byte taken extends: sendall() alone bounds only each wait, and a
+    // client taking a byte a minute would hold the connection for ever.
+    const std::optional<Seconds> per_wait = socket_->timeout();
+    struct Restore {
+        GreenSocket& socket;
+        std::optional<Seconds> timeout;
+        ~Restore() { socket.set_timeout(timeout); }
+    } restore{*socket_, per_wait};
+    while (!bytes.empty()) {
+        const double allowed =
+            send_first_->count() + (send_min_rate_ > 0 ? static_cast<double>(bytes_taken_) / send_min_rate_ : 0);
+        const double left = allowed - std::chrono::duration<double>(Clock::now() - send_started_).count();
+        if (left <= 0)
+            throw TimeoutError("the client took the response too slowly");
+        socket_->set_timeout(per_wait && per_wait->count() < left ? per_wait->count() : left);
+        const std::size_t sent = socket_->send(bytes);
+        bytes_taken_ += sent;
+        bytes.remove_prefix(sent);
     }
 }
 
@@ -169,10 +215,15 @@ void StartResponse::write(std::string_view data)
     body_bytes_ += data.size();
     if (head_request_ || no_body_)
         return;
-    if (chunked_)
-        send_bytes(chunk_size_line(data.size()) + std::string(data) + "\r\n");
-    else
+    if (chunked_ && data.size() > small_piece) { // not copied into its framing: see send_bytes()
+        send_bytes(chunk_size_line(data.size()));
         send_bytes(data);
+        send_bytes("\r\n");
+    } else if (chunked_) {
+        send_bytes(chunk_size_line(data.size()) + std::string(data) + "\r\n");
+    } else {
+        send_bytes(data);
+    }
 }
 
 void StartResponse::send(Body& body)

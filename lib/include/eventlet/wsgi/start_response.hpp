@@ -2,11 +2,13 @@
 /// StartResponse: how an application answers (WSGI's start_response).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "eventlet/seconds.hpp"
 #include "eventlet/socket.hpp"
 #include "eventlet/wsgi/body.hpp"
 #include "eventlet/wsgi/headers.hpp"
@@ -55,6 +57,17 @@ public:
     /// server gives it before the application runs, and may change it
     /// while the application reads the input. Never switches.
     void allow_keep_alive(bool allowed) noexcept { keep_alive_allowed_ = allowed; }
+    /// The server's limit on sending: the client must take the response
+    /// within `first` from its first byte on, plus 1/`min_rate` s per byte
+    /// it has taken (0: no such credit). Each wait is also bounded by the
+    /// socket's own timeout. nullopt (the default): only that. Past the
+    /// limit, write() throws TimeoutError and the response is broken().
+    /// Never switches.
+    void limit_sending(std::optional<Seconds> first, double min_rate) noexcept
+    {
+        send_first_ = first;
+        send_min_rate_ = min_rate;
+    }
 
     /// Sends all of `body` through write(), then ends the response. If no
     /// Content-Length was given and the body is known whole, its length is
@@ -85,6 +98,7 @@ public:
 private:
     void send_head();
     void send_bytes(std::string_view bytes);
+    void send_within_limit(std::string_view bytes);
 
     GreenSocket* socket_;
     bool head_request_;
@@ -108,6 +122,10 @@ private:
     std::size_t body_bytes_ = 0;
     bool keep_alive_ = false;
     bool broken_ = false;
+    std::optional<Seconds> send_first_;
+    double send_min_rate_ = 0;
+    std::chrono::steady_clock::time_point send_started_{};
+    std::size_t bytes_taken_ = 0; // by the socket, framing and head included
 };
 
 } // namespace eventlet::wsgi
