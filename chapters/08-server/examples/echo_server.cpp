@@ -145,7 +145,7 @@ eventlet::Handler echo_within(std::optional<eventlet::Seconds> idle)
         client.set_timeout(idle);
         try {
             echo(client, peer);
-        } catch (const eventlet::TimeoutError&) { // silent too long: closed when the handler returns
+        } catch (const eventlet::IOTimeout&) { // silent too long: closed when the handler returns
         }
     };
 }
