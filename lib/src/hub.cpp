@@ -127,9 +127,19 @@ Greenlet& Hub::Impl::blockable_current() const
     return current;
 }
 
-Hub::Hub() : impl_(std::make_unique<Impl>()) {}
+namespace {
 
-Hub::~Hub() = default;
+// This thread's hub while it lives. A plain pointer, unlike the hub itself,
+// stays readable during the thread's exit, after the hub is destroyed.
+constinit thread_local Hub* live_hub = nullptr;
+
+} // namespace
+
+Hub::Hub() : impl_(std::make_unique<Impl>()) { live_hub = this; }
+
+Hub::~Hub() { live_hub = nullptr; }
+
+Hub* Hub::existing() noexcept { return live_hub; }
 
 Hub& Hub::current()
 {

@@ -84,7 +84,8 @@ GreenSocket GreenSocket::adopt(int fd)
 }
 
 GreenSocket::GreenSocket(GreenSocket&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), timeout_(other.timeout_)
+    : fd_(std::exchange(other.fd_, -1)), timeout_(other.timeout_),
+      owner_(std::exchange(other.owner_, {}))
 {
 }
 
@@ -94,30 +95,52 @@ GreenSocket& GreenSocket::operator=(GreenSocket&& other) noexcept
         close();
         fd_ = std::exchange(other.fd_, -1);
         timeout_ = other.timeout_;
+        owner_ = std::exchange(other.owner_, {});
     }
     return *this;
 }
 
 GreenSocket::~GreenSocket() { close(); }
 
-void GreenSocket::close() noexcept
+void GreenSocket::close()
 {
     if (fd_ < 0)
         return;
+    check_thread("close");
     const int fd = std::exchange(fd_, -1);
+    owner_ = {};
     // First the hub, then the system: once closed, the number may be
-    // handed to a new socket while a waiter still thinks it is ours.
-    notify_close(fd);
+    // handed to a new socket while a waiter still thinks it is ours. A
+    // socket destroyed during the thread's exit, after the hub, has nobody
+    // left to tell, and must not touch the hub's remains.
+    if (Hub* hub = Hub::existing())
+        hub->notify_close(fd);
     ::close(fd);
 }
 
-int GreenSocket::release() noexcept
+int GreenSocket::release()
 {
+    if (fd_ < 0)
+        return -1;
+    check_thread("release");
     const int fd = std::exchange(fd_, -1);
+    owner_ = {};
     // Whoever gets the descriptor may close it without telling the hub.
-    if (fd >= 0)
-        notify_close(fd);
+    if (Hub* hub = Hub::existing())
+        hub->notify_close(fd);
     return fd;
+}
+
+void GreenSocket::check_thread(const char* operation) const
+{
+    // Each OS thread has a hub of its own, and a hub is not thread-safe: a
+    // socket waited on in one thread's hub and closed in another would
+    // leave its descriptor registered in the first, where a new socket
+    // given the same number would wait for ever.
+    if (owner_ != std::thread::id() && owner_ != std::this_thread::get_id())
+        throw std::logic_error(on(operation, fd_) +
+                               " called on another OS thread than the one whose hub it waits "
+                               "on: a socket belongs to its hub's thread");
 }
 
 int GreenSocket::checked_fd(const char* operation) const
@@ -135,6 +158,8 @@ void GreenSocket::park(Readiness want, const char* operation)
         throw IOTimeout(on(operation, fd_) + " would block, and the socket's timeout is zero");
     // The socket calls notify_close() before it closes (or gives away) its
     // descriptor, so the hub may keep it registered between waits.
+    check_thread(operation);
+    owner_ = std::this_thread::get_id();
     trampoline(fd_, want, timeout_, Registration::until_close);
 }
 

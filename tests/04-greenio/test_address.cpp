@@ -2,13 +2,23 @@
 #include <catch2/catch.hpp>
 
 #include <eventlet/address.hpp>
+#include <eventlet/detail/lookup.hpp>
 #include <eventlet/greenthread.hpp>
 #include <eventlet/resolver.hpp>
+#include <eventlet/socket.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <system_error>
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#include "../support/net_helpers.hpp"
 
 using eventlet::Address;
 using eventlet::AddressError;
@@ -109,4 +119,128 @@ TEST_CASE("a name that does not exist is a ResolveError naming it", "[greenio][r
     CHECK_THROWS_WITH(eventlet::resolve({"no-such-host.invalid", 80}, 10),
                       Catch::Contains("cannot resolve 'no-such-host.invalid'"));
     static_assert(std::is_base_of_v<eventlet::SocketError, eventlet::ResolveError>);
+}
+
+TEST_CASE("an IPv6 address keeps its zone, by interface name or number", "[greenio][address]")
+{
+    const Address named("fe80::1%lo", 80);
+    CHECK(named.host() == "fe80::1%lo");
+    CHECK(named.is_numeric());
+    CHECK(named.to_string() == "[fe80::1%lo]:80");
+    CHECK(Address::parse("[fe80::1%lo]:80") == named);
+    CHECK(Address::parse("[fe80::1%2]:80").host() == "fe80::1%2");
+
+    CHECK_THROWS_AS(Address("fe80::1%", 80), AddressError);
+    CHECK_THROWS_AS(Address("fe80::1%a b", 80), AddressError);
+    CHECK_THROWS_AS(Address("fe80::1%lo%lo", 80), AddressError);
+    CHECK_THROWS_AS(Address("127.0.0.1%lo", 80), AddressError);
+}
+
+TEST_CASE("connect takes a link-local address's zone to the system", "[greenio][address]")
+{
+    if (!test_support::ipv6_available())
+        return;
+    // The loopback has no link-local address, so nothing answers there; but
+    // a zone that reached the system gives "unreachable", where a zone lost
+    // on the way gives "invalid argument" (a link-local address needs one).
+    try {
+        eventlet::connect(Address("fe80::1%lo", 9), 5);
+        FAIL("connected to fe80::1 on the loopback");
+    } catch (const eventlet::SocketError& e) {
+        INFO(e.what());
+        CHECK(e.code() != std::errc::invalid_argument);
+    }
+    SECTION("an unknown interface is a clear error")
+    {
+        CHECK_THROWS_WITH(eventlet::connect(Address("fe80::1%nosuchif0", 9), 5),
+                          Catch::Contains("no network interface 'nosuchif0'"));
+    }
+}
+
+namespace {
+
+// Replaces the lookup behind resolve() while it lives: "slow.test" blocks
+// its lookup thread until release(); any other name resolves at once.
+class ScriptedLookups {
+public:
+    ScriptedLookups()
+        : previous_(eventlet::detail::replace_lookup([this](const std::string& host,
+                                                            std::uint16_t port) {
+              std::unique_lock lock(mutex_);
+              looked_up_.push_back(host);
+              if (host == "slow.test") {
+                  ++slow_started_;
+                  changed_.notify_all();
+                  changed_.wait(lock, [this] { return released_; });
+              }
+              return std::vector<Address>{Address("127.0.0.1", port)};
+          }))
+    {
+    }
+    ~ScriptedLookups()
+    {
+        release();
+        eventlet::detail::replace_lookup(std::move(previous_));
+    }
+    ScriptedLookups(const ScriptedLookups&) = delete;
+    ScriptedLookups& operator=(const ScriptedLookups&) = delete;
+
+    // Blocks the OS thread (the lookup threads need no hub) until `count`
+    // slow lookups have started.
+    bool wait_slow_started(std::size_t count)
+    {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, std::chrono::seconds(5),
+                                 [&] { return slow_started_ >= count; });
+    }
+    void release()
+    {
+        std::lock_guard lock(mutex_);
+        released_ = true;
+        changed_.notify_all();
+    }
+    std::vector<std::string> looked_up()
+    {
+        std::lock_guard lock(mutex_);
+        return looked_up_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::size_t slow_started_ = 0;
+    bool released_ = false;
+    std::vector<std::string> looked_up_;
+    eventlet::detail::LookupFunction previous_;
+};
+
+} // namespace
+
+TEST_CASE("lookups run at once: a slow name holds up neither other names nor, once given up, "
+          "the line",
+          "[greenio][resolve]")
+{
+    ScriptedLookups lookups;
+    std::vector<eventlet::GreenThread<std::vector<Address>>> slow;
+    slow.push_back(eventlet::spawn([] { return eventlet::resolve({"slow.test", 80}); }));
+    eventlet::sleep(0); // it parks, its lookup on a thread
+    REQUIRE(lookups.wait_slow_started(1));
+
+    // Another name resolves while the slow one still runs.
+    CHECK(eventlet::resolve({"fast.test", 80}, 5) == std::vector<Address>{Address("127.0.0.1", 80)});
+
+    // Every lookup thread busy: a lookup given up before it started...
+    while (slow.size() < eventlet::detail::max_lookup_threads)
+        slow.push_back(eventlet::spawn([] { return eventlet::resolve({"slow.test", 80}); }));
+    eventlet::sleep(0);
+    REQUIRE(lookups.wait_slow_started(eventlet::detail::max_lookup_threads));
+    CHECK_THROWS_AS(eventlet::resolve({"given-up.test", 80}, 0.05), eventlet::TimeoutError);
+
+    // ... leaves the line without running, once threads are free again.
+    lookups.release();
+    CHECK(eventlet::resolve({"fast.test", 81}, 5) == std::vector<Address>{Address("127.0.0.1", 81)});
+    for (auto& thread : slow)
+        CHECK(thread.wait() == std::vector<Address>{Address("127.0.0.1", 80)});
+    const std::vector<std::string> names = lookups.looked_up();
+    CHECK(std::count(names.begin(), names.end(), "given-up.test") == 0);
 }

@@ -16,6 +16,8 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -488,4 +490,69 @@ TEST_CASE("a descriptor number reused after a socket closed or gave its descript
         ::close(released_fd); // closed behind the hub's back, as release() allows
     }
     reuse_and_echo(released_fd);
+}
+
+TEST_CASE("a socket destroyed during its thread's exit, after the hub, closes without touching it",
+          "[greenio][socket]")
+{
+    // As a global socket of the main thread is destroyed at exit(): the
+    // thread's objects go in the reverse order of their making, so one
+    // made before the hub outlives it.
+    int fd = -1;
+    bool timed_out = false;
+    std::thread([&fd, &timed_out] {
+        thread_local std::optional<GreenSocket> survivor;
+        survivor.reset(); // made now, before the hub
+        auto [client, server] = test_support::connect_pair();
+        server.set_timeout(0.001);
+        try {
+            server.recv(16); // the hub now watches the descriptor
+        } catch (const eventlet::TimeoutError&) {
+            timed_out = true;
+        }
+        fd = server.fd();
+        survivor = std::move(server);
+    }).join();
+    CHECK(timed_out);
+    errno = 0;
+    CHECK(::fcntl(fd, F_GETFD) == -1);
+    CHECK(errno == EBADF);
+}
+
+TEST_CASE("a socket closed on another OS thread than its hub's throws a clear error and stays open",
+          "[greenio][socket]")
+{
+    auto [client, server] = test_support::connect_pair();
+    server.set_timeout(0.001);
+    CHECK_THROWS_AS(server.recv(16), eventlet::TimeoutError); // waited on this thread's hub
+    std::string error;
+    std::thread([&server, &error] {
+        try {
+            server.close();
+        } catch (const std::logic_error& e) {
+            error = e.what();
+        }
+    }).join();
+    CHECK_THAT(error, Catch::Contains("another OS thread"));
+    REQUIRE(server.is_open());
+
+    // On its own thread the socket still works, and closes.
+    server.set_timeout(5);
+    client.sendall(std::string_view("ping"));
+    CHECK(server.recv(16) == "ping");
+    server.close();
+    CHECK_FALSE(server.is_open());
+}
+
+TEST_CASE("a socket that has never waited may be handed to another OS thread", "[greenio][socket]")
+{
+    GreenSocket fresh(Family::ipv4);
+    const int fd = fresh.fd();
+    bool closed = false;
+    std::thread([socket = std::move(fresh), &closed]() mutable {
+        socket.close();
+        closed = !socket.is_open();
+    }).join();
+    CHECK(closed);
+    CHECK(::fcntl(fd, F_GETFD) == -1);
 }

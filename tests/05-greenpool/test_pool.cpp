@@ -6,6 +6,7 @@
 #include <eventlet/hub.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -274,4 +275,28 @@ TEST_CASE("a pool destroyed before its green threads end leaves them running", "
     release.send();
     test_support::run_until_idle();
     CHECK(finished);
+}
+
+TEST_CASE("destroying a pool wakes the callers parked in spawn with a clear error",
+          "[greenpool][pool]")
+{
+    eventlet::Event<void> finish;
+    auto pool = std::make_unique<GreenPool>(1);
+    pool->spawn_n([&finish] { finish.wait(); }); // holds the only slot
+    std::string error;
+    auto spawner = eventlet::spawn([&pool, &error] {
+        try {
+            pool->spawn_n([] {});
+        } catch (const std::logic_error& e) {
+            error = e.what();
+        }
+    });
+    eventlet::sleep(0); // the spawner parks for a slot
+    REQUIRE(pool->waiting() == 1);
+
+    pool.reset();
+    spawner.wait();
+    CHECK_THAT(error, Catch::Contains("destroyed while a green thread waited in spawn()"));
+    finish.send(); // the pool's green thread goes on, and ends
+    eventlet::sleep(0);
 }

@@ -9,10 +9,14 @@
 #include <eventlet/timeout.hpp>
 
 #include <algorithm>
+#include <csignal>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "../support/child_process.hpp"
 #include "../support/hub_helpers.hpp"
 
 using eventlet::GreenPile;
@@ -325,4 +329,37 @@ TEST_CASE("after a call's exception the iterator is not at the end while results
     CHECK(*it == 3);
     ++it;
     CHECK(it == pile.end());
+}
+
+TEST_CASE("a pile destroyed after its thread's hub ends the process with a message naming it, "
+          "instead of touching the hub",
+          "[greenpile]")
+{
+    // As a pile kept in a global is destroyed at exit(), after the hub of
+    // the main thread: one made before the hub outlives it.
+    const auto leave_calls_behind = [](bool read_them) {
+        std::thread([read_them] {
+            thread_local std::optional<eventlet::GreenPile<int>> survivor;
+            survivor.emplace(4); // made before the hub
+            survivor->spawn([] { return 1; });
+            if (read_them)
+                for ([[maybe_unused]] int result : *survivor) {
+                }
+        }).join();
+    };
+
+    SECTION("with a call still alive")
+    {
+        const auto result = test_support::run_in_child([&] { leave_calls_behind(false); });
+        CHECK(result.killed_by(SIGABRT));
+        CHECK_THAT(result.stderr_text, Catch::Contains("a green pile stopping its calls") &&
+                                           Catch::Contains("must not outlive its hub"));
+    }
+    SECTION("with every call read: nothing to stop, and the thread ends quietly")
+    {
+        const auto result = test_support::run_in_child([&] { leave_calls_behind(true); });
+        CHECK(result.exited());
+        CHECK(result.exit_code() == 0);
+        CHECK(result.stderr_text.empty());
+    }
 }

@@ -2,6 +2,7 @@
 #include "eventlet/address.hpp"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 
 #include <algorithm>
@@ -19,10 +20,50 @@ bool is_ipv4_literal(const std::string& host)
     return ::inet_pton(AF_INET, host.c_str(), &ignored) == 1;
 }
 
+// An IPv6 literal and its zone: "fe80::1%eth0" is "fe80::1" and "eth0".
+struct Ipv6Parts {
+    std::string address;
+    std::string zone; // empty if none
+};
+
+Ipv6Parts split_zone(const std::string& host)
+{
+    const std::size_t percent = host.find('%');
+    if (percent == std::string::npos)
+        return {host, {}};
+    return {host.substr(0, percent), host.substr(percent + 1)};
+}
+
+// A zone is an interface name (at most IF_NAMESIZE - 1 characters, no
+// space or slash) or an interface number.
+bool is_zone(const std::string& zone)
+{
+    if (zone.empty() || zone.size() >= IF_NAMESIZE)
+        return false;
+    return std::all_of(zone.begin(), zone.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_' || c == '.';
+    });
+}
+
 bool is_ipv6_literal(const std::string& host)
 {
+    const Ipv6Parts parts = split_zone(host);
     in6_addr ignored{};
-    return ::inet_pton(AF_INET6, host.c_str(), &ignored) == 1;
+    return ::inet_pton(AF_INET6, parts.address.c_str(), &ignored) == 1 &&
+           (parts.zone.empty() ? host.find('%') == std::string::npos : is_zone(parts.zone));
+}
+
+// The interface index of `zone` (a name or a number): what sin6_scope_id holds.
+std::uint32_t zone_index(const std::string& zone, const Address& address)
+{
+    if (zone.find_first_not_of("0123456789") == std::string::npos)
+        return static_cast<std::uint32_t>(std::stoul(zone));
+    const unsigned index = ::if_nametoindex(zone.c_str());
+    if (index == 0)
+        throw AddressError("'" + address.to_string() + "': there is no network interface '" + zone +
+                           "'");
+    return index;
 }
 
 // RFC 1123 host names: labels of letters, digits and hyphens, 1 to 63
@@ -136,7 +177,11 @@ SocketAddress to_sockaddr(const Address& address)
         auto* in6 = reinterpret_cast<sockaddr_in6*>(&result.storage);
         in6->sin6_family = AF_INET6;
         in6->sin6_port = htons(address.port());
-        ::inet_pton(AF_INET6, address.host().c_str(), &in6->sin6_addr);
+        const Ipv6Parts parts = split_zone(address.host());
+        ::inet_pton(AF_INET6, parts.address.c_str(), &in6->sin6_addr);
+        // Without its zone a link-local address is refused (EINVAL).
+        if (!parts.zone.empty())
+            in6->sin6_scope_id = zone_index(parts.zone, address);
         result.length = sizeof(sockaddr_in6);
     } else if (address.is_numeric()) {
         auto* in4 = reinterpret_cast<sockaddr_in*>(&result.storage);
@@ -161,7 +206,17 @@ Address from_sockaddr(const sockaddr* address, socklen_t length)
     if (address->sa_family == AF_INET6 && length >= sizeof(sockaddr_in6)) {
         const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
         ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
-        return Address(text, ntohs(in6->sin6_port));
+        std::string host = text;
+        // Kept, so that the address still works when connected to: by the
+        // interface's name when it has one, else by its number.
+        if (in6->sin6_scope_id != 0) {
+            char name[IF_NAMESIZE] = {};
+            host += '%';
+            host += ::if_indextoname(in6->sin6_scope_id, name) != nullptr
+                        ? std::string(name)
+                        : std::to_string(in6->sin6_scope_id);
+        }
+        return Address(host, ntohs(in6->sin6_port));
     }
     throw AddressError("not an IPv4 or IPv6 socket address (family " +
                        std::to_string(address->sa_family) + ")");

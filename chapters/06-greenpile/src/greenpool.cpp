@@ -1,5 +1,7 @@
 #include "eventlet/greenpool.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "report.hpp"
@@ -21,9 +23,12 @@ void PoolState::acquire_slot()
         ++running;
         return;
     }
-    do
+    do {
         spawners.park();
-    while (running >= size);
+        if (destroyed)
+            throw std::logic_error("a green pool was destroyed while a green thread waited in "
+                                   "spawn() for a slot: a pool must outlive its spawners");
+    } while (running >= size);
     ++running;
     // Slots freed together (a resize) wake one waiter each; if more are
     // free, pass the turn on.
@@ -51,12 +56,32 @@ void report_cleanup_failure(const char* what) noexcept
     report_current_exception(what);
 }
 
+void fail_after_hub(const char* owner, std::size_t alive) noexcept
+{
+    std::fprintf(stderr,
+                 "eventlet: fatal: %s: %zu green thread(s) still alive after their OS thread's hub "
+                 "was destroyed; a green thread must not outlive its hub (read or destroy the "
+                 "calls before the thread exits)\n",
+                 owner, alive);
+    std::abort();
+}
+
 } // namespace detail
 
 GreenPool::GreenPool(std::size_t size) : state_(std::make_shared<detail::PoolState>(size))
 {
     if (size == 0)
         throw std::invalid_argument("a green pool needs at least one slot");
+}
+
+GreenPool::~GreenPool()
+{
+    state_->destroyed = true;
+    try {
+        state_->spawners.notify_all();
+    } catch (...) {
+        detail::report_current_exception("a green pool waking its spawners");
+    }
 }
 
 void GreenPool::admit(detail::GreenThreadCore& thread)

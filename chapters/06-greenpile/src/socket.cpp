@@ -84,7 +84,8 @@ GreenSocket GreenSocket::adopt(int fd)
 }
 
 GreenSocket::GreenSocket(GreenSocket&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), timeout_(other.timeout_)
+    : fd_(std::exchange(other.fd_, -1)), timeout_(other.timeout_),
+      owner_(std::exchange(other.owner_, {}))
 {
 }
 
@@ -94,24 +95,42 @@ GreenSocket& GreenSocket::operator=(GreenSocket&& other) noexcept
         close();
         fd_ = std::exchange(other.fd_, -1);
         timeout_ = other.timeout_;
+        owner_ = std::exchange(other.owner_, {});
     }
     return *this;
 }
 
 GreenSocket::~GreenSocket() { close(); }
 
-void GreenSocket::close() noexcept
+void GreenSocket::close()
 {
     if (fd_ < 0)
         return;
+    check_thread("close");
     const int fd = std::exchange(fd_, -1);
+    owner_ = {};
     // First the hub, then the system: once closed, the number may be
-    // handed to a new socket while a waiter still thinks it is ours.
-    notify_close(fd);
+    // handed to a new socket while a waiter still thinks it is ours. A
+    // socket destroyed during the thread's exit, after the hub, has nobody
+    // left to tell, and must not touch the hub's remains.
+    if (Hub* hub = Hub::existing())
+        hub->notify_close(fd);
     ::close(fd);
 }
 
 int GreenSocket::release() noexcept { return std::exchange(fd_, -1); }
+
+void GreenSocket::check_thread(const char* operation) const
+{
+    // Each OS thread has a hub of its own, and a hub is not thread-safe: a
+    // socket waited on in one thread's hub and closed in another would
+    // leave its descriptor registered in the first, where a new socket
+    // given the same number would wait for ever.
+    if (owner_ != std::thread::id() && owner_ != std::this_thread::get_id())
+        throw std::logic_error(on(operation, fd_) +
+                               " called on another OS thread than the one whose hub it waits "
+                               "on: a socket belongs to its hub's thread");
+}
 
 int GreenSocket::checked_fd(const char* operation) const
 {
@@ -126,6 +145,8 @@ void GreenSocket::park(Readiness want, const char* operation)
     // Python's settimeout(0.0): a call that would block fails instead.
     if (timeout_ && timeout_->count() <= 0)
         throw IOTimeout(on(operation, fd_) + " would block, and the socket's timeout is zero");
+    check_thread(operation);
+    owner_ = std::this_thread::get_id();
     trampoline(fd_, want, timeout_);
 }
 

@@ -19,6 +19,9 @@ enum class Family {
 /// A host and a TCP port. The host is an IPv4 literal ("127.0.0.1"), an
 /// IPv6 literal without brackets ("::1"), or a host name ("localhost"),
 /// which the calls that take an Address resolve off the hub (see resolve()).
+/// An IPv6 literal may name its zone after a '%', as in "fe80::1%eth0" or
+/// "fe80::1%2": a link-local address means something only on one network
+/// interface, and the zone says which (the resolver's answers carry it).
 /// Built from parts, `{"127.0.0.1", 8080}`, or parsed from text with parse().
 /// Its syntax is checked when it is made; whether a name exists is known
 /// only when it is resolved.
@@ -33,7 +36,7 @@ public:
     /// \throws AddressError, with a message that says what is wrong.
     static Address parse(std::string_view text);
 
-    /// The host, as given (an IPv6 literal without brackets).
+    /// The host, as given (an IPv6 literal without brackets, with its zone).
     const std::string& host() const noexcept { return host_; }
     /// The port; 0 asks the system to choose one (for listen()).
     std::uint16_t port() const noexcept { return port_; }

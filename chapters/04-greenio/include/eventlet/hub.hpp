@@ -38,6 +38,11 @@ class Hub {
 public:
     /// The calling OS thread's hub, created on first use (Eventlet's get_hub()).
     static Hub& current();
+    /// The calling OS thread's hub if it exists and is not destroyed yet,
+    /// else null; never creates one. For code that only has something to
+    /// tell a hub, such as a socket closed during the thread's exit, after
+    /// its hub is gone (a hub that is gone has nothing to be told).
+    static Hub* existing() noexcept;
     ~Hub();
     Hub(const Hub&) = delete;
     Hub& operator=(const Hub&) = delete;

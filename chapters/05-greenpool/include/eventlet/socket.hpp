@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "eventlet/address.hpp"
 #include "eventlet/errors.hpp"
@@ -116,7 +117,13 @@ public:
     /// wakes with IOClosed; the hub forgets the descriptor before the
     /// system may reuse its number. Does nothing if the socket is not open.
     /// Never switches.
-    void close() noexcept;
+    ///
+    /// A socket belongs to the OS thread whose hub it first waited on: only
+    /// that hub can forget its descriptor.
+    /// \throws std::logic_error, and leaves the socket open, when called on
+    ///         another OS thread (from the destructor, that ends the process
+    ///         with the message, as any exception escaping a destructor).
+    void close();
 
     /// The limit on each wait of a blocking call: nullopt waits for ever
     /// (the default), zero fails at once with IOTimeout instead of parking.
@@ -159,9 +166,12 @@ private:
     explicit GreenSocket(int fd, std::optional<Seconds> timeout) noexcept;
     int checked_fd(const char* operation) const;
     void park(Readiness want, const char* operation);
+    void check_thread(const char* operation) const;
 
     int fd_ = -1;
     std::optional<Seconds> timeout_;
+    // The thread whose hub the socket has waited on; none until it waits.
+    std::thread::id owner_;
 };
 
 /// What accept() returns: the new connection and the peer's address.

@@ -14,13 +14,15 @@ namespace eventlet {
 /// system prefers them (getaddrinfo's order), each with `where`'s port. A
 /// numeric address is returned as it is, without switching.
 ///
-/// A name is resolved by Asio's resolver, which runs the blocking
-/// getaddrinfo() on a private thread of its own: the current green thread
-/// parks on the hub meanwhile, and the others run.
+/// A name is resolved by the blocking getaddrinfo() on one of a few
+/// lookup threads (detail::max_lookup_threads), so that lookups run at
+/// once and one slow name does not hold up the others: the current green
+/// thread parks on the hub meanwhile, and the others run. An IPv6 result
+/// keeps its zone ("fe80::1%eth0").
 /// \throws ResolveError if the name does not resolve; IOTimeout if
-///         `timeout` expires first (the lookup goes on in its thread, and
-///         its result is dropped); whatever is thrown into the green thread
-///         while it waits.
+///         `timeout` expires first (a lookup not started yet never runs; one
+///         running goes on in its thread, and its result is dropped);
+///         whatever is thrown into the green thread while it waits.
 std::vector<Address> resolve(const Address& where, std::optional<Seconds> timeout = std::nullopt);
 
 } // namespace eventlet

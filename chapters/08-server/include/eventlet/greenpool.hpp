@@ -29,22 +29,29 @@ struct PoolState {
     /// has no free slot: spawning must then not wait (see GreenPool::spawn).
     bool must_run_inline() const;
     /// Takes a slot, parking in line while there is none.
+    /// \throws std::logic_error if the pool is destroyed meanwhile.
     void acquire_slot();
     /// Gives a slot back (the green thread holding it has ended).
     void release_slot(const Greenlet* member) noexcept;
 
     std::size_t size;
     std::size_t running = 0;
+    bool destroyed = false; // the GreenPool is gone: no slot will be given
     std::unordered_set<const Greenlet*> members;
     detail::WaitQueue spawners;
     detail::WaitQueue emptied;
 };
 
 /// A pool slot taken and not yet handed to a green thread; given back if
-/// the green thread cannot be created.
+/// the green thread cannot be created. It holds the pool's state, so that
+/// a caller parked for a slot still has a line to leave when the pool is
+/// destroyed under it.
 class SlotGuard {
 public:
-    explicit SlotGuard(PoolState& pool) : pool_(&pool) { pool.acquire_slot(); }
+    explicit SlotGuard(std::shared_ptr<PoolState> pool) : pool_(std::move(pool))
+    {
+        pool_->acquire_slot();
+    }
     ~SlotGuard()
     {
         if (pool_ != nullptr)
@@ -53,10 +60,10 @@ public:
     SlotGuard(const SlotGuard&) = delete;
     SlotGuard& operator=(const SlotGuard&) = delete;
     /// The slot now belongs to a green thread.
-    void hand_over() noexcept { pool_ = nullptr; }
+    void hand_over() noexcept { pool_.reset(); }
 
 private:
-    PoolState* pool_;
+    std::shared_ptr<PoolState> pool_;
 };
 
 } // namespace detail
@@ -66,18 +73,24 @@ private:
 /// gives its slot back when it ends, however it ends.
 ///
 /// Destroying a pool neither waits for nor stops its green threads; call
-/// waitall() first to wait for them.
+/// waitall() first to wait for them. Callers parked in spawn() for a slot
+/// wake with std::logic_error.
 class GreenPool {
 public:
     /// A pool of `size` slots.
     /// \throws std::invalid_argument if `size` is 0 (spawn would wait for ever).
     explicit GreenPool(std::size_t size = 1000);
+    /// Wakes the callers parked in spawn() with std::logic_error; the
+    /// running green threads go on. Never switches.
+    ~GreenPool();
     GreenPool(const GreenPool&) = delete;
     GreenPool& operator=(const GreenPool&) = delete;
 
     /// Starts `f(args...)` in a green thread of the pool, as eventlet::spawn
     /// does, once a slot is free; the caller parks until then, in line with
     /// other callers waiting for a slot.
+    /// \throws std::logic_error if the pool is destroyed while the caller
+    ///         waits (a pool must outlive its spawners).
     ///
     /// When the caller is itself one of the pool's green threads and the
     /// pool is full, `f` runs at once in the caller instead, as in Eventlet:
@@ -96,7 +109,7 @@ public:
             thread->run_inline();
             return GreenThread<Result>(std::move(thread));
         }
-        detail::SlotGuard slot(*state_);
+        detail::SlotGuard slot(state_);
         auto thread = std::make_shared<State>(false, std::move(call));
         admit(*thread);
         slot.hand_over();
@@ -116,7 +129,7 @@ public:
             State(true, std::move(call)).run_inline();
             return;
         }
-        detail::SlotGuard slot(*state_);
+        detail::SlotGuard slot(state_);
         auto thread = std::make_shared<State>(true, std::move(call));
         admit(*thread);
         slot.hand_over();

@@ -2,12 +2,18 @@
 /// What Imap and GreenPile share: a line of calls whose results are read in order.
 #pragma once
 
+#include <cstddef>
 #include <deque>
+
+#include "eventlet/hub.hpp"
 
 namespace eventlet::detail {
 
 /// Reports an exception escaping a destructor's cleanup on stderr.
 void report_cleanup_failure(const char* what) noexcept;
+/// Ends the process with a message naming `owner`: `alive` of its green
+/// threads are still alive after their thread's hub was destroyed.
+[[noreturn]] void fail_after_hub(const char* owner, std::size_t alive) noexcept;
 
 /// Stops the green threads of `calls` whose results nobody will read:
 /// those not started never run, those running are killed (they unwind).
@@ -18,6 +24,18 @@ void report_cleanup_failure(const char* what) noexcept;
 template <class Calls, class ThreadOf>
 void stop_unread(Calls& calls, ThreadOf thread_of, const char* owner) noexcept
 {
+    // During the thread's exit, after its hub (a pile kept in a global, say),
+    // a green thread not finished can be neither stopped nor unwound: all
+    // that held it up is gone. Say so, rather than touch the hub's remains.
+    if (Hub::existing() == nullptr) {
+        std::size_t alive = 0;
+        for (auto& call : calls)
+            if (auto& thread = thread_of(call); thread && !thread.dead())
+                ++alive;
+        if (alive > 0)
+            fail_after_hub(owner, alive);
+        return;
+    }
     for (auto& call : calls)
         if (auto& thread = thread_of(call))
             thread.cancel();
