@@ -95,20 +95,20 @@ private:
 };
 
 /// feedscraper on a port of the system's choosing, with `arguments`, run
-/// by /bin/sh with `ulimit -n` set to `descriptors` if that is not 0.
+/// by /bin/sh with `ulimit -n` set to `descriptors` if that is not 0; killed
+/// at the end unless stopped.
 class Scraper {
 public:
     explicit Scraper(std::vector<std::string> arguments = {}, int descriptors = 0)
         : program_("/bin/sh", command(std::move(arguments), descriptors)), address_(program_.listening_address())
     {
     }
-    ~Scraper()
+    /// Stops it with SIGTERM. \returns its exit status.
+    int stop()
     {
         program_.signal(SIGTERM);
-        CHECK(program_.exit_code() == 0);
+        return program_.exit_code();
     }
-    Scraper(const Scraper&) = delete;
-    Scraper& operator=(const Scraper&) = delete;
 
     /// Where it listens.
     eventlet::Address address() const { return address_; }
@@ -181,6 +181,7 @@ TEST_CASE("a title of 1,600 nested elements is read without a crash, its text wh
     const auto response = scraper.post(lines({feeds.url("/deep.xml"), feeds.url("/deeper.xml"), feeds.url("/rss.xml")}));
     CHECK(response.status == 200);
     CHECK(response.body == "A deep title\ndeeperand on\nStill here");
+    CHECK(scraper.stop() == 0);
 }
 
 TEST_CASE("feeds built to make the title search quadratic are answered at once, as is a plain GET meanwhile",
@@ -209,6 +210,7 @@ TEST_CASE("feeds built to make the title search quadratic are answered at once, 
     const auto response = posted.wait();
     CHECK(response.status == 200);
     CHECK(response.body == "Found\n" + std::string(1021, '&') + "\u2026");
+    CHECK(scraper.stop() == 0);
 }
 
 TEST_CASE("a feed larger than --max-feed-size gives an empty line; one within it is read",
@@ -221,6 +223,8 @@ TEST_CASE("a feed larger than --max-feed-size gives an empty line; one within it
     Scraper roomy({"--max-feed-size=10000"});
     CHECK(scraper.post(lines({feeds.url("/sized.xml")})).body == "");
     CHECK(roomy.post(lines({feeds.url("/sized.xml")})).body == "Sized");
+    CHECK(scraper.stop() == 0);
+    CHECK(roomy.stop() == 0);
 }
 
 TEST_CASE("a title is cut to 1,024 bytes between two characters, with an ellipsis, and the answer stays small",
@@ -255,6 +259,7 @@ TEST_CASE("a title is cut to 1,024 bytes between two characters, with an ellipsi
     CHECK(titles[2] == std::string(1024, 'y'));
     CHECK(titles[3] == std::string(1021, 'z') + "\u2026");
     CHECK(response.body.size() <= 4 * 1025);
+    CHECK(scraper.stop() == 0);
 }
 
 TEST_CASE("invalid UTF-8 in a title is answered as U+FFFD, one for each maximal ill-formed part",
@@ -271,6 +276,7 @@ TEST_CASE("invalid UTF-8 in a title is answered as U+FFFD, one for each maximal 
     CHECK(response.headers.get("Content-Type") == "text/plain; charset=utf-8");
     CHECK(response.body == "caf\uFFFD \uFFFD \uFFFD\uFFFD\uFFFD \uFFFDx \uFFFD\uFFFD \uFFFD\uFFFD\uFFFD\uFFFD \U0001F4F0");
     CHECK(is_utf8(response.body));
+    CHECK(scraper.stop() == 0);
 }
 
 TEST_CASE("entities declared in a DTD are never expanded: their references come back as written, as feedparser does",
@@ -285,6 +291,7 @@ TEST_CASE("entities declared in a DTD are never expanded: their references come 
                                               feeds.url("/undeclared.xml")}));
     CHECK(response.status == 200);
     CHECK(response.body == "&lol9;\nX&xxe;\nA &foo; B");
+    CHECK(scraper.stop() == 0);
 }
 
 TEST_CASE("out of file descriptors, feedscraper waits for one, or answers 503: never a 200 with a wrong line",
@@ -316,6 +323,7 @@ TEST_CASE("out of file descriptors, feedscraper waits for one, or answers 503: n
     }
     INFO(answered << " answered, " << unavailable << " unavailable");
     CHECK(answered > 0);
+    CHECK(scraper.stop() == 0);
 }
 
 TEST_CASE("feedscraper exits 2 with its usage on a bad --max-feed-size", "[dispatch][program]")
