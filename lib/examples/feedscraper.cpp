@@ -69,7 +69,8 @@ constexpr std::string_view usage_text =
     "all requests are fetched through one pool of N green threads (default 1000).\n"
     "A feed larger than B bytes (default 4194304, 4 MiB) is not read past B: an\n"
     "empty line. A title is cut to 1024 bytes; invalid UTF-8 becomes U+FFFD.\n"
-    "Out of file descriptors for S seconds, a request is answered 503.\n"
+    "A fetch that finds no free file descriptor waits for one (at most 10 s,\n"
+    "or S if less); then its request is answered 503.\n"
     "SIGINT or SIGTERM stops it: it finishes the requests under way and exits 0.\n";
 
 class UsageError : public std::runtime_error {
@@ -237,7 +238,8 @@ std::string html_text(std::string_view html)
         }
         // A reference is short: looking further for its ';' would make a
         // title of many '&' quadratic, a parse that holds the hub for hours.
-        const std::size_t semicolon = html[i] == '&' ? html.substr(0, i + 12).find(';', i) : std::string_view::npos;
+        const std::size_t semicolon =
+            html[i] == '&' ? html.substr(0, i + 12).find(';', i) : std::string_view::npos;
         if (semicolon == std::string_view::npos || semicolon - i > 10) {
             out += html[i++];
             continue;
@@ -475,7 +477,8 @@ std::string fetch_title(eventlet::http::Session& session, const std::string& url
     try {
         return feed_title(session.urlopen(url, options).body).value_or("");
     } catch (const eventlet::SocketError& e) {
-        if (e.code() == std::errc::too_many_files_open || e.code() == std::errc::too_many_files_open_in_system)
+        if (e.code() == std::errc::too_many_files_open ||
+            e.code() == std::errc::too_many_files_open_in_system)
             throw OutOfDescriptors(e.what());
         return "";
     } catch (const std::exception&) {

@@ -231,11 +231,12 @@ Response exchange_waiting(const Url& url, const std::string& method, const std::
             }
             // It gives up before a pause would pass the limit, so that its own
             // error, not the call's TimeoutError, says what was missing.
-            if (limit && now + pause.to_steady() >= *limit)
+            if (limit && now + pause.to_steady() >= *limit) {
+                const Seconds waited = std::chrono::duration<double>(now - *waiting_since);
                 throw SocketError(error.code(), "connect to " + url.authority() +
                                                     ": no file descriptor free within " +
-                                                    seconds_text(std::chrono::duration<double>(now - *waiting_since)) +
-                                                    " s");
+                                                    seconds_text(waited) + " s");
+            }
             eventlet::sleep(pause);
         }
     }
