@@ -17,7 +17,7 @@
 //         return [titles]
 //
 // Usage: feedscraper [--host H] [--port P] [--pool N] [--max-urls M] [--timeout S]
-//                    [--grace S] [--idle-timeout S]
+//                    [--max-feed-size B] [--grace S] [--idle-timeout S]
 //
 // The feeds are parsed with pugixml, a shared library, so this program
 // (and only it) links it; tools/snapshot.mk reads the next line:
@@ -50,6 +50,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -58,12 +59,17 @@ namespace wsgi = eventlet::wsgi;
 
 constexpr std::string_view usage_text =
     "usage: feedscraper [--host H] [--port P] [--pool N] [--max-urls M] [--timeout S]\n"
+    "                   [--max-feed-size B] [--grace S] [--idle-timeout S]\n"
     "Serves HTTP on H:P (default 127.0.0.1:9010; port 0 lets the system choose)\n"
     "and prints 'listening on H:P'. POST it feed URLs (RSS 2.0, RSS 1.0, Atom),\n"
     "one per line, at most M per request (default 100): it answers with their\n"
     "titles, one per line, in the same order; an empty line for a URL that is\n"
     "not a feed or cannot be fetched within S seconds (default 20). The feeds of\n"
     "all requests are fetched through one pool of N green threads (default 1000).\n"
+    "A feed larger than B bytes (default 4194304, 4 MiB) is not read past B: an\n"
+    "empty line. A title is cut to 1024 bytes; invalid UTF-8 becomes U+FFFD.\n"
+    "A fetch that finds no free file descriptor waits for one (at most 10 s,\n"
+    "or S if less); then its request is answered 503.\n"
     "SIGINT or SIGTERM stops it: it stops accepting, gives the requests under\n"
     "way S seconds (--grace, default 10), closes what is left and exits 0; a\n"
     "second signal exits 1 at once.\n"
@@ -88,6 +94,7 @@ struct Settings {
     double timeout = 20;
     double grace = 10;
     double idle_timeout = 60;
+    std::size_t max_feed_size = 4 * 1024 * 1024;
     bool help = false;
 };
 
@@ -113,7 +120,8 @@ Settings parse_arguments(int argc, char** argv)
         // "--port 80" and "--port=80" alike.
         const std::string_view name = argument.substr(0, argument.find('='));
         if (name != "--host" && name != "--port" && name != "--pool" && name != "--max-urls" &&
-            name != "--timeout" && name != "--grace" && name != "--idle-timeout")
+            name != "--timeout" && name != "--max-feed-size" && name != "--grace" &&
+            name != "--idle-timeout")
             throw UsageError("unknown argument '" + std::string(argument) + "'");
         std::string_view value;
         if (name.size() < argument.size())
@@ -131,6 +139,10 @@ Settings parse_arguments(int argc, char** argv)
             if (n == 0 || n > 1'000'000)
                 throw UsageError(std::string(name) + " must be from 1 to 1000000");
             (name == "--pool" ? settings.pool : settings.max_urls) = n;
+        } else if (name == "--max-feed-size") {
+            settings.max_feed_size = parse_number<std::size_t>(name, value);
+            if (settings.max_feed_size == 0 || settings.max_feed_size > std::size_t(1) << 30)
+                throw UsageError("--max-feed-size must be from 1 to 1073741824 bytes");
         } else if (name == "--timeout") {
             settings.timeout = parse_number<double>(name, value);
             if (!(settings.timeout > 0) || !std::isfinite(settings.timeout))
@@ -171,15 +183,29 @@ std::string squeeze(std::string_view text)
 
 // All the character data under `node`, text and CDATA sections alike, in
 // document order. (pugixml's text() gives only the first piece, so
-// "A <![CDATA[&]]> B" would come out as "A ".)
+// "A <![CDATA[&]]> B" would come out as "A ".) A loop, not a recursion: the
+// feed decides how deep its elements nest, and a frame per level on a green
+// thread's 256 KiB stack lets about 1,600 nested tags (21 KB) overflow it.
+// pugixml's parent links are the path back up.
 std::string character_data(const pugi::xml_node& node)
 {
     std::string text;
-    for (const pugi::xml_node& child : node.children()) {
-        if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata)
-            text += child.value();
-        else if (child.type() == pugi::node_element)
-            text += character_data(child);
+    pugi::xml_node at = node.first_child();
+    while (at) {
+        if (at.type() == pugi::node_pcdata || at.type() == pugi::node_cdata) {
+            text += at.value();
+        } else if (at.type() == pugi::node_element && at.first_child()) {
+            at = at.first_child();
+            continue;
+        }
+        // The next node in document order: a sibling of this one or of the
+        // nearest ancestor that has one, never above `node`.
+        while (!at.next_sibling()) {
+            at = at.parent();
+            if (at == node)
+                return text;
+        }
+        at = at.next_sibling();
     }
     return text;
 }
@@ -226,7 +252,10 @@ std::string html_text(std::string_view html)
             i = close + 1;
             continue;
         }
-        const std::size_t semicolon = html[i] == '&' ? html.find(';', i) : std::string_view::npos;
+        // A reference is short: looking further for its ';' would make a
+        // title of many '&' quadratic, a parse that holds the hub for hours.
+        const std::size_t semicolon =
+            html[i] == '&' ? html.substr(0, i + 12).find(';', i) : std::string_view::npos;
         if (semicolon == std::string_view::npos || semicolon - i > 10) {
             out += html[i++];
             continue;
@@ -258,6 +287,81 @@ std::string html_text(std::string_view html)
     return out;
 }
 
+// The length of the well-formed UTF-8 sequence `text` starts with, or, if
+// it starts with none, the negated length of its longest start that could
+// begin one (at least 1): the bytes one U+FFFD replaces (Unicode 15, 3.9,
+// "maximal subparts", what browsers and Python's "replace" do).
+std::ptrdiff_t utf8_sequence(std::string_view text)
+{
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    const unsigned char lead = byte(0);
+    if (lead < 0x80)
+        return 1;
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF; // the second byte's range (table 3-7)
+    if (lead >= 0xC2 && lead <= 0xDF)
+        length = 2;
+    else if (lead >= 0xE0 && lead <= 0xEF)
+        length = 3, low = lead == 0xE0 ? 0xA0 : 0x80, high = lead == 0xED ? 0x9F : 0xBF;
+    else if (lead >= 0xF0 && lead <= 0xF4)
+        length = 4, low = lead == 0xF0 ? 0x90 : 0x80, high = lead == 0xF4 ? 0x8F : 0xBF;
+    else
+        return -1;
+    std::size_t i = 1;
+    for (; i < length && i < text.size(); ++i) {
+        const unsigned char next = byte(i);
+        if (next < (i == 1 ? low : 0x80) || next > (i == 1 ? high : 0xBF))
+            break;
+    }
+    return i == length ? static_cast<std::ptrdiff_t>(length) : -static_cast<std::ptrdiff_t>(i);
+}
+
+// `text` with every ill-formed UTF-8 sequence replaced by U+FFFD: the
+// answer says charset=utf-8, and pugixml hands over a document's bytes as
+// they came when it declares UTF-8 and is not.
+std::string valid_utf8(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    while (!text.empty()) {
+        const std::ptrdiff_t length = utf8_sequence(text);
+        if (length > 0)
+            out.append(text.substr(0, static_cast<std::size_t>(length)));
+        else
+            out += "\uFFFD";
+        text.remove_prefix(static_cast<std::size_t>(length > 0 ? length : -length));
+    }
+    return out;
+}
+
+// The longest title an answer carries, in bytes: what a title may take in
+// memory and on the wire is bounded, whatever the feed holds (an answer is
+// then at most --max-urls times this, plus line breaks).
+constexpr std::size_t max_title_bytes = 1024;
+
+// `title` cut to at most max_title_bytes, between two characters, with an
+// ellipsis that shows it was cut. `title` is valid UTF-8: a byte that is not
+// a continuation (10xxxxxx) starts a character.
+std::string truncated(std::string title)
+{
+    if (title.size() <= max_title_bytes)
+        return title;
+    constexpr std::string_view ellipsis = "\u2026";
+    std::size_t cut = max_title_bytes - ellipsis.size();
+    while (cut > 0 && (static_cast<unsigned char>(title[cut]) & 0xC0) == 0x80)
+        --cut;
+    title.resize(cut);
+    while (!title.empty() && title.back() == ' ')
+        title.pop_back();
+    return title.append(ellipsis);
+}
+
+// The title as the answer carries it: one line of valid UTF-8, bounded.
+std::string presentable(std::string_view text)
+{
+    return truncated(valid_utf8(squeeze(text)));
+}
+
 // pugixml is not aware of namespaces: it sees "atom:feed" as one name. A
 // feed's elements are found by what they mean, (namespace, local name),
 // the namespace read from the xmlns attributes in scope.
@@ -273,36 +377,82 @@ std::string_view local_name(const pugi::xml_node& node)
     return colon == std::string_view::npos ? name : name.substr(colon + 1);
 }
 
-std::string_view namespace_of(const pugi::xml_node& node)
+std::string_view prefix_of(const pugi::xml_node& node)
 {
     const std::string_view name = node.name();
     const std::size_t colon = name.find(':');
-    const std::string attribute =
-        colon == std::string_view::npos ? "xmlns" : "xmlns:" + std::string(name.substr(0, colon));
-    for (pugi::xml_node scope = node; scope.type() == pugi::node_element; scope = scope.parent())
-        if (const pugi::xml_attribute declared = scope.attribute(attribute.c_str()))
-            return declared.value();
-    return {};
+    return colon == std::string_view::npos ? std::string_view() : name.substr(0, colon);
 }
 
-bool is(const pugi::xml_node& node, std::string_view ns, std::string_view local)
+// The prefix an attribute declares a namespace for ("" for the default
+// one, xmlns="..."), or nullopt if it declares none.
+std::optional<std::string_view> declared_prefix(const pugi::xml_attribute& attribute)
 {
-    return node.type() == pugi::node_element && local_name(node) == local && namespace_of(node) == ns;
+    const std::string_view name = attribute.name();
+    if (name == "xmlns")
+        return std::string_view();
+    if (name.starts_with("xmlns:"))
+        return name.substr(6);
+    return std::nullopt;
+}
+
+// The namespaces in scope at an element, by prefix: its own declarations and
+// its ancestors', the nearest winning. Built once for all the children of an
+// element: looking each child's prefix up through the ancestors' attributes
+// would read them once per child, and a feed of many attributes and many
+// children (4 MiB of them) would hold the hub for minutes.
+using Scope = std::unordered_map<std::string_view, std::string_view>;
+
+Scope scope_of(const pugi::xml_node& node)
+{
+    Scope scope;
+    for (pugi::xml_node at = node; at.type() == pugi::node_element; at = at.parent())
+        for (const pugi::xml_attribute& attribute : at.attributes())
+            if (const auto prefix = declared_prefix(attribute))
+                scope.try_emplace(*prefix, attribute.value());
+    return scope;
+}
+
+// The namespace of `node`, whose parent's scope is `outer`: its own
+// declaration of its prefix, else the one in scope.
+std::string_view namespace_of(const pugi::xml_node& node, const Scope& outer)
+{
+    const std::string_view prefix = prefix_of(node);
+    for (const pugi::xml_attribute& attribute : node.attributes())
+        if (declared_prefix(attribute) == prefix)
+            return attribute.value();
+    const auto found = outer.find(prefix);
+    return found == outer.end() ? std::string_view() : found->second;
+}
+
+bool is(const pugi::xml_node& node, const Scope& outer, std::string_view ns, std::string_view local)
+{
+    return node.type() == pugi::node_element && local_name(node) == local && namespace_of(node, outer) == ns;
+}
+
+// The same for the root element, which has no scope around it.
+bool is(const pugi::xml_node& root, std::string_view ns, std::string_view local)
+{
+    return is(root, Scope(), ns, local);
 }
 
 // The first child element of `parent` that is `local` in one of `namespaces`.
 pugi::xml_node child(const pugi::xml_node& parent, std::initializer_list<std::string_view> namespaces,
                      std::string_view local)
 {
+    const Scope scope = scope_of(parent);
     for (const pugi::xml_node& node : parent.children())
         for (const std::string_view ns : namespaces)
-            if (is(node, ns, local))
+            if (is(node, scope, ns, local))
                 return node;
     return {};
 }
 
 // The title of a feed, as a reader expects it; nullopt if `xml` is not a
-// feed (not XML, or XML of another kind).
+// feed (not XML, or XML of another kind). pugixml reads no DTD: an entity
+// the feed declares there is never expanded (no "billion laughs", no file
+// read for an external one), and a reference to it stays as written, as
+// Python's feedparser leaves it too ("&lol9;", "X&xxe;").
 std::optional<std::string> feed_title(std::string_view xml)
 {
     pugi::xml_document document;
@@ -317,23 +467,36 @@ std::optional<std::string> feed_title(std::string_view xml)
     } else if (is(root, atom_ns, "feed")) {
         title = child(root, {atom_ns}, "title");
         if (title && std::string_view(title.attribute("type").value()) == "html")
-            return squeeze(html_text(character_data(title)));
+            return presentable(html_text(character_data(title)));
         // type="text" is the text itself; type="xhtml" is a <div> whose
         // text is the title: character_data() reads through the markup.
     } else {
         return std::nullopt;
     }
-    return squeeze(character_data(title)); // a feed without a title: ""
+    return presentable(character_data(title)); // a feed without a title: ""
 }
 
-// The fetch_title of the design page: "" for whatever goes wrong, as
-// `d.feed.get('title', '')` does. GreenletExit is no std::exception: a
-// kill goes through.
+// No file descriptor came free for a fetch within its deadline: that says
+// nothing about the feed, so no line of the answer may stand for it.
+class OutOfDescriptors : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The fetch_title of the design page: "" for whatever goes wrong with the
+// feed, as `d.feed.get('title', '')` does; OutOfDescriptors for what goes
+// wrong with this process. GreenletExit is no std::exception: a kill goes
+// through.
 std::string fetch_title(eventlet::http::Session& session, const std::string& url,
                         const eventlet::http::Options& options)
 {
     try {
         return feed_title(session.urlopen(url, options).body).value_or("");
+    } catch (const eventlet::SocketError& e) {
+        if (e.code() == std::errc::too_many_files_open ||
+            e.code() == std::errc::too_many_files_open_in_system)
+            throw OutOfDescriptors(e.what());
+        return "";
     } catch (const std::exception&) {
         return "";
     }
@@ -377,10 +540,20 @@ struct Scraper {
             return "POST feed URLs, one per line\n";
         }
         const std::vector<std::string> urls = read_urls(request.input, max_urls);
-        eventlet::GreenPile<std::string> pile(pool);
-        for (const std::string& url : urls)
-            pile.spawn(fetch_title, std::ref(session), url, fetch_options);
-        std::string titles = eventlet::join(pile, "\n");
+        std::string titles;
+        try {
+            // Leaving this scope early destroys the pile, which kills the
+            // fetches still running: their answer is not coming.
+            eventlet::GreenPile<std::string> pile(pool);
+            for (const std::string& url : urls)
+                pile.spawn(fetch_title, std::ref(session), url, fetch_options);
+            titles = eventlet::join(pile, "\n");
+        } catch (const OutOfDescriptors&) {
+            // An empty line would say "not a feed", wrongly: 503 says "not
+            // now", and Retry-After when to try again.
+            start_response("503 Service Unavailable", {{"Content-Type", "text/plain"}, {"Retry-After", "1"}});
+            return "out of file descriptors: try again later\n";
+        }
         start_response("200 OK", {{"Content-Type", "text/plain; charset=utf-8"}});
         return titles;
     }
@@ -419,7 +592,7 @@ int serve(const Settings& settings)
     eventlet::http::Options fetch_options;
     fetch_options.timeout = settings.timeout;
     fetch_options.connect_timeout = std::min(settings.timeout, 10.0);
-    fetch_options.max_body_size = 16 * 1024 * 1024;
+    fetch_options.max_body_size = settings.max_feed_size;
     wsgi::ServerOptions options;
     options.max_body_bytes = settings.max_urls * 8194; // the URLs, and their line breaks
     options.grace = settings.grace;

@@ -3,6 +3,8 @@
 #include "eventlet/http/client.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -12,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "eventlet/hub.hpp"
 #include "eventlet/socket.hpp"
 #include "eventlet/timeout.hpp"
 #include "http/fetch.hpp"
@@ -123,7 +126,7 @@ std::optional<Answer> send_and_receive(GreenSocket& socket, const Url& url, cons
 {
     Response response{.url = url};
     detail::ResponseParser parser(response, method == "HEAD", options.max_header_size,
-                                  options.max_body_size);
+                                  options.max_header_fields, options.max_body_size);
     // Not zeroed: recv writes what is read. (Zeroing 64 KiB per request, and
     // the page faults it caused, was a quarter of the crawler's CPU time.)
     const auto storage = std::make_unique_for_overwrite<char[]>(receive_size);
@@ -186,6 +189,59 @@ Response exchange(const Url& url, const std::string& method, const std::string& 
     return std::move(answer.response);
 }
 
+using Clock = std::chrono::steady_clock;
+
+// The process (EMFILE) or the system (ENFILE) has no file descriptor left
+// for a new socket: one comes back when any connection ends.
+bool out_of_descriptors(const SocketError& error)
+{
+    return error.code().category() == std::system_category() &&
+           (error.code().value() == EMFILE || error.code().value() == ENFILE);
+}
+
+// exchange(), waiting for a file descriptor if there is none, rather than
+// failing with an error that says nothing about the URL (as a server's
+// accept loop waits, chapter 8). Idle connections, if any, are closed to
+// free theirs; then it tries again after pauses that grow from 5 ms to
+// 100 ms, until `give_up` or the end of the connect timeout, each time
+// looking first for a connection given back meanwhile. Only opening a
+// socket fails so, before anything is sent: a POST is never sent twice.
+Response exchange_waiting(const Url& url, const std::string& method, const std::string& body,
+                          const Options& options, detail::IdleConnections* idle,
+                          std::optional<Clock::time_point> give_up)
+{
+    std::optional<Clock::time_point> waiting_since;
+    for (Seconds pause = 0.005;; pause = std::min(pause.count() * 2, 0.1)) {
+        try {
+            return exchange(url, method, body, options, idle);
+        } catch (const SocketError& error) {
+            if (!out_of_descriptors(error))
+                throw;
+            const Clock::time_point now = Clock::now();
+            if (!waiting_since)
+                waiting_since = now;
+            if (idle != nullptr && idle->size() > 0) {
+                idle->clear();
+                continue;
+            }
+            std::optional<Clock::time_point> limit = give_up;
+            if (options.connect_timeout) {
+                const Clock::time_point connect_limit = *waiting_since + options.connect_timeout->to_steady();
+                limit = limit ? std::min(*limit, connect_limit) : connect_limit;
+            }
+            // It gives up before a pause would pass the limit, so that its own
+            // error, not the call's TimeoutError, says what was missing.
+            if (limit && now + pause.to_steady() >= *limit) {
+                const Seconds waited = std::chrono::duration<double>(now - *waiting_since);
+                throw SocketError(error.code(), "connect to " + url.authority() +
+                                                    ": no file descriptor free within " +
+                                                    seconds_text(waited) + " s");
+            }
+            eventlet::sleep(pause);
+        }
+    }
+}
+
 bool is_redirect(int status)
 {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
@@ -206,6 +262,11 @@ Url redirect_target(const Url& from, std::string_view location)
 
 Response follow_redirects(const Url& start, const Options& options, detail::IdleConnections* idle)
 {
+    // The call's deadline, which fetch() has just started: a wait for a file
+    // descriptor ends before it.
+    std::optional<Clock::time_point> give_up;
+    if (options.timeout)
+        give_up = Clock::now() + options.timeout->to_steady();
     Url url = start;
     std::string method = options.method;
     std::string body = options.body;
@@ -213,7 +274,7 @@ Response follow_redirects(const Url& start, const Options& options, detail::Idle
     // same answer: a chain that comes back to a request it made is a loop.
     std::vector<std::pair<std::string, Url>> visited{{method, url}};
     for (;;) {
-        Response response = exchange(url, method, body, options, idle);
+        Response response = exchange_waiting(url, method, body, options, idle, give_up);
         const auto location = response.headers.get("Location");
         if (!is_redirect(response.status) || !location) {
             if (!response.ok())

@@ -16,10 +16,11 @@ void trim_trailing_space(std::string& text)
 } // namespace
 
 ResponseParser::ResponseParser(Response& response, bool for_head, std::size_t max_header_size,
-                               std::size_t max_body_size)
+                               std::size_t max_header_fields, std::size_t max_body_size)
     : response_(response),
       for_head_(for_head),
       max_header_size_(max_header_size),
+      max_header_fields_(max_header_fields),
       max_body_size_(max_body_size)
 {
     llhttp_init(&parser_, HTTP_RESPONSE, &settings());
@@ -136,6 +137,11 @@ int ResponseParser::on_status(llhttp_t* parser, const char* at, std::size_t leng
 int ResponseParser::on_header_field(llhttp_t* parser, const char* at, std::size_t length)
 {
     ResponseParser& p = self(parser);
+    // A field begins (its name's first piece) when the last one is stored.
+    // The byte limit alone lets 64 KiB of "a:\r\n" lines become 16k fields,
+    // each two strings and a vector slot: 16 times the bytes received.
+    if (p.field_.empty() && p.response_.headers.size() == p.max_header_fields_)
+        return p.fail_too_large("more than " + std::to_string(p.max_header_fields_) + " header fields");
     p.field_.append(at, length);
     return p.count_header_bytes(length);
 }

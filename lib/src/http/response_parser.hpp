@@ -18,10 +18,11 @@ namespace eventlet::http::detail {
 class ResponseParser {
 public:
     /// A parser for the response to a request `for_head` or not (a response
-    /// to HEAD announces a body it does not send), whose sizes must stay
-    /// within the limits; `response.url` names the URL in errors.
+    /// to HEAD announces a body it does not send), whose sizes and number of
+    /// header fields must stay within the limits; `response.url` names the
+    /// URL in errors.
     ResponseParser(Response& response, bool for_head, std::size_t max_header_size,
-                   std::size_t max_body_size);
+                   std::size_t max_header_fields, std::size_t max_body_size);
     ResponseParser(const ResponseParser&) = delete;
     ResponseParser& operator=(const ResponseParser&) = delete;
 
@@ -58,6 +59,7 @@ private:
     Response& response_;
     bool for_head_;
     std::size_t max_header_size_;
+    std::size_t max_header_fields_;
     std::size_t max_body_size_;
     std::size_t header_bytes_ = 0;
     std::string field_;

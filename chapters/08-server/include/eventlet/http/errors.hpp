@@ -38,9 +38,10 @@ public:
     using Error::Error;
 };
 
-/// A response larger than Options::max_body_size or whose header exceeds
-/// Options::max_header_size. The transfer is abandoned as soon as the limit
-/// is known to be passed: at once when Content-Length announces it.
+/// A response larger than Options::max_body_size, whose header exceeds
+/// Options::max_header_size, or that has more header fields than
+/// Options::max_header_fields. The transfer is abandoned as soon as the
+/// limit is known to be passed: at once when Content-Length announces it.
 class ResponseTooLarge : public Error {
 public:
     using Error::Error;
