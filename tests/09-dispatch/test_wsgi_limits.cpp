@@ -248,8 +248,10 @@ TEST_CASE("a body that arrives too slowly gets 408 at its deadline, though no si
           "[wsgi][limits]")
 {
     // A byte every 10 ms: each wait far within the socket timeout, the
-    // whole body 1,000 s away. The body's deadline (0.2 s, and 10 ms more
-    // per byte at 100 bytes/s) comes long before.
+    // whole body 1,000 s away. The body's deadline (0.2 s, and 1 ms more per
+    // byte at 1,000 bytes/s, ten times the client's rate) comes at about
+    // 0.22 s. A minimum rate equal to the client's would make the deadline
+    // race the client, and a timer a millisecond late would decide it.
     eventlet::Timeout bound(5);
     TestServer server(
         [](Request& request, StartResponse& start_response) -> Body {
@@ -260,7 +262,7 @@ TEST_CASE("a body that arrives too slowly gets 408 at its deadline, though no si
         [](auto& options) {
             options.socket_timeout = 2;
             options.body_timeout = 0.2;
-            options.body_min_rate = 100;
+            options.body_min_rate = 1000;
         });
     RawClient client(server.address());
     client.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n");
