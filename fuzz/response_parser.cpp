@@ -1,0 +1,121 @@
+// Fuzz target: the client's response parser (lib/src/http/response_parser.*),
+// chunked bodies included, driven as the client drives it: feed each read
+// until the response is complete, finish() when the server closes.
+//
+// Input: byte 0 sets the header limit and whether the request was a HEAD,
+// byte 1 the body limit, byte 2 the size of the pieces the stream arrives
+// in; the rest is what a server sent. The stream is parsed whole and in
+// pieces: the response (or the error) must be the same.
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include "check.hpp"
+#include "eventlet/http/errors.hpp"
+#include "eventlet/http/response.hpp"
+#include "http/response_parser.hpp"
+
+namespace {
+
+using eventlet::http::Response;
+using eventlet::http::Url;
+using eventlet::http::detail::ResponseParser;
+using fuzz::check;
+using fuzz::escaped;
+
+struct Limits {
+    bool for_head;
+    std::size_t max_header;
+    std::size_t max_body;
+};
+
+// The Content-Length of a response framed by one, plain digits; -1 if it
+// is framed otherwise (or the field is one the parser may read otherwise).
+long long plain_content_length(const Response& response)
+{
+    if (response.headers.contains("Transfer-Encoding"))
+        return -1;
+    const auto values = response.headers.get_all("Content-Length");
+    if (values.size() != 1 || values[0].empty() || values[0].size() > 12 ||
+        values[0].find_first_not_of("0123456789") != std::string_view::npos)
+        return -1;
+    return std::stoll(std::string(values[0]));
+}
+
+void check_response(const Response& response, const Limits& limits)
+{
+    check(response.status >= 100 && response.status <= 999, "the status has three digits",
+          std::to_string(response.status));
+    check(response.body.size() <= limits.max_body, "a body accepted is within the limit");
+    std::size_t header_bytes = response.reason.size();
+    for (const auto& field : response.headers) {
+        check(!field.name.empty(), "a header name is not empty");
+        for (const char c : field.value)
+            check(c != '\r' && c != '\n', "a header value has no CR or LF", escaped(field.value));
+        header_bytes += field.name.size() + field.value.size();
+    }
+    check(header_bytes <= limits.max_header, "the header section accepted is within the limit");
+    if (limits.for_head)
+        check(response.body.empty(), "a response to HEAD has no body");
+    const bool bodiless = limits.for_head || response.status < 200 || response.status == 204 ||
+                          response.status == 304;
+    const long long length = plain_content_length(response);
+    if (!bodiless && length >= 0)
+        check(static_cast<long long>(response.body.size()) == length, "the body is as long as Content-Length says",
+              std::to_string(response.body.size()) + " != " + std::to_string(length));
+}
+
+std::string parse(std::string_view stream, const Limits& limits, std::size_t piece)
+{
+    Response response{.url = Url::parse("http://fuzz.test/feed")};
+    ResponseParser parser(response, limits.for_head, limits.max_header, limits.max_body);
+    std::string log;
+    try {
+        std::size_t pos = 0;
+        for (;;) {
+            const std::string_view data = stream.substr(pos, piece);
+            pos += data.size();
+            if (data.empty()) {
+                parser.finish();
+                break;
+            }
+            if (parser.feed(data))
+                break;
+        }
+        check_response(response, limits);
+        log += std::to_string(response.status) + " " + response.reason + " HTTP/" +
+               std::to_string(response.version_major) + "." + std::to_string(response.version_minor) + "\n";
+        for (const auto& field : response.headers)
+            log += field.name + ": " + field.value + "\n";
+        log += "body " + std::to_string(response.body.size()) + ": " + response.body + "\n";
+    } catch (const eventlet::http::ResponseTooLarge& e) {
+        log += std::string("too large: ") + e.what() + "\n";
+    } catch (const eventlet::http::ProtocolError& e) {
+        log += std::string("protocol error: ") + e.what() + "\n";
+    } catch (const std::exception& e) {
+        check(false, "the parser throws nothing but ProtocolError and ResponseTooLarge", e.what());
+    }
+    return log;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    if (size < 3)
+        return 0;
+    const Limits limits{
+        .for_head = (data[0] & 1) != 0,
+        .max_header = 16 + std::size_t{data[0]} * 4,
+        .max_body = std::size_t{data[1]} * 2,
+    };
+    const std::size_t piece = 1 + data[2] % 32;
+    const std::string_view stream(reinterpret_cast<const char*>(data) + 3, size - 3);
+    const std::string whole = parse(stream, limits, stream.size() + 1);
+    const std::string pieces = parse(stream, limits, piece);
+    check(whole == pieces, "the same response, whatever the reads",
+          "whole:\n" + escaped(whole) + "\nin pieces of " + std::to_string(piece) + ":\n" + escaped(pieces));
+    return 0;
+}
