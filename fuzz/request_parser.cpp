@@ -45,7 +45,7 @@ void check_request(const eventlet::wsgi::Request& request)
     check(request.version == "HTTP/1.0" || request.version == "HTTP/1.1", "the version is 1.0 or 1.1",
           escaped(request.version));
     for (const auto& [name, value] : request.headers) {
-        check(!name.empty(), "a header name is not empty");
+        check(!name.empty() || !fuzz::llhttp_gaps_fixed, "a header name is not empty");
         for (const char c : name)
             check(is_tchar(c), "a header name is a token", escaped(name));
         for (const char c : value)
