@@ -8,14 +8,6 @@
 
 namespace fuzz {
 
-// Gaps this fuzzing found in what llhttp 8.1 accepts, reported (issue 11)
-// and awaiting their fix in lib: a header field with an empty name (": a",
-// in requests and responses) and a status code of fewer than three digits
-// ("HTTP/1.1 41 X"). The targets let these through while the flag is false,
-// so that the fuzzing goes on past them; the fix sets it to true, and the
-// targets then guard it.
-inline constexpr bool llhttp_gaps_fixed = false;
-
 /// Stops the run if `condition` is false, printing what was expected.
 inline void check(bool condition, const char* expected, const std::string& detail = {})
 {

@@ -28,7 +28,8 @@ std::optional<Url> try_parse(std::string_view text)
     } catch (const eventlet::http::UrlError&) {
         return std::nullopt;
     } catch (const std::exception& e) {
-        check(false, "Url::parse throws nothing but UrlError", escaped(std::string(text)) + ": " + e.what());
+        check(false, "Url::parse throws nothing but UrlError",
+              escaped(std::string(text)) + ": " + e.what());
     }
     return std::nullopt;
 }
@@ -46,15 +47,17 @@ void check_url(const Url& url, const std::string& origin)
         check(byte > 0x20 && byte < 0x7f && c != '#', "a target is printable ASCII without '#'",
               origin + " -> " + escaped(url.target()));
     }
-    check(std::string(url.path()) + (url.query().empty() && url.target().find('?') == std::string::npos
-                                         ? ""
-                                         : "?" + std::string(url.query())) ==
+    check(std::string(url.path()) +
+                  (url.query().empty() && url.target().find('?') == std::string::npos
+                       ? ""
+                       : "?" + std::string(url.query())) ==
               url.target(),
           "path and query make up the target", origin);
     const std::string text = url.to_string();
     const std::optional<Url> again = try_parse(text);
     check(again.has_value(), "to_string() parses", origin + " -> " + escaped(text));
-    check(*again == url, "to_string() parses back to the same URL", origin + " -> " + escaped(text));
+    check(*again == url, "to_string() parses back to the same URL",
+          origin + " -> " + escaped(text));
     check(again->to_string() == text, "to_string() is stable", origin + " -> " + escaped(text));
 }
 
@@ -80,8 +83,9 @@ bool has_scheme(std::string_view text)
         return false;
     const std::size_t colon = text.find(':');
     return colon != std::string_view::npos &&
-           text.substr(0, colon).find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                   "0123456789+-.") == std::string_view::npos;
+           text.substr(0, colon).find_first_not_of(
+               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+               "0123456789+-.") == std::string_view::npos;
 }
 
 } // namespace
@@ -111,7 +115,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string origin = escaped(base->to_string()) + " + " + escaped(std::string(reference));
     check_url(*resolved, origin);
     // An absolute URL resolves to itself, against any base.
-    check(base->resolve(resolved->to_string()) == *resolved, "a resolved URL resolves to itself", origin);
+    check(base->resolve(resolved->to_string()) == *resolved, "a resolved URL resolves to itself",
+          origin);
     const std::string_view ref = reference.substr(0, reference.find('#'));
     const std::string_view ref_path = ref.substr(0, ref.find('?'));
     if (!has_scheme(ref) && !ref.starts_with("//") && !ref_path.empty())
