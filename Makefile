@@ -7,11 +7,13 @@
 #   make docs        the Doxygen site, in docs/html/index.html
 #   make diff-NN     what chapter NN changed against chapter NN-1
 #   make bench       the benchmarks, side by side with their peers (BENCH=id for one)
+#   make fuzz        each fuzz target of fuzz/ for FUZZ_S seconds (default 60), clang
+#                    ASan+UBSan; a crash's input goes to build/fuzz/crashes/
 #   make install     lib's headers, library, eventlet.pc and CMake package into PREFIX
 #                    (default /usr/local; DESTDIR=dir stages them for a package)
 #   make clean       remove every build product
 
-.PHONY: demo test asan docs bench install clean help
+.PHONY: demo test asan docs bench fuzz install clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -35,6 +37,12 @@ docs:
 
 bench:
 	@$(MAKE) --no-print-directory -C bench run BENCH="$(BENCH)"
+
+# See fuzz/README.md: what each target checks, and how a crash becomes a test.
+FUZZ_S ?= 60
+fuzz:
+	@$(MAKE) --no-print-directory -C fuzz -j2 build
+	@fuzz/run --seconds "$(FUZZ_S)"
 
 # See tools/install-lib for what goes where, and README.md for how a program
 # then uses it (pkg-config or CMake).
