@@ -43,7 +43,7 @@ struct Limits {
 // let through while this is false, so that the fuzzing goes on past them;
 // the fix sets it to true, and the seeds empty-field-name and
 // status-two-digits then keep them checked.
-constexpr bool llhttp_gaps_closed = false;
+constexpr bool llhttp_gaps_closed = true;
 
 template <typename Parser>
 constexpr bool hardened =

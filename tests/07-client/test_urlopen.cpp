@@ -296,6 +296,9 @@ TEST_CASE("a malformed response throws ProtocolError with llhttp's reason", "[ht
         {"HTTP/1.1 2000 OK\r\n\r\n", "Response overflow"},
         {"SMTP ready\r\n", "Expected HTTP/"},
         {"HTTP/1.1 200 OK\r\nHost : x\r\n\r\n", "Invalid header token"},
+        // What llhttp 8.1 lets through, and RFC 9110/9112 do not: our own reason.
+        {"HTTP/1.1 200 OK\r\n: a\r\nContent-Length: 0\r\n\r\n", "a header field with an empty name"},
+        {"HTTP/1.1 41 X\r\nContent-Length: 0\r\n\r\n", "the status code 41 is not three digits"},
     };
     for (const Case& c : cases) {
         INFO(c.response);

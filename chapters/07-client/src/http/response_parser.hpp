@@ -53,6 +53,7 @@ private:
 
     int count_header_bytes(std::size_t length);
     int fail_too_large(std::string message);
+    int fail_malformed(std::string message);
     [[noreturn]] void throw_error(llhttp_errno_t error) const;
 
     llhttp_t parser_;
@@ -65,6 +66,7 @@ private:
     std::string field_;
     std::string value_;
     std::string too_large_; // why a callback stopped the parser, if it did
+    std::string malformed_; // what llhttp lets through and HTTP does not
     bool begun_ = false;
     bool complete_ = false;
     bool keep_alive_ = false;

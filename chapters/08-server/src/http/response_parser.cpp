@@ -88,6 +88,8 @@ void ResponseParser::throw_error(llhttp_errno_t error) const
 {
     if (!too_large_.empty())
         throw ResponseTooLarge(response_.url.to_string() + ": " + too_large_);
+    if (!malformed_.empty())
+        throw ProtocolError(response_.url.to_string() + ": malformed response: " + malformed_);
     std::string message = response_.url.to_string() + ": malformed response: " +
                           llhttp_get_error_reason(&parser_) + " (" + llhttp_errno_name(error) + ")";
     if (error == HPE_INVALID_EOF_STATE)
@@ -100,6 +102,15 @@ void ResponseParser::throw_error(llhttp_errno_t error) const
 int ResponseParser::fail_too_large(std::string message)
 {
     too_large_ = std::move(message);
+    return HPE_USER;
+}
+
+// llhttp 8.1 lets through a few things RFC 9110/9112 refuse; a callback
+// stops the parser with the reason (llhttp would put its own "callback
+// error" in its place).
+int ResponseParser::fail_malformed(std::string message)
+{
+    malformed_ = std::move(message);
     return HPE_USER;
 }
 
@@ -156,6 +167,8 @@ int ResponseParser::on_header_value(llhttp_t* parser, const char* at, std::size_
 int ResponseParser::on_header_value_complete(llhttp_t* parser)
 {
     ResponseParser& p = self(parser);
+    if (p.field_.empty())
+        return p.fail_malformed("a header field with an empty name"); // RFC 9110 5.1: a token
     trim_trailing_space(p.value_);
     p.response_.headers.add(std::move(p.field_), std::move(p.value_));
     p.field_.clear();
@@ -166,6 +179,9 @@ int ResponseParser::on_header_value_complete(llhttp_t* parser)
 int ResponseParser::on_headers_complete(llhttp_t* parser)
 {
     ResponseParser& p = self(parser);
+    if (parser->status_code < 100) // RFC 9112 4: three digits; llhttp takes "41"
+        return p.fail_malformed("the status code " + std::to_string(parser->status_code) +
+                                " is not three digits");
     p.response_.status = parser->status_code;
     p.response_.version_major = parser->http_major;
     p.response_.version_minor = parser->http_minor;
