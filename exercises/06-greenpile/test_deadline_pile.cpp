@@ -155,9 +155,12 @@ TEST_CASE("a reader's own timeout around the pile is not taken for a call's dead
     // The reader gives up on the whole pile before any call's limit: that
     // is the reader's timeout, which reaches the reader, and no call has
     // been cut off.
+    // Declared before the pile, so destroyed after it: the pile kills the
+    // call still waiting on it first (a waitable destroyed under a waiter
+    // aborts, chapter 3).
+    eventlet::Event<void> never;
     GreenPool pool(4);
     DeadlinePile<int> pile(pool, 5.0, -1);
-    eventlet::Event<void> never;
     pile.spawn([&] {
         never.wait();
         return 1;
