@@ -118,10 +118,13 @@ TEST_CASE("a callback may cancel its own timer and others", "[hub][timer]")
 
 TEST_CASE("sleeping green threads wake in the order of their wake-up times", "[hub][sleep]")
 {
+    // 100 ms between the wake-up times: the three start within
+    // microseconds, but a loaded machine (or a sanitizer build) may pause
+    // the process between two starts, and 10 ms was too little margin.
     std::vector<std::string> order;
-    auto a = green([&] { eventlet::sleep(0.03); order.push_back("a"); });
-    auto b = green([&] { eventlet::sleep(0.01); order.push_back("b"); });
-    auto c = green([&] { eventlet::sleep(0.02); order.push_back("c"); });
+    auto a = green([&] { eventlet::sleep(0.25); order.push_back("a"); });
+    auto b = green([&] { eventlet::sleep(0.05); order.push_back("b"); });
+    auto c = green([&] { eventlet::sleep(0.15); order.push_back("c"); });
     start(*a);
     start(*b);
     start(*c);
