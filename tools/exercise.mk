@@ -48,7 +48,7 @@ test: build
 clean:
 	rm -rf $(OUT)
 
-$(OUT)/obj/%.o: $(TOP)/%.cpp
+$(OUT)/obj/%.o: $(TOP)/%.cpp $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -c $< -o $@
 

@@ -96,7 +96,7 @@ test: build
 clean:
 	rm -rf $(RUN_OUT) $(LIB_OUT)
 
-$(LIB_OUT)/obj/%.o: $(SNAPSHOT_DIR)/src/%.cpp
+$(LIB_OUT)/obj/%.o: $(SNAPSHOT_DIR)/src/%.cpp $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -I$(SNAPSHOT_DIR)/src -c $< -o $@
 
@@ -117,7 +117,7 @@ $(LIBRARY): $(LIB_OBJS) $(LIB_LIST)
 	rm -f $@
 	$(AR) qcs $@ $(LIB_OBJS)
 
-$(LIB_OUT)/tests/%.o: $(TOP)/tests/%.cpp
+$(LIB_OUT)/tests/%.o: $(TOP)/tests/%.cpp $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) $(call bin_dir_define,$<) -c $< -o $@
 
@@ -132,7 +132,7 @@ $(RUNNER): $(TEST_OBJS) $(RUNNER_LIST) $(CATCH_MAIN) $(LINK_LIBRARIES)
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(TEST_OBJS) $(CATCH_MAIN) $(LINK_LIBRARIES) $(LDLIBS) -o $@
 
-$(LIB_OUT)/examples/%.o: $(SNAPSHOT_DIR)/examples/%.cpp
+$(LIB_OUT)/examples/%.o: $(SNAPSHOT_DIR)/examples/%.cpp $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -c $< -o $@
 

@@ -297,14 +297,6 @@ TEST_CASE("entities declared in a DTD are never expanded: their references come 
 TEST_CASE("out of file descriptors, feedscraper waits for one, or answers 503: never a 200 with a wrong line",
           "[dispatch][feeds][hostile][program][descriptors]")
 {
-#if defined(__SANITIZE_ADDRESS__)
-    // OPEN BUG (see the stop note of 2026-12-05), the same as the one
-    // tests/07-client/test_urlopen_limits.cpp skips: under ASan+UBSan the
-    // program stops on a UBSan vptr report once its descriptors run out.
-    // The test passes in release builds. Skipped here, loudly, until fixed.
-    WARN("skipped under ASan: open bug, UBSan vptr report once descriptors run out");
-    return;
-#endif
     eventlet::Timeout bound(60);
     Feeds feeds({{"/rss.xml", rss_titled("Fine")}});
     // About ten descriptors are the program's own (standard streams, epoll,
