@@ -26,13 +26,17 @@ ifeq ($(filter $(MODE),release asan),)
 $(error MODE must be release or asan, not '$(MODE)')
 endif
 CXXFLAGS := $(CXXFLAGS_COMMON) $(CXXFLAGS_$(MODE)) $(EXTRA_CXXFLAGS)
+# Test code is compiled many times (once per snapshot) and runs little: -Og
+# compiles it in about two thirds of the time -O2 takes. The library and the
+# programs it tests keep the mode's level.
+TEST_CXXFLAGS := $(filter-out -O%,$(CXXFLAGS)) -Og
 LDLIBS := -pthread
 
 # Every object depends on this file, rewritten only when the compiler or the
 # flags change (an edit of this file, EXTRA_CXXFLAGS): make does not compare
 # flags, and would otherwise link objects built with the old ones.
 FLAGS_STAMP := $(BUILD)/compile-flags
-FLAGS_LINE := $(CXX) $(CXXFLAGS)
+FLAGS_LINE := $(CXX) $(CXXFLAGS) / $(TEST_CXXFLAGS)
 $(shell mkdir -p '$(BUILD)' && { printf '%s\n' '$(FLAGS_LINE)' | cmp -s - '$(FLAGS_STAMP)' || \
         printf '%s\n' '$(FLAGS_LINE)' >'$(FLAGS_STAMP)'; })
 

@@ -40,8 +40,14 @@ RUN_OUT := $(BUILD)/$(patsubst $(TOP)/%,%,$(HERE))
 
 TEST_DIRS := $(shell cd $(TOP)/tests && ls -d [0-9][0-9]-* 2>/dev/null | \
                      awk -v last=$(CHAPTER) '$$0 + 0 <= last + 0') $(EXTRA_TESTS)
-TEST_SRCS := $(foreach d,$(TEST_DIRS),$(wildcard $(TOP)/tests/$(d)/*.cpp))
-TEST_OBJS := $(patsubst $(TOP)/tests/%.cpp,$(LIB_OUT)/tests/%.o,$(TEST_SRCS))
+# A chapter's test files are compiled together, as one unit per folder of
+# tests/ (a generated file that includes them all): every test file parses
+# the same headers (Catch2's above all), and parsing them once per folder
+# instead of once per file halves the chain's build. So two files of one
+# folder may not define the same helper; shared helpers live in a header.
+TEST_UNITS := $(patsubst %,$(LIB_OUT)/tests/%.cpp,$(TEST_DIRS))
+TEST_OBJS := $(TEST_UNITS:.cpp=.o)
+test_files = $(sort $(wildcard $(TOP)/tests/$(1)/*.cpp))
 # src/ reads like include/eventlet/: the core layers at its top, http/ and
 # wsgi/ in folders of their own; every .cpp below it is part of the library.
 LIB_SRCS := $(sort $(shell find $(SNAPSHOT_DIR)/src -name '*.cpp'))
@@ -50,9 +56,9 @@ LIBRARY := $(LIB_OUT)/libeventlet.a
 RUNNER := $(RUN_OUT)/run-tests
 
 # Only the tests that run a program are told where the programs are: a test
-# file compiled with the same command in every snapshot is compiled once
+# unit compiled with the same command in every snapshot is compiled once
 # (ccache, see flags.mk).
-bin_dir_define = $(if $(findstring EVENTLET_BIN_DIR,$(file <$(1))),-DEVENTLET_BIN_DIR='"$(BIN_DIR)"')
+bin_dir_define = $(if $(shell grep -l EVENTLET_BIN_DIR $(call test_files,$(1))),-DEVENTLET_BIN_DIR='"$(BIN_DIR)"')
 
 # The programs of the patterns (crawl, echo_server, ...), one per file of
 # examples/. Tests run them as processes, and find them through
@@ -71,8 +77,12 @@ LINK_LIBRARIES := $(LIBRARY) $(if $(USES_LLHTTP),$(LLHTTP_LIBRARY))
 
 INCLUDES := -I$(SNAPSHOT_DIR)/include $(if $(USES_LLHTTP),$(LLHTTP_INCLUDES))
 
-.PHONY: all lib programs build test clean deps FORCE
+.PHONY: all lib programs build test clean deps shared FORCE
 .DEFAULT_GOAL := test
+
+# What every snapshot of this mode links and no snapshot owns: made first,
+# once, when several snapshots are built at the same time (tools/run-tests).
+shared: $(CATCH_MAIN) $(LLHTTP_LIBRARY)
 
 all: build
 
@@ -117,9 +127,15 @@ $(LIBRARY): $(LIB_OBJS) $(LIB_LIST)
 	rm -f $@
 	$(AR) qcs $@ $(LIB_OBJS)
 
-$(LIB_OUT)/tests/%.o: $(TOP)/tests/%.cpp $(FLAGS_STAMP)
+# A test unit is rewritten only when the folder's list of files changes, so
+# that an unchanged folder is not compiled again.
+$(TEST_UNITS): $(LIB_OUT)/tests/%.cpp: FORCE
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) $(call bin_dir_define,$<) -c $< -o $@
+	@printf '#include "%s"\n' $(patsubst $(TOP)/tests/%,%,$(call test_files,$*)) | cmp -s - $@ || \
+	    printf '#include "%s"\n' $(patsubst $(TOP)/tests/%,%,$(call test_files,$*)) >$@
+
+$(TEST_OBJS): $(LIB_OUT)/tests/%.o: $(LIB_OUT)/tests/%.cpp $(FLAGS_STAMP)
+	$(CXX) $(TEST_CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -I$(TOP)/tests $(call bin_dir_define,$*) -c $< -o $@
 
 # The same for the test runner: a test file deleted must not stay linked in.
 RUNNER_LIST := $(RUN_OUT)/run-tests.objects

@@ -24,21 +24,12 @@ extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 #endif
 
 #include "../support/hub_helpers.hpp"
+#include "concurrency.hpp"
 
 using eventlet::GreenPool;
+using pool_test::Concurrency;
 
 namespace {
-
-struct Concurrency {
-    int now = 0;
-    int peak = 0;
-    void enter()
-    {
-        ++now;
-        peak = std::max(peak, now);
-    }
-    void leave() { --now; }
-};
 
 // An input range that counts how far it has been read, and can be told to
 // throw at one position.

@@ -12,24 +12,10 @@
 #include <vector>
 
 #include "../support/hub_helpers.hpp"
+#include "concurrency.hpp"
 
 using eventlet::GreenPool;
-
-namespace {
-
-// Counts the calls running at once, and the most ever seen.
-struct Concurrency {
-    int now = 0;
-    int peak = 0;
-    void enter()
-    {
-        ++now;
-        peak = std::max(peak, now);
-    }
-    void leave() { --now; }
-};
-
-} // namespace
+using pool_test::Concurrency;
 
 TEST_CASE("a pool never runs more green threads at once than its size", "[greenpool]")
 {

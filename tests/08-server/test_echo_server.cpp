@@ -12,22 +12,15 @@
 #include <vector>
 
 #include "program.hpp"
+#include "server_support.hpp"
 
 using eventlet::Address;
 using eventlet::GreenSocket;
+using server_test::recv_to_end;
 
 namespace {
 
 const std::string echo_server = EVENTLET_BIN_DIR "/echo_server";
-
-/// Everything until the end of the stream.
-std::string recv_to_end(GreenSocket& socket)
-{
-    std::string result;
-    for (std::string chunk; !(chunk = socket.recv(4096)).empty();)
-        result += chunk;
-    return result;
-}
 
 } // namespace
 

@@ -24,18 +24,13 @@
 
 #include "../support/child_process.hpp"
 #include "../support/net_helpers.hpp"
+#include "server_support.hpp"
 
 using eventlet::Address;
 using eventlet::GreenSocket;
+using server_test::echo;
 
 namespace {
-
-void echo(GreenSocket& client, const Address&)
-{
-    std::array<char, 4096> buffer;
-    for (std::size_t n; (n = client.recv(std::span<char>(buffer))) > 0;)
-        client.sendall(std::string_view(buffer.data(), n));
-}
 
 /// CPU time (user and system) the process has used, in seconds.
 double cpu_seconds()

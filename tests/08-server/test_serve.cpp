@@ -21,22 +21,16 @@
 
 #include "../support/hub_helpers.hpp"
 #include "../support/net_helpers.hpp"
+#include "server_support.hpp"
 
 using eventlet::Address;
 using eventlet::GreenSocket;
 using eventlet::Server;
+using server_test::echo;
+using server_test::recv_to_end;
 using test_support::loopback;
 
 namespace {
-
-/// The handler of the echo server (examples/echo_server.cpp): sends back
-/// what arrives, as it arrives, until the client shuts down its side.
-void echo(GreenSocket& client, const Address&)
-{
-    std::array<char, 4096> buffer;
-    for (std::size_t n; (n = client.recv(std::span<char>(buffer))) > 0;)
-        client.sendall(std::string_view(buffer.data(), n));
-}
 
 /// A handler that runs `inner`, then sends `ended` (if not yet sent),
 /// however `inner` ends.
@@ -65,15 +59,6 @@ std::string recv_exactly(GreenSocket& socket, std::size_t n)
             break;
         result += chunk;
     }
-    return result;
-}
-
-/// Everything until the end of the stream.
-std::string recv_to_end(GreenSocket& socket)
-{
-    std::string result;
-    for (std::string chunk; !(chunk = socket.recv(64 * 1024)).empty();)
-        result += chunk;
     return result;
 }
 

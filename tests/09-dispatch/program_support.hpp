@@ -183,4 +183,13 @@ inline std::string curl_post(const std::string& url, const std::string& body)
     return output;
 }
 
+/// `urls`, one per line: the body of a POST to the feed scraper.
+inline std::string lines(const std::vector<std::string>& urls)
+{
+    std::string text;
+    for (const std::string& url : urls)
+        text += url + "\n";
+    return text;
+}
+
 } // namespace dispatch_test

@@ -23,6 +23,7 @@
 #include "program_support.hpp"
 #include "wsgi_support.hpp"
 
+using dispatch_test::lines;
 using dispatch_test::Program;
 using eventlet::wsgi::Body;
 using eventlet::wsgi::Request;
@@ -182,15 +183,6 @@ private:
     Program program_;
     eventlet::Address address_;
 };
-
-/// `urls`, one per line.
-std::string lines(const std::vector<std::string>& urls)
-{
-    std::string text;
-    for (const std::string& url : urls)
-        text += url + "\n";
-    return text;
-}
 
 } // namespace
 

@@ -20,6 +20,7 @@
 #include "program_support.hpp"
 #include "wsgi_support.hpp"
 
+using dispatch_test::lines;
 using dispatch_test::Program;
 using eventlet::wsgi::Body;
 using eventlet::wsgi::Request;
@@ -97,9 +98,9 @@ private:
 /// feedscraper on a port of the system's choosing, with `arguments`, run
 /// by /bin/sh with `ulimit -n` set to `descriptors` if that is not 0; killed
 /// at the end unless stopped.
-class Scraper {
+class LimitedScraper {
 public:
-    explicit Scraper(std::vector<std::string> arguments = {}, int descriptors = 0)
+    explicit LimitedScraper(std::vector<std::string> arguments = {}, int descriptors = 0)
         : program_("/bin/sh", command(std::move(arguments), descriptors)), address_(program_.listening_address())
     {
     }
@@ -133,15 +134,6 @@ private:
     Program program_;
     eventlet::Address address_;
 };
-
-/// `urls`, one per line.
-std::string lines(const std::vector<std::string>& urls)
-{
-    std::string text;
-    for (const std::string& url : urls)
-        text += url + "\n";
-    return text;
-}
 
 /// True if `text` is well-formed UTF-8 (Unicode, table 3-7).
 bool is_utf8(const std::string& text)
@@ -177,7 +169,7 @@ TEST_CASE("a title of 1,600 nested elements is read without a crash, its text wh
     Feeds feeds({{"/deep.xml", rss_titled("A " + nested(1'600, "deep") + " title")},
                  {"/deeper.xml", rss_titled(nested(100'000, "deeper") + "<i>and</i> on")},
                  {"/rss.xml", rss_titled("Still here")}});
-    Scraper scraper;
+    LimitedScraper scraper;
     const auto response = scraper.post(lines({feeds.url("/deep.xml"), feeds.url("/deeper.xml"), feeds.url("/rss.xml")}));
     CHECK(response.status == 200);
     CHECK(response.body == "A deep title\ndeeperand on\nStill here");
@@ -200,7 +192,7 @@ TEST_CASE("feeds built to make the title search quadratic are answered at once, 
                                          "<title>Found</title></channel></rss>"},
                  {"/ampersands.xml", "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"html\">" + ampersands +
                                          "&amp;lt;</title></feed>"}});
-    Scraper scraper;
+    LimitedScraper scraper;
     auto posted = eventlet::spawn([&] {
         return scraper.post(lines({feeds.url("/attributes.xml"), feeds.url("/ampersands.xml")}));
     });
@@ -219,8 +211,8 @@ TEST_CASE("a feed larger than --max-feed-size gives an empty line; one within it
     eventlet::Timeout bound(20);
     const std::string feed = rss_titled("Sized") + std::string(10'000 - rss_titled("Sized").size(), ' ');
     Feeds feeds({{"/sized.xml", feed}});
-    Scraper scraper({"--max-feed-size", "9999"});
-    Scraper roomy({"--max-feed-size=10000"});
+    LimitedScraper scraper({"--max-feed-size", "9999"});
+    LimitedScraper roomy({"--max-feed-size=10000"});
     CHECK(scraper.post(lines({feeds.url("/sized.xml")})).body == "");
     CHECK(roomy.post(lines({feeds.url("/sized.xml")})).body == "Sized");
     CHECK(scraper.stop() == 0);
@@ -241,7 +233,7 @@ TEST_CASE("a title is cut to 1,024 bytes between two characters, with an ellipsi
     Feeds feeds({{"/long.xml", rss_titled(long_title)},
                  {"/exact.xml", rss_titled(std::string(1024, 'y'))},
                  {"/over.xml", rss_titled(std::string(1025, 'z'))}});
-    Scraper scraper;
+    LimitedScraper scraper;
     const auto response = scraper.post(lines({feeds.url("/long.xml"), feeds.url("/long.xml"),
                                                feeds.url("/exact.xml"), feeds.url("/over.xml")}));
     CHECK(response.status == 200);
@@ -270,7 +262,7 @@ TEST_CASE("invalid UTF-8 in a title is answered as U+FFFD, one for each maximal 
     // surrogate's encoding; a sequence cut short by the next character; an
     // overlong "/"; a code point past U+10FFFF; and valid four-byte text.
     Feeds feeds({{"/bytes.xml", rss_titled("caf\xE9 \x80 \xED\xA0\x80 \xE2\x82x \xC0\xAF \xF4\x90\x80\x80 \xF0\x9F\x93\xB0")}});
-    Scraper scraper;
+    LimitedScraper scraper;
     const auto response = scraper.post(lines({feeds.url("/bytes.xml")}));
     CHECK(response.status == 200);
     CHECK(response.headers.get("Content-Type") == "text/plain; charset=utf-8");
@@ -286,7 +278,7 @@ TEST_CASE("entities declared in a DTD are never expanded: their references come 
     Feeds feeds({{"/laughs.xml", rss_titled("&lol9;", billion_laughs)},
                  {"/xxe.xml", rss_titled("X&xxe;", external_entity)},
                  {"/undeclared.xml", rss_titled("A &foo; B")}});
-    Scraper scraper;
+    LimitedScraper scraper;
     const auto response = scraper.post(lines({feeds.url("/laughs.xml"), feeds.url("/xxe.xml"),
                                               feeds.url("/undeclared.xml")}));
     CHECK(response.status == 200);
@@ -304,7 +296,7 @@ TEST_CASE("out of file descriptors, feedscraper waits for one, or answers 503: n
     // clients' connections and the fetches, far fewer than 4 requests of 10
     // slow feeds need at once. Each fetch that ends leaves its connection
     // idle, for a waiting one to reuse.
-    Scraper scraper({"--timeout", "5"}, 24);
+    LimitedScraper scraper({"--timeout", "5"}, 24);
     std::vector<std::string> urls(10, feeds.url("/slow/rss.xml"));
     std::vector<eventlet::GreenThread<wsgi_test::Response>> clients;
     for (int i = 0; i < 4; ++i)

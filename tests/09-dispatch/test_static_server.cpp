@@ -21,6 +21,7 @@
 using dispatch_test::Program;
 using wsgi_test::get;
 using wsgi_test::RawClient;
+using wsgi_test::seconds_since;
 
 namespace {
 
@@ -144,11 +145,6 @@ struct Dribbler {
     RawClient client;
     eventlet::GreenThread<void> thread;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point start)
-{
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 } // namespace
 

@@ -22,20 +22,16 @@ using eventlet::wsgi::Request;
 using eventlet::wsgi::StartResponse;
 using wsgi_test::get;
 using wsgi_test::RawClient;
+using wsgi_test::seconds_since;
 using wsgi_test::TestServer;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-Body hello(Request&, StartResponse& start_response)
+Body hello_without_reading(Request&, StartResponse& start_response)
 {
     start_response("200 OK", {});
     return "hello";
-}
-
-double seconds_since(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 } // namespace
@@ -44,7 +40,7 @@ TEST_CASE("a client that sends its request head too slowly gets 408 and is close
           "[wsgi][limits]")
 {
     eventlet::Timeout bound(5);
-    TestServer server(hello, [](auto& options) { options.header_timeout = 0.05; });
+    TestServer server(hello_without_reading, [](auto& options) { options.header_timeout = 0.05; });
     RawClient slow(server.address());
     const auto start = Clock::now();
     // One byte every 10 ms: the head would take 2 s to arrive.
@@ -75,7 +71,7 @@ TEST_CASE("a client that sends its request head too slowly gets 408 and is close
 TEST_CASE("a keep-alive connection idle longer than the idle timeout is closed", "[wsgi][limits]")
 {
     eventlet::Timeout bound(5);
-    TestServer server(hello, [](auto& options) { options.idle_timeout = 0.05; });
+    TestServer server(hello_without_reading, [](auto& options) { options.idle_timeout = 0.05; });
     RawClient client(server.address());
     client.send(get("/"));
     CHECK(client.response().body == "hello");
@@ -90,7 +86,7 @@ TEST_CASE("the idle timeout bounds each wait, not the life of a connection", "[w
     // that ends early must not leave the next one a shorter limit, and the
     // limit must still hold after many of them.
     eventlet::Timeout bound(5);
-    TestServer server(hello, [](auto& options) { options.idle_timeout = 0.1; });
+    TestServer server(hello_without_reading, [](auto& options) { options.idle_timeout = 0.1; });
     RawClient client(server.address());
     const auto start = Clock::now();
     for (int i = 0; i < 6; ++i) {
@@ -133,7 +129,7 @@ TEST_CASE("a short limit after a long one is kept: a stalled body after an idle 
 TEST_CASE("a head under way belongs to the header timeout, not to the idle timeout", "[wsgi][limits]")
 {
     eventlet::Timeout bound(5);
-    TestServer server(hello, [](auto& options) {
+    TestServer server(hello_without_reading, [](auto& options) {
         options.idle_timeout = 0.05;
         options.header_timeout = 2;
     });
@@ -147,7 +143,7 @@ TEST_CASE("a head under way belongs to the header timeout, not to the idle timeo
 TEST_CASE("a connection that never sends a request is closed after the idle timeout", "[wsgi][limits]")
 {
     eventlet::Timeout bound(5);
-    TestServer server(hello, [](auto& options) { options.idle_timeout = 0.05; });
+    TestServer server(hello_without_reading, [](auto& options) { options.idle_timeout = 0.05; });
     RawClient silent(server.address());
     RawClient other(server.address());
     other.send(get("/"));
@@ -286,7 +282,7 @@ TEST_CASE("with every slot held by an idle connection, a new client is served at
           "[wsgi][limits]")
 {
     eventlet::Timeout bound(5);
-    TestServer server(hello, [](auto& options) {
+    TestServer server(hello_without_reading, [](auto& options) {
         options.concurrency = 4;
         options.idle_timeout = 30;
     });

@@ -10,6 +10,7 @@
 #include <eventlet/timeout.hpp>
 #include <eventlet/wsgi/server.hpp>
 
+#include <chrono>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -171,6 +172,12 @@ private:
 inline std::string get(std::string_view target, std::string_view extra = "")
 {
     return "GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n" + std::string(extra) + "\r\n";
+}
+
+/// Seconds since `start`, on the steady clock.
+inline double seconds_since(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 } // namespace wsgi_test
