@@ -50,7 +50,7 @@ clean:
 
 $(OUT)/obj/%.o: $(TOP)/%.cpp $(FLAGS_STAMP)
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -c $< -o $@
+	$(CXX) $(TEST_CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -c $< -o $@
 
 # The runner is linked anew whenever a prerequisite is newer. Deleting a
 # test file of one's own makes none newer, and the old runner would still

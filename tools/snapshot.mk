@@ -4,6 +4,7 @@
 #   CHAPTER   the chapter number: the tests of chapters 01..CHAPTER are run
 #   SNAPSHOT  the folder holding include/ and src/ (default: this folder)
 #   EXTRA_TESTS  more test folders under tests/ (lib adds its own)
+#   OWN_TESTS  1: only the tests of chapter CHAPTER, not those of 01..CHAPTER
 #   BIN_DIR   where the snapshot's programs (examples/*.cpp) go
 #             (default: bin/ beside its library)
 # Targets: lib (the static library), programs (library and programs), build
@@ -38,8 +39,10 @@ else
 LIB_OUT := $(BUILD)/$(patsubst $(TOP)/%,%,$(SNAPSHOT_DIR))
 RUN_OUT := $(BUILD)/$(patsubst $(TOP)/%,%,$(HERE))
 
+# OWN_TESTS=1 runs the chapter's own tests only, not the chain (make asan).
 TEST_DIRS := $(shell cd $(TOP)/tests && ls -d [0-9][0-9]-* 2>/dev/null | \
-                     awk -v last=$(CHAPTER) '$$0 + 0 <= last + 0') $(EXTRA_TESTS)
+                     awk -v last=$(CHAPTER) -v own=$(OWN_TESTS) \
+                         'own ? $$0 + 0 == last + 0 : $$0 + 0 <= last + 0') $(EXTRA_TESTS)
 # A chapter's test files are compiled together, as one unit per folder of
 # tests/ (a generated file that includes them all): every test file parses
 # the same headers (Catch2's above all), and parsing them once per folder

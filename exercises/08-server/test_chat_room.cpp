@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <set>
 #include <string>
@@ -45,11 +46,16 @@ struct Room {
         serving.join();
     }
 
-    /// Yields until `n` members are in the room.
+    /// Yields until `n` members are in the room, for at most 2 s: a room
+    /// that does not count its members fails here, at once, with the count.
     void wait_for_members(std::size_t n)
     {
-        while (room.members() != n)
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (room.members() != n) {
+            if (std::chrono::steady_clock::now() > deadline)
+                FAIL("the room has " << room.members() << " members, not " << n);
             eventlet::sleep(0);
+        }
     }
 
     ChatRoom room;
@@ -62,7 +68,7 @@ struct Member {
     explicit Member(const Address& where)
         : socket(eventlet::connect(where, 5)), reader(std::make_unique<eventlet::BufferedReader>(socket))
     {
-        socket.set_timeout(3); // each wait; a room that does not deliver fails the read
+        socket.set_timeout(1); // each wait; a room that does not deliver fails the read
     }
     std::string line() { return reader->readline(); }
     void say(const std::string& text) { socket.sendall(text); }
