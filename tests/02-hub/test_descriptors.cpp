@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../support/hub_helpers.hpp"
+#include "../support/timeout_message.hpp"
 
 using eventlet::Hub;
 using eventlet::Readiness;
@@ -57,10 +58,6 @@ void write_all(int fd, const std::string& text)
 }
 
 } // namespace
-
-// A Timeout scope's TimeoutError is no std::exception (chapter 3): this
-// lets Catch2 show its message, and CHECK_THROWS_WITH match it.
-CATCH_TRANSLATE_EXCEPTION(const eventlet::TimeoutError& e) { return e.what(); }
 
 TEST_CASE("a green thread waiting to read wakes when data arrives", "[hub][fd]")
 {

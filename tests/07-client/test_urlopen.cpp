@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../support/net_helpers.hpp"
+#include "../support/timeout_message.hpp"
 #include "test_server.hpp"
 
 using eventlet::GreenSocket;
