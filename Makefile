@@ -3,7 +3,8 @@
 #   make demo        the three patterns, end to end: crawl, echo_server, feedscraper
 #   make test        the whole chain: chapters, lib, exercises, chapter texts, docs
 #   make test-NN     chapter NN's snapshot with the tests of chapters 1..NN
-#   make asan        every snapshot and lib under AddressSanitizer + UBSan
+#   make asan        lib (every test) and each frozen snapshot (its own chapter's tests)
+#                    under AddressSanitizer + UBSan
 #   make docs        the Doxygen site, in docs/html/index.html
 #   make diff-NN     what chapter NN changed against chapter NN-1
 #   make bench       the benchmarks, side by side with their peers (BENCH=id for one)
