@@ -46,8 +46,9 @@ TEST_DIRS := $(shell cd $(TOP)/tests && ls -d [0-9][0-9]-* 2>/dev/null | \
 # A chapter's test files are compiled together, as one unit per folder of
 # tests/ (a generated file that includes them all): every test file parses
 # the same headers (Catch2's above all), and parsing them once per folder
-# instead of once per file halves the chain's build. So two files of one
-# folder may not define the same helper; shared helpers live in a header.
+# compiles a folder in about half the time its files take one by one. So two
+# files of one folder may not define the same helper: shared helpers live in
+# a header of the folder.
 TEST_UNITS := $(patsubst %,$(LIB_OUT)/tests/%.cpp,$(TEST_DIRS))
 TEST_OBJS := $(TEST_UNITS:.cpp=.o)
 test_files = $(sort $(wildcard $(TOP)/tests/$(1)/*.cpp))
