@@ -15,6 +15,7 @@
 #include <type_traits>
 
 #include "check.hpp"
+#include "chunked.hpp"
 #include "eventlet/http/errors.hpp"
 #include "eventlet/http/response.hpp"
 #include "http/response_parser.hpp"
@@ -25,6 +26,7 @@ using eventlet::http::Response;
 using eventlet::http::Url;
 using eventlet::http::detail::ResponseParser;
 using fuzz::check;
+using fuzz::chunked;
 using fuzz::escaped;
 
 struct Limits {
@@ -139,23 +141,6 @@ std::string parse(std::string_view stream, const Limits& limits, std::size_t pie
         check(false, "the parser throws nothing but ProtocolError and ResponseTooLarge", e.what());
     }
     return log;
-}
-
-// `body` sent in chunks of `chunk` bytes, every other one with an extension.
-std::string chunked(std::string_view body, std::size_t chunk)
-{
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t pos = 0, n = 0; pos < body.size(); pos += chunk, ++n) {
-        const std::string_view piece = body.substr(pos, chunk);
-        std::string size;
-        for (std::size_t v = piece.size(); v > 0; v /= 16)
-            size.insert(size.begin(), hex[v % 16]);
-        out += size + (n % 2 == 1 ? ";ext=\"v\"" : "") + "\r\n";
-        out += piece;
-        out += "\r\n";
-    }
-    return out + "0\r\nX-Trailer: t\r\n\r\n";
 }
 
 } // namespace

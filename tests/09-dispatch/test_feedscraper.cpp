@@ -16,10 +16,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <set>
 #include <string>
 #include <vector>
 
+#include "feed_server.hpp"
 #include "program_support.hpp"
 #include "wsgi_support.hpp"
 
@@ -86,46 +86,10 @@ const std::string atom_prefixed = R"(<a:feed xmlns:a="http://www.w3.org/2005/Ato
   <a:title><![CDATA[Prefixed & fine]]></a:title>
 </a:feed>)";
 
-/// The feeds of the tests, served by a wsgi::server in this process, which
-/// counts the fetches in flight. Each fetch of /slow/... takes a little
-/// while, so that fetches that can overlap do.
-class FeedServer {
-public:
-    FeedServer()
-        : server_([this](Request& request, StartResponse& start_response) -> Body {
-              ++in_flight_;
-              most_in_flight_ = std::max(most_in_flight_, in_flight_);
-              ++fetches_;
-              client_ports_.insert(request.peer.port());
-              struct Leave {
-                  std::size_t& n;
-                  ~Leave() { --n; }
-              } leave{in_flight_};
-              if (request.path.starts_with("/slow/"))
-                  eventlet::sleep(0.02);
-              const auto found = feeds_.find(request.path.starts_with("/slow/") ? request.path.substr(5)
-                                                                               : request.path);
-              if (found == feeds_.end()) {
-                  start_response("404 Not Found", {});
-                  return "no feed here";
-              }
-              start_response("200 OK", {{"Content-Type", "application/xml"}});
-              return found->second;
-          })
-    {
-    }
-
-    /// "http://127.0.0.1:PORT" followed by `path`.
-    std::string url(const std::string& path) const { return "http://" + server_.address().to_string() + path; }
-    /// The most fetches that were in flight at once.
-    std::size_t most_in_flight() const { return most_in_flight_; }
-    /// The number of fetches so far.
-    std::size_t fetches() const { return fetches_; }
-    /// The connections the fetches came on (told apart by the client's port).
-    std::size_t connections() const { return client_ports_.size(); }
-
-private:
-    std::map<std::string, std::string> feeds_{
+/// The feeds of the tests, by path.
+std::map<std::string, std::string> test_feeds()
+{
+    return {
         {"/rss2.xml", rss2},
         {"/rdf.xml", rdf},
         {"/atom.xml", atom},
@@ -137,11 +101,12 @@ private:
         {"/broken.xml", "<rss><channel><title>Cut short"},
         {"/text.txt", "just text"},
     };
-    std::size_t in_flight_ = 0;
-    std::size_t most_in_flight_ = 0;
-    std::size_t fetches_ = 0;
-    std::set<std::uint16_t> client_ports_;
-    TestServer server_; // last: its application uses the members above
+}
+
+/// The test feeds, served in this process (see feed_server.hpp).
+class TestFeeds : public dispatch_test::FeedServer {
+public:
+    TestFeeds() : FeedServer(test_feeds()) {}
 };
 
 /// feedscraper on a port of the system's choosing, with `arguments`.
@@ -190,7 +155,7 @@ TEST_CASE("feedscraper answers a POST of RSS 2.0, RSS 1.0 and Atom feed URLs wit
           "[dispatch][feeds][program]")
 {
     eventlet::Timeout bound(20);
-    FeedServer feeds;
+    TestFeeds feeds;
     Scraper scraper;
     const auto response = scraper.post(lines({feeds.url("/rss2.xml"), feeds.url("/rdf.xml"),
                                               feeds.url("/atom.xml"), feeds.url("/atom-prefixed.xml")}));
@@ -207,7 +172,7 @@ TEST_CASE("an Atom title of type html or xhtml comes back as the text a reader s
           "[dispatch][feeds][program]")
 {
     eventlet::Timeout bound(20);
-    FeedServer feeds;
+    TestFeeds feeds;
     Scraper scraper;
     const auto response = scraper.post(lines({feeds.url("/atom-html.xml"), feeds.url("/atom-xhtml.xml")}));
     CHECK(response.body == "Bold & Brave!\nAn XHTML title");
@@ -218,7 +183,7 @@ TEST_CASE("a URL that cannot be fetched or is not a feed gives an empty line in 
           "[dispatch][feeds][program]")
 {
     eventlet::Timeout bound(20);
-    FeedServer feeds;
+    TestFeeds feeds;
     Scraper scraper;
     // A port nobody listens on: this process's own listener, closed.
     std::string refused;
@@ -247,7 +212,7 @@ TEST_CASE("blank lines of the body are skipped, and an empty body gets an empty 
           "[dispatch][feeds][program]")
 {
     eventlet::Timeout bound(20);
-    FeedServer feeds;
+    TestFeeds feeds;
     Scraper scraper;
     CHECK(scraper.post("\n  " + feeds.url("/rdf.xml") + "  \r\n\n\t\n" + feeds.url("/atom.xml")).body ==
           "RDF <Site> Summary\nAtom \u2014 plain text");
@@ -262,7 +227,7 @@ TEST_CASE("two requests at once share the one pool: with --pool 2, at most two f
           "[dispatch][feeds][pool][program]")
 {
     eventlet::Timeout bound(20);
-    FeedServer feeds;
+    TestFeeds feeds;
     Scraper scraper({"--pool", "2"});
     // Three slow feeds each: a pool per request would let four run at once.
     const std::string first = lines({feeds.url("/slow/rss2.xml"), feeds.url("/slow/rdf.xml"),
@@ -282,7 +247,7 @@ TEST_CASE("feeds of one host are fetched over connections kept from one POST to 
           "[dispatch][feeds][session][program]")
 {
     eventlet::Timeout bound(20);
-    FeedServer feeds;
+    TestFeeds feeds;
     Scraper scraper({"--pool", "2"});
     const std::string body = lines({feeds.url("/rss2.xml"), feeds.url("/rdf.xml"), feeds.url("/atom.xml"),
                                     feeds.url("/atom-html.xml")});
@@ -312,7 +277,7 @@ TEST_CASE("feedscraper answers 413 to more URLs than --max-urls, and fetches non
           "[dispatch][program]")
 {
     eventlet::Timeout bound(20);
-    FeedServer feeds;
+    TestFeeds feeds;
     Scraper scraper({"--max-urls", "3"});
     const std::string three = lines({feeds.url("/atom.xml"), feeds.url("/atom.xml"), feeds.url("/atom.xml")});
     CHECK(scraper.post(three).status == 200);
@@ -328,7 +293,7 @@ TEST_CASE("feedscraper, asked by curl, answers with the titles; SIGTERM then sto
           "[dispatch][program][curl]")
 {
     eventlet::Timeout bound(30);
-    FeedServer feeds;
+    TestFeeds feeds;
     Scraper scraper;
     CHECK(scraper.address().host() == "127.0.0.1");
     const std::string titles =
@@ -343,7 +308,7 @@ TEST_CASE("SIGINT stops feedscraper with exit 0, even with a client connected an
           "[dispatch][program]")
 {
     eventlet::Timeout bound(20);
-    FeedServer feeds;
+    TestFeeds feeds;
     Scraper scraper;
     RawClient idle(scraper.address());
     idle.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");

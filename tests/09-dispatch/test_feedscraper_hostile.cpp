@@ -17,9 +17,11 @@
 #include <utility>
 #include <vector>
 
+#include "feed_server.hpp"
 #include "program_support.hpp"
 #include "wsgi_support.hpp"
 
+using dispatch_test::FeedServer;
 using dispatch_test::lines;
 using dispatch_test::Program;
 using eventlet::wsgi::Body;
@@ -64,36 +66,6 @@ const std::string billion_laughs = R"(<!DOCTYPE rss [
 )";
 
 const std::string external_entity = "<!DOCTYPE rss [ <!ENTITY xxe SYSTEM \"file:///etc/passwd\"> ]>\n";
-
-/// Feeds by path, served by a wsgi::server in this process; a path under
-/// /slow/ is answered after 0.1 s.
-class Feeds {
-public:
-    explicit Feeds(std::map<std::string, std::string> feeds)
-        : feeds_(std::move(feeds)),
-          server_([this](Request& request, StartResponse& start_response) -> Body {
-              std::string path = request.path;
-              if (path.starts_with("/slow/")) {
-                  eventlet::sleep(0.1);
-                  path = path.substr(5);
-              }
-              const auto found = feeds_.find(path);
-              if (found == feeds_.end()) {
-                  start_response("404 Not Found", {});
-                  return "no feed here";
-              }
-              start_response("200 OK", {{"Content-Type", "application/xml"}});
-              return found->second;
-          })
-    {
-    }
-    /// "http://127.0.0.1:PORT" followed by `path`.
-    std::string url(const std::string& path) const { return "http://" + server_.address().to_string() + path; }
-
-private:
-    std::map<std::string, std::string> feeds_;
-    TestServer server_; // last: its application uses feeds_
-};
 
 /// feedscraper on a port of the system's choosing, with `arguments`, run
 /// by /bin/sh with `ulimit -n` set to `descriptors` if that is not 0; killed
@@ -166,7 +138,7 @@ TEST_CASE("a title of 1,600 nested elements is read without a crash, its text wh
     eventlet::Timeout bound(20);
     // 1,600 levels (21 KB) overflowed a green thread's stack, one frame each;
     // 100,000 is far past that.
-    Feeds feeds({{"/deep.xml", rss_titled("A " + nested(1'600, "deep") + " title")},
+    FeedServer feeds({{"/deep.xml", rss_titled("A " + nested(1'600, "deep") + " title")},
                  {"/deeper.xml", rss_titled(nested(100'000, "deeper") + "<i>and</i> on")},
                  {"/rss.xml", rss_titled("Still here")}});
     LimitedScraper scraper;
@@ -188,7 +160,7 @@ TEST_CASE("feeds built to make the title search quadratic are answered at once, 
         attributes += " a=\"\"";
         children += "<x:title/>";
     }
-    Feeds feeds({{"/attributes.xml", "<rss version=\"2.0\" xmlns:x=\"u\"><channel" + attributes + ">" + children +
+    FeedServer feeds({{"/attributes.xml", "<rss version=\"2.0\" xmlns:x=\"u\"><channel" + attributes + ">" + children +
                                          "<title>Found</title></channel></rss>"},
                  {"/ampersands.xml", "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"html\">" + ampersands +
                                          "&amp;lt;</title></feed>"}});
@@ -210,7 +182,7 @@ TEST_CASE("a feed larger than --max-feed-size gives an empty line; one within it
 {
     eventlet::Timeout bound(20);
     const std::string feed = rss_titled("Sized") + std::string(10'000 - rss_titled("Sized").size(), ' ');
-    Feeds feeds({{"/sized.xml", feed}});
+    FeedServer feeds({{"/sized.xml", feed}});
     LimitedScraper scraper({"--max-feed-size", "9999"});
     LimitedScraper roomy({"--max-feed-size=10000"});
     CHECK(scraper.post(lines({feeds.url("/sized.xml")})).body == "");
@@ -230,7 +202,7 @@ TEST_CASE("a title is cut to 1,024 bytes between two characters, with an ellipsi
             text += "\u00E9";
         return text;
     }();
-    Feeds feeds({{"/long.xml", rss_titled(long_title)},
+    FeedServer feeds({{"/long.xml", rss_titled(long_title)},
                  {"/exact.xml", rss_titled(std::string(1024, 'y'))},
                  {"/over.xml", rss_titled(std::string(1025, 'z'))}});
     LimitedScraper scraper;
@@ -261,7 +233,7 @@ TEST_CASE("invalid UTF-8 in a title is answered as U+FFFD, one for each maximal 
     // Latin-1 "café" in a feed that says UTF-8; a lone continuation byte; a
     // surrogate's encoding; a sequence cut short by the next character; an
     // overlong "/"; a code point past U+10FFFF; and valid four-byte text.
-    Feeds feeds({{"/bytes.xml", rss_titled("caf\xE9 \x80 \xED\xA0\x80 \xE2\x82x \xC0\xAF \xF4\x90\x80\x80 \xF0\x9F\x93\xB0")}});
+    FeedServer feeds({{"/bytes.xml", rss_titled("caf\xE9 \x80 \xED\xA0\x80 \xE2\x82x \xC0\xAF \xF4\x90\x80\x80 \xF0\x9F\x93\xB0")}});
     LimitedScraper scraper;
     const auto response = scraper.post(lines({feeds.url("/bytes.xml")}));
     CHECK(response.status == 200);
@@ -275,7 +247,7 @@ TEST_CASE("entities declared in a DTD are never expanded: their references come 
           "[dispatch][feeds][hostile][program]")
 {
     eventlet::Timeout bound(20);
-    Feeds feeds({{"/laughs.xml", rss_titled("&lol9;", billion_laughs)},
+    FeedServer feeds({{"/laughs.xml", rss_titled("&lol9;", billion_laughs)},
                  {"/xxe.xml", rss_titled("X&xxe;", external_entity)},
                  {"/undeclared.xml", rss_titled("A &foo; B")}});
     LimitedScraper scraper;
@@ -290,7 +262,7 @@ TEST_CASE("out of file descriptors, feedscraper waits for one, or answers 503: n
           "[dispatch][feeds][hostile][program][descriptors]")
 {
     eventlet::Timeout bound(60);
-    Feeds feeds({{"/rss.xml", rss_titled("Fine")}});
+    FeedServer feeds({{"/rss.xml", rss_titled("Fine")}}, 0.1); // /slow/: 0.1 s
     // About ten descriptors are the program's own (standard streams, epoll,
     // the listener, signal and wake-up pipes): a dozen are left for the
     // clients' connections and the fetches, far fewer than 4 requests of 10
