@@ -24,6 +24,7 @@ RUNNER := $(OUT)/run-tests
 # A snapshot that parses HTTP links llhttp (see snapshot.mk), and only then.
 USES_LLHTTP := $(shell grep -rls 'llhttp.h' $(SNAPSHOT_DIR)/src $(SNAPSHOT_DIR)/include/eventlet)
 LINK_LIBRARIES := $(LIBRARY) $(if $(USES_LLHTTP),$(LLHTTP_LIBRARY))
+LDLIBS += $(call snapshot_ldlibs,$(SNAPSHOT_DIR))
 INCLUDES := -I$(HERE) -I$(SNAPSHOT_DIR)/include
 
 .PHONY: all build test clean deps snapshot-lib

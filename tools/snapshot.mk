@@ -90,6 +90,7 @@ program_ldlibs = $(shell sed -n 's|^// LDLIBS: ||p' $(SNAPSHOT_DIR)/examples/$(1
 # A snapshot that parses HTTP links llhttp (see flags.mk), and only then.
 USES_LLHTTP := $(shell grep -rls 'llhttp.h' $(SNAPSHOT_DIR)/src $(SNAPSHOT_DIR)/include/eventlet)
 LINK_LIBRARIES := $(LIBRARY) $(if $(USES_LLHTTP),$(LLHTTP_LIBRARY))
+LDLIBS += $(call snapshot_ldlibs,$(SNAPSHOT_DIR))
 
 INCLUDES := -I$(SNAPSHOT_DIR)/include $(if $(USES_LLHTTP),$(LLHTTP_INCLUDES))
 

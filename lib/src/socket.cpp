@@ -13,12 +13,15 @@
 
 #include "eventlet/resolver.hpp"
 #include "sockaddr.hpp"
+#include "socket_error.hpp"
+#include "tls/engine.hpp"
 
 namespace eventlet {
-namespace {
+
+namespace detail {
 
 // The errors a user handles differently get classes of their own.
-[[noreturn]] void throw_error(int error, const std::string& what)
+[[noreturn]] void throw_socket_error(int error, const std::string& what)
 {
     const std::error_code code(error, std::system_category());
     switch (error) {
@@ -32,6 +35,10 @@ namespace {
         throw SocketError(code, what);
     }
 }
+
+} // namespace detail
+
+namespace {
 
 bool would_block(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
 
@@ -59,6 +66,9 @@ Address numeric_for(Family family, const Address& address, const char* operation
 
 } // namespace
 
+// Out of line: the TLS engine the destructor frees is complete only here.
+GreenSocket::GreenSocket() noexcept = default;
+
 GreenSocket::GreenSocket(int fd, std::optional<Seconds> timeout) noexcept
     : fd_(fd), timeout_(timeout)
 {
@@ -70,7 +80,7 @@ GreenSocket::GreenSocket(Family family)
     : fd_(::socket(detail::native_family(family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0))
 {
     if (fd_ < 0)
-        throw_error(errno, std::string("cannot open an ") + name_of(family) + " socket");
+        detail::throw_socket_error(errno, std::string("cannot open an ") + name_of(family) + " socket");
 }
 
 GreenSocket GreenSocket::adopt(int fd)
@@ -79,13 +89,13 @@ GreenSocket GreenSocket::adopt(int fd)
         throw std::invalid_argument("cannot adopt descriptor " + std::to_string(fd));
     const int flags = ::fcntl(fd, F_GETFL);
     if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-        throw_error(errno, "cannot adopt descriptor " + std::to_string(fd));
+        detail::throw_socket_error(errno, "cannot adopt descriptor " + std::to_string(fd));
     return GreenSocket(fd, std::nullopt);
 }
 
 GreenSocket::GreenSocket(GreenSocket&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)), timeout_(other.timeout_),
-      owner_(std::exchange(other.owner_, {}))
+      owner_(std::exchange(other.owner_, {})), tls_(std::move(other.tls_))
 {
 }
 
@@ -96,6 +106,7 @@ GreenSocket& GreenSocket::operator=(GreenSocket&& other) noexcept
         fd_ = std::exchange(other.fd_, -1);
         timeout_ = other.timeout_;
         owner_ = std::exchange(other.owner_, {});
+        tls_ = std::move(other.tls_);
     }
     return *this;
 }
@@ -107,6 +118,10 @@ void GreenSocket::close()
     if (fd_ < 0)
         return;
     check_thread("close");
+    if (tls_) {
+        tls_->send_close_notify();
+        tls_.reset();
+    }
     const int fd = std::exchange(fd_, -1);
     owner_ = {};
     // First the hub, then the system: once closed, the number may be
@@ -123,6 +138,9 @@ int GreenSocket::release()
     if (fd_ < 0)
         return -1;
     check_thread("release");
+    if (tls_)
+        throw std::logic_error(on("release", fd_) + ": TLS runs on it, and its state cannot go "
+                                                     "with a bare descriptor");
     const int fd = std::exchange(fd_, -1);
     owner_ = {};
     // Whoever gets the descriptor may close it without telling the hub.
@@ -163,19 +181,51 @@ void GreenSocket::park(Readiness want, const char* operation)
     trampoline(fd_, want, timeout_, Registration::until_close);
 }
 
+void GreenSocket::park_for_tls(bool wants_read, const char* operation, bool resumable)
+{
+    try {
+        park(wants_read ? Readiness::read : Readiness::write, operation);
+    } catch (const IOClosed&) {
+        throw; // closed under us, perhaps destroyed with it: touch nothing
+    } catch (...) {
+        // A read can be asked again with any buffer; a write must be asked
+        // again with the same bytes, and a handshake cut short leaves the
+        // connection unchecked: neither may go on (close() may have ended
+        // the engine meanwhile).
+        if (!resumable && tls_)
+            tls_->interrupted(operation);
+        throw;
+    }
+}
+
+void GreenSocket::start_tls(const tls::Context& context, bool server, const std::string& server_name)
+{
+    const int fd = checked_fd("TLS handshake");
+    if (tls_)
+        throw std::logic_error(on("TLS handshake", fd) + ": TLS runs on this socket already");
+    tls_ = std::make_unique<tls::detail::Engine>(context, fd, server, server_name);
+    for (;;) {
+        const tls::detail::Want want = tls_->handshake();
+        if (want == tls::detail::Want::nothing)
+            break;
+        park_for_tls(want == tls::detail::Want::read, "TLS handshake", false);
+    }
+    tls_->handshake_finished();
+}
+
 void GreenSocket::bind(const Address& address)
 {
     const int fd = checked_fd("bind");
     const Address target = numeric_for(family(), address, "bind");
     const detail::SocketAddress native = detail::to_sockaddr(target);
     if (::bind(fd, native.get(), native.length) != 0)
-        throw_error(errno, "cannot bind to " + target.to_string());
+        detail::throw_socket_error(errno, "cannot bind to " + target.to_string());
 }
 
 void GreenSocket::listen(int backlog)
 {
     if (::listen(checked_fd("listen"), backlog) != 0)
-        throw_error(errno, on("listen", fd_));
+        detail::throw_socket_error(errno, on("listen", fd_));
 }
 
 void GreenSocket::connect(const Address& address)
@@ -189,10 +239,10 @@ void GreenSocket::connect(const Address& address)
     // A non-blocking connect goes on in the kernel (EINPROGRESS, or EINTR
     // if a signal came first); writability says it ended, SO_ERROR how.
     if (errno != EINPROGRESS && errno != EINTR)
-        throw_error(errno, what);
+        detail::throw_socket_error(errno, what);
     park(Readiness::write, "connect");
     if (const int error = option(SOL_SOCKET, SO_ERROR); error != 0)
-        throw_error(error, what);
+        detail::throw_socket_error(error, what);
 }
 
 Accepted GreenSocket::accept()
@@ -212,13 +262,20 @@ Accepted GreenSocket::accept()
         if (errno == EINTR || errno == ECONNABORTED)
             continue;
         if (!would_block(errno))
-            throw_error(errno, on("accept", fd));
+            detail::throw_socket_error(errno, on("accept", fd));
         park(Readiness::read, "accept");
     }
 }
 
 std::optional<std::size_t> GreenSocket::try_recv(std::span<std::byte> buffer)
 {
+    if (tls_) {
+        checked_fd("recv");
+        const tls::detail::Engine::Step step = tls_->read(buffer);
+        if (step.want != tls::detail::Want::nothing)
+            return std::nullopt;
+        return step.bytes;
+    }
     for (;;) {
         const int fd = checked_fd("recv");
         const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
@@ -227,7 +284,7 @@ std::optional<std::size_t> GreenSocket::try_recv(std::span<std::byte> buffer)
         if (errno == EINTR)
             continue;
         if (!would_block(errno))
-            throw_error(errno, on("recv", fd));
+            detail::throw_socket_error(errno, on("recv", fd));
         return std::nullopt;
     }
 }
@@ -240,6 +297,14 @@ std::optional<std::size_t> GreenSocket::try_recv(std::span<char> buffer)
 std::size_t GreenSocket::recv(std::span<std::byte> buffer)
 {
     for (;;) {
+        if (tls_) {
+            checked_fd("recv");
+            const tls::detail::Engine::Step step = tls_->read(buffer);
+            if (step.want == tls::detail::Want::nothing)
+                return step.bytes;
+            park_for_tls(step.want == tls::detail::Want::read, "recv", true);
+            continue;
+        }
         if (const std::optional<std::size_t> received = try_recv(buffer))
             return *received;
         park(Readiness::read, "recv");
@@ -261,6 +326,13 @@ std::size_t GreenSocket::send(std::span<const std::byte> data)
         const int fd = checked_fd("send");
         if (data.empty())
             return 0;
+        if (tls_) {
+            const tls::detail::Engine::Step step = tls_->write(data);
+            if (step.want == tls::detail::Want::nothing)
+                return step.bytes;
+            park_for_tls(step.want == tls::detail::Want::read, "send", false);
+            continue;
+        }
         // MSG_NOSIGNAL: a peer that went away must give this call EPIPE,
         // not the whole process a SIGPIPE, whose default is to kill it.
         const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
@@ -269,7 +341,7 @@ std::size_t GreenSocket::send(std::span<const std::byte> data)
         if (errno == EINTR)
             continue;
         if (!would_block(errno))
-            throw_error(errno, on("send", fd));
+            detail::throw_socket_error(errno, on("send", fd));
         park(Readiness::write, "send");
     }
 }
@@ -287,14 +359,17 @@ void GreenSocket::sendall(std::string_view data) { sendall(std::as_bytes(std::sp
 void GreenSocket::shutdown(Shutdown how)
 {
     const int native = how == Shutdown::read ? SHUT_RD : how == Shutdown::write ? SHUT_WR : SHUT_RDWR;
-    if (::shutdown(checked_fd("shutdown"), native) != 0)
-        throw_error(errno, on("shutdown", fd_));
+    const int fd = checked_fd("shutdown");
+    if (tls_ && how != Shutdown::read)
+        tls_->send_close_notify();
+    if (::shutdown(fd, native) != 0)
+        detail::throw_socket_error(errno, on("shutdown", fd_));
 }
 
 void GreenSocket::set_option(int level, int name, int value)
 {
     if (::setsockopt(checked_fd("setsockopt"), level, name, &value, sizeof value) != 0)
-        throw_error(errno, on("setsockopt", fd_));
+        detail::throw_socket_error(errno, on("setsockopt", fd_));
 }
 
 int GreenSocket::option(int level, int name) const
@@ -302,7 +377,7 @@ int GreenSocket::option(int level, int name) const
     int value = 0;
     socklen_t length = sizeof value;
     if (::getsockopt(checked_fd("getsockopt"), level, name, &value, &length) != 0)
-        throw_error(errno, on("getsockopt", fd_));
+        detail::throw_socket_error(errno, on("getsockopt", fd_));
     return value;
 }
 
@@ -312,7 +387,7 @@ Address GreenSocket::local_address() const
     local.length = sizeof local.storage;
     if (::getsockname(checked_fd("getsockname"), reinterpret_cast<sockaddr*>(&local.storage),
                       &local.length) != 0)
-        throw_error(errno, on("getsockname", fd_));
+        detail::throw_socket_error(errno, on("getsockname", fd_));
     return detail::from_sockaddr(local.get(), local.length);
 }
 
@@ -322,7 +397,7 @@ Address GreenSocket::peer_address() const
     peer.length = sizeof peer.storage;
     if (::getpeername(checked_fd("getpeername"), reinterpret_cast<sockaddr*>(&peer.storage),
                       &peer.length) != 0)
-        throw_error(errno, on("getpeername", fd_));
+        detail::throw_socket_error(errno, on("getpeername", fd_));
     return detail::from_sockaddr(peer.get(), peer.length);
 }
 
@@ -369,5 +444,16 @@ GreenSocket connect(const Address& address, std::optional<Seconds> timeout)
                            "'" + address.to_string() + "' has no address");
     std::rethrow_exception(last_error);
 }
+
+namespace tls::detail {
+
+void Access::start(GreenSocket& socket, const Context& context, bool server, const std::string& server_name)
+{
+    socket.start_tls(context, server, server_name);
+}
+
+const Engine* Access::engine(const GreenSocket& socket) noexcept { return socket.tls_.get(); }
+
+} // namespace tls::detail
 
 } // namespace eventlet

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,6 +24,14 @@
 namespace eventlet {
 
 struct Accepted;
+
+namespace tls {
+class Context;
+namespace detail {
+class Engine;
+struct Access;
+} // namespace detail
+} // namespace tls
 
 /// Which direction shutdown() ends.
 enum class Shutdown {
@@ -44,10 +53,14 @@ enum class Shutdown {
 /// a time, and one to send; closing a socket wakes those with IOClosed.
 /// Every call that parks may also throw what is thrown into the waiting
 /// green thread (TimeoutError from an eventlet::Timeout, GreenletExit).
+///
+/// Once TLS runs on it (tls::start_client(), tls::start_server()), the
+/// socket's recv(), send() and their kin carry the data encrypted, and park
+/// for whatever the TLS engine waits for; the rest is the same.
 class GreenSocket {
 public:
     /// A socket that is not open.
-    GreenSocket() noexcept = default;
+    GreenSocket() noexcept;
     /// Opens a new TCP socket of `family`, unbound and unconnected.
     /// \throws SocketError if the system refuses (out of descriptors, say).
     explicit GreenSocket(Family family);
@@ -89,8 +102,11 @@ public:
     /// Receives at most `buffer.size()` bytes, parking until at least one
     /// byte or the end of the stream arrives.
     /// \returns the number of bytes received; 0 means the peer shut down
-    ///          writing (end of file), or `buffer` is empty.
-    /// \throws ConnectionReset; IOTimeout; IOClosed; SocketError.
+    ///          writing (end of file; with TLS, its close_notify), or
+    ///          `buffer` is empty.
+    /// \throws ConnectionReset; IOTimeout; IOClosed; SocketError; with TLS,
+    ///         tls::Truncated when the connection ends without close_notify,
+    ///         tls::TlsError when a record does not decrypt.
     std::size_t recv(std::span<std::byte> buffer);
     /// Same as recv(std::span<std::byte>), into chars.
     std::size_t recv(std::span<char> buffer);
@@ -100,14 +116,17 @@ public:
     /// nullopt where it would wait. For a caller that sets up something
     /// costly (a Timeout, say) only when it must wait.
     /// \returns as recv(), or nullopt if no byte is there yet.
-    /// \throws ConnectionReset; IOClosed; SocketError (never IOTimeout).
+    /// \throws ConnectionReset; IOClosed; SocketError (never IOTimeout);
+    ///         with TLS, as recv().
     std::optional<std::size_t> try_recv(std::span<std::byte> buffer);
     /// Same as try_recv(std::span<std::byte>), into chars.
     std::optional<std::size_t> try_recv(std::span<char> buffer);
     /// Sends some of `data`, parking until at least one byte fits in the
     /// socket's buffer. \returns the number of bytes sent.
     /// \throws BrokenPipe (never a SIGPIPE); ConnectionReset; IOTimeout;
-    ///         IOClosed; SocketError.
+    ///         IOClosed; SocketError. With TLS, a wait cut short (IOTimeout,
+    ///         a Timeout, a kill) leaves a record half sent: every later
+    ///         send() then throws tls::TlsError (Errc::unusable).
     std::size_t send(std::span<const std::byte> data);
     /// Same as send(std::span<const std::byte>), for text.
     std::size_t send(std::string_view data);
@@ -118,13 +137,17 @@ public:
     /// Same as sendall(std::span<const std::byte>), for text.
     void sendall(std::string_view data);
     /// Ends one or both directions of the connection, and wakes nobody:
-    /// after shutdown(Shutdown::write) the peer's recv() returns 0.
+    /// after shutdown(Shutdown::write) the peer's recv() returns 0. With
+    /// TLS, ending the writing direction first sends close_notify, if the
+    /// socket's buffer takes it at once (it does unless the peer has
+    /// stopped reading): shutdown() never parks.
     /// \throws SocketError (ENOTCONN, say).
     void shutdown(Shutdown how);
     /// Closes the socket. A green thread waiting on it (in recv, accept...)
     /// wakes with IOClosed; the hub forgets the descriptor before the
     /// system may reuse its number. Does nothing if the socket is not open.
-    /// Never switches.
+    /// Never switches. With TLS, close_notify goes first, as for
+    /// shutdown(Shutdown::write).
     ///
     /// A socket belongs to the OS thread whose hub it first waited on: only
     /// that hub can forget its descriptor.
@@ -164,25 +187,35 @@ public:
     int fd() const noexcept { return fd_; }
     /// True if the socket is open.
     bool is_open() const noexcept { return fd_ >= 0; }
+    /// True once TLS runs on the socket (tls::start_client(), tls::start_server()).
+    bool is_tls() const noexcept { return tls_ != nullptr; }
     /// Same as is_open().
     explicit operator bool() const noexcept { return is_open(); }
     /// Gives up ownership: returns the descriptor (or -1), and leaves this
     /// socket closed without closing the descriptor. The hub forgets the
     /// descriptor (a green thread waiting on it wakes with IOClosed).
     /// \throws std::logic_error, and keeps the descriptor, when called on
-    ///         another OS thread than the socket's (see close()).
+    ///         another OS thread than the socket's (see close()), or when
+    ///         TLS runs on it (its state cannot go with a bare descriptor).
     int release();
 
 private:
+    friend struct tls::detail::Access;
+
     explicit GreenSocket(int fd, std::optional<Seconds> timeout) noexcept;
     int checked_fd(const char* operation) const;
     void park(Readiness want, const char* operation);
     void check_thread(const char* operation) const;
+    // TLS (socket.cpp): the handshake, and a park for what the engine wants.
+    void start_tls(const tls::Context& context, bool server, const std::string& server_name);
+    void park_for_tls(bool wants_read, const char* operation, bool resumable);
 
     int fd_ = -1;
     std::optional<Seconds> timeout_;
     // The thread whose hub the socket has waited on; none until it waits.
     std::thread::id owner_;
+    // The TLS state, once TLS runs on the socket.
+    std::unique_ptr<tls::detail::Engine> tls_;
 };
 
 /// What accept() returns: the new connection and the peer's address.
