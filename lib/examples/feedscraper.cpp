@@ -18,6 +18,7 @@
 //
 // Usage: feedscraper [--host H] [--port P] [--pool N] [--max-urls M] [--timeout S]
 //                    [--max-feed-size B] [--grace S] [--idle-timeout S]
+//                    [--cacert FILE] [--cert FILE --key FILE]
 //
 // The feeds are parsed with pugixml, a shared library, so this program
 // (and only it) links it; tools/snapshot.mk reads the next line:
@@ -30,6 +31,7 @@
 #include <eventlet/join.hpp>
 #include <eventlet/signals.hpp>
 #include <eventlet/socket.hpp>
+#include <eventlet/tls/context.hpp>
 #include <eventlet/wsgi/server.hpp>
 
 #include <pugixml.hpp>
@@ -60,14 +62,22 @@ namespace wsgi = eventlet::wsgi;
 constexpr std::string_view usage_text =
     "usage: feedscraper [--host H] [--port P] [--pool N] [--max-urls M] [--timeout S]\n"
     "                   [--max-feed-size B] [--grace S] [--idle-timeout S]\n"
+    "                   [--cacert FILE] [--cert FILE --key FILE]\n"
     "Serves HTTP on H:P (default 127.0.0.1:9010; port 0 lets the system choose)\n"
-    "and prints 'listening on H:P'. POST it feed URLs (RSS 2.0, RSS 1.0, Atom),\n"
+    "and prints 'listening on H:P'. POST it feed URLs (http:// or https://; RSS 2.0,\n"
+    "RSS 1.0, Atom),\n"
     "one per line, at most M per request (default 100): it answers with their\n"
     "titles, one per line, in the same order; an empty line for a URL that is\n"
     "not a feed or cannot be fetched within S seconds (default 20). The feeds of\n"
     "all requests are fetched through one pool of N green threads (default 1000).\n"
-    "A feed larger than B bytes (default 4194304, 4 MiB) is not read past B: an\n"
-    "empty line. A title is cut to 1024 bytes; invalid UTF-8 becomes U+FFFD.\n"
+    "Feeds are asked for gzip or deflate, and decoded. A feed larger than B bytes\n"
+    "(default 4194304, 4 MiB; decoded or not) is not read past B: an empty line.\n"
+    "A title is cut to 1024 bytes; invalid UTF-8 becomes U+FFFD.\n"
+    "An https:// feed's server must have a certificate from a CA the system\n"
+    "trusts (SSL_CERT_FILE or SSL_CERT_DIR replace the system's list), or from\n"
+    "the CA certificates of --cacert FILE (PEM), trusted as well.\n"
+    "With --cert and --key it serves HTTPS, with the certificate chain and the\n"
+    "private key of those files (PEM).\n"
     "A fetch that finds no free file descriptor waits for one (at most 10 s,\n"
     "or S if less); then its request is answered 503.\n"
     "SIGINT or SIGTERM stops it: it stops accepting, gives the requests under\n"
@@ -78,6 +88,7 @@ constexpr std::string_view usage_text =
     "    closed for a new client\n"
     "  --idle-timeout S  a connection waiting for a request is closed (default 60)\n"
     "  a request head: 10 s, 64 KiB, 100 header fields, a request line of 8 KiB\n"
+    "    (with HTTPS, the TLS handshake must end within the same 10 s)\n"
     "  a request body: M URLs of 8 KiB; 20 s, then at least 500 bytes/s; 60 s per wait\n"
     "  a response: 20 s, then at least 500 bytes/s taken by the client; 60 s per wait\n";
 
@@ -95,6 +106,9 @@ struct Settings {
     double grace = 10;
     double idle_timeout = 60;
     std::size_t max_feed_size = 4 * 1024 * 1024;
+    std::string cacert;
+    std::string certificate;
+    std::string key;
     bool help = false;
 };
 
@@ -121,7 +135,7 @@ Settings parse_arguments(int argc, char** argv)
         const std::string_view name = argument.substr(0, argument.find('='));
         if (name != "--host" && name != "--port" && name != "--pool" && name != "--max-urls" &&
             name != "--timeout" && name != "--max-feed-size" && name != "--grace" &&
-            name != "--idle-timeout")
+            name != "--idle-timeout" && name != "--cacert" && name != "--cert" && name != "--key")
             throw UsageError("unknown argument '" + std::string(argument) + "'");
         std::string_view value;
         if (name.size() < argument.size())
@@ -132,6 +146,9 @@ Settings parse_arguments(int argc, char** argv)
             throw UsageError(std::string(name) + " needs a value");
         if (name == "--host") {
             settings.host = value;
+        } else if (name == "--cacert" || name == "--cert" || name == "--key") {
+            (name == "--cacert" ? settings.cacert : name == "--cert" ? settings.certificate : settings.key) =
+                value;
         } else if (name == "--port") {
             settings.port = parse_number<std::uint16_t>(name, value);
         } else if (name == "--pool" || name == "--max-urls") {
@@ -154,6 +171,8 @@ Settings parse_arguments(int argc, char** argv)
             (name == "--grace" ? settings.grace : settings.idle_timeout) = seconds;
         }
     }
+    if (settings.certificate.empty() != settings.key.empty())
+        throw UsageError("--cert and --key go together");
     return settings;
 }
 
@@ -574,6 +593,21 @@ void stop_on_signals(eventlet::SignalSet& signals, eventlet::GreenSocket& listen
 
 int serve(const Settings& settings)
 {
+    // Made before listening: a file that does not load ends the program
+    // before it says it listens.
+    eventlet::http::Options fetch_options;
+    fetch_options.timeout = settings.timeout;
+    fetch_options.connect_timeout = std::min(settings.timeout, 10.0);
+    fetch_options.max_body_size = settings.max_feed_size;
+    fetch_options.decompress = true; // feeds are text: gzip makes them a fraction of their size
+    fetch_options.tls = eventlet::tls::Context::client({.ca_file = settings.cacert});
+    wsgi::ServerOptions options;
+    options.max_body_bytes = settings.max_urls * 8194; // the URLs, and their line breaks
+    options.grace = settings.grace;
+    options.idle_timeout = settings.idle_timeout;
+    if (!settings.certificate.empty())
+        options.tls = eventlet::tls::Context::server(settings.certificate, settings.key);
+
     // Caught from before the server listens: a signal sent as soon as
     // "listening on" is read must not find its default action (death).
     eventlet::SignalSet signals{SIGINT, SIGTERM};
@@ -589,14 +623,6 @@ int serve(const Settings& settings)
     eventlet::GreenPool pool(settings.pool);
     // No more connections are idle than the pool ever had fetching at once.
     eventlet::http::Session session({.per_host = settings.pool, .total = settings.pool});
-    eventlet::http::Options fetch_options;
-    fetch_options.timeout = settings.timeout;
-    fetch_options.connect_timeout = std::min(settings.timeout, 10.0);
-    fetch_options.max_body_size = settings.max_feed_size;
-    wsgi::ServerOptions options;
-    options.max_body_bytes = settings.max_urls * 8194; // the URLs, and their line breaks
-    options.grace = settings.grace;
-    options.idle_timeout = settings.idle_timeout;
     wsgi::server(listener, Scraper{pool, session, settings.max_urls, fetch_options}, options);
     return 0;
 }

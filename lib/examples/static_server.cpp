@@ -3,6 +3,7 @@
 // programs without the network. A wsgi::server application in a few lines.
 //
 // Usage: static_server --root DIR [--host H] [--port P] [--grace S] [--idle-timeout S]
+//                      [--cert FILE --key FILE]
 //
 // It reads the folder's files once, when it starts, and serves them from
 // memory: reading a file while serving would block the hub (the system has
@@ -41,9 +42,12 @@ namespace wsgi = eventlet::wsgi;
 
 constexpr std::string_view usage_text =
     "usage: static_server --root DIR [--host H] [--port P] [--grace S] [--idle-timeout S]\n"
+    "                     [--cert FILE --key FILE]\n"
     "Serves the files under DIR (read once, at start) on H:P (default\n"
     "127.0.0.1:8000; port 0 lets the system choose), GET and HEAD only, and\n"
     "prints 'listening on H:P'. A path naming a folder serves its index.html.\n"
+    "With --cert and --key it serves HTTPS, with the certificate chain and the\n"
+    "private key of those files (PEM).\n"
     "SIGINT or SIGTERM stops it: it stops accepting, gives the requests under\n"
     "way S seconds (--grace, default 10), closes what is left and exits 0; a\n"
     "second signal exits 1 at once.\n"
@@ -52,6 +56,7 @@ constexpr std::string_view usage_text =
     "    closed for a new client\n"
     "  --idle-timeout S  a connection waiting for a request is closed (default 60)\n"
     "  a request head: 10 s, 64 KiB, 100 header fields, a request line of 8 KiB\n"
+    "    (with HTTPS, the TLS handshake must end within the same 10 s)\n"
     "  a request body: 16 MiB; 20 s, then at least 500 bytes/s; 60 s per wait\n"
     "  a response: 20 s, then at least 500 bytes/s taken by the client; 60 s per wait\n";
 
@@ -68,6 +73,8 @@ struct Settings {
     std::uint16_t port = 8000;
     double grace = 10;
     double idle_timeout = 60;
+    std::string certificate;
+    std::string key;
 };
 
 double parse_seconds(std::string_view option, std::string_view text)
@@ -89,13 +96,17 @@ Settings parse_arguments(int argc, char** argv)
             std::exit(0);
         }
         if (name != "--root" && name != "--host" && name != "--port" && name != "--grace" &&
-            name != "--idle-timeout")
+            name != "--idle-timeout" && name != "--cert" && name != "--key")
             throw UsageError("unknown argument '" + std::string(name) + "'");
         if (i + 1 == argc)
             throw UsageError(std::string(name) + " needs a value");
         const std::string_view value = argv[++i];
         if (name == "--root") {
             settings.root = value;
+        } else if (name == "--cert") {
+            settings.certificate = value;
+        } else if (name == "--key") {
+            settings.key = value;
         } else if (name == "--host") {
             settings.host = value;
         } else if (name == "--grace") {
@@ -110,6 +121,8 @@ Settings parse_arguments(int argc, char** argv)
     }
     if (settings.root.empty())
         throw UsageError("--root is required");
+    if (settings.certificate.empty() != settings.key.empty())
+        throw UsageError("--cert and --key go together");
     return settings;
 }
 
@@ -193,6 +206,11 @@ void stop_on_signals(eventlet::SignalSet& signals, eventlet::GreenSocket& listen
 int serve(const Settings& settings)
 {
     const std::map<std::string, File> files = load(settings.root);
+    wsgi::ServerOptions options;
+    options.grace = settings.grace;
+    options.idle_timeout = settings.idle_timeout;
+    if (!settings.certificate.empty())
+        options.tls = eventlet::tls::Context::server(settings.certificate, settings.key);
     // Caught from before the server listens: a signal sent as soon as
     // "listening on" is read must not find its default action (death).
     eventlet::SignalSet signals{SIGINT, SIGTERM};
@@ -204,9 +222,6 @@ int serve(const Settings& settings)
         eventlet::GreenThread<void>& thread;
         ~KillAtEnd() { thread.kill(); }
     } kill_at_end{watcher};
-    wsgi::ServerOptions options;
-    options.grace = settings.grace;
-    options.idle_timeout = settings.idle_timeout;
     wsgi::server(listener, StaticFiles{files}, options);
     return 0;
 }

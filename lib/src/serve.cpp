@@ -13,6 +13,8 @@
 
 #include "eventlet/detail/wait_queue.hpp"
 #include "eventlet/greenpool.hpp"
+#include "eventlet/timeout.hpp"
+#include "eventlet/tls.hpp"
 #include "report.hpp"
 
 namespace eventlet {
@@ -116,6 +118,7 @@ struct Server::State : std::enable_shared_from_this<State> {
     {
     }
 
+    bool handshake(Connection& connection);
     void accept_loop();
     std::optional<Accepted> accept_one();
     void pause_accepting(const SocketError& error);
@@ -128,6 +131,8 @@ struct Server::State : std::enable_shared_from_this<State> {
     const Address address;
     GreenPool pool;
     Handler handler;
+    std::optional<tls::Context> tls;
+    Seconds handshake_timeout = 10;
     Connections connections;
     // Where the accept loop waits when it cannot accept: the pool is
     // full, or accept() is pausing. stop() and every ended connection wake it.
@@ -195,11 +200,31 @@ void Server::State::pause_accepting(const SocketError& error)
     backoff = std::min(backoff.count() * 2, max_backoff);
 }
 
+// A client that fails the handshake (it speaks no TLS, or refuses the
+// certificate) or never finishes it is no fault of the handler's: its
+// connection just ends. \returns false then.
+bool Server::State::handshake(Connection& connection)
+{
+    Timeout limit(handshake_timeout);
+    try {
+        tls::start_server(connection.socket, *tls);
+        return true;
+    } catch (const TimeoutError&) {
+        if (!limit.expired())
+            throw;
+    } catch (const SocketError&) {
+    } catch (const IOClosed&) { // close_clients() ended it
+    }
+    return false;
+}
+
 void Server::State::serve_connection(Registration registration)
 {
     State& state = registration.state();
     Connection& connection = registration.connection();
     try {
+        if (state.tls && !state.handshake(connection))
+            return;
         state.handler(connection.socket, connection.peer);
     } catch (const StopServe&) {
         state.stop();
@@ -254,6 +279,15 @@ Server::Server(GreenSocket listener, std::size_t concurrency)
     state_ = std::make_shared<State>(std::move(listener), concurrency);
 }
 
+Server::Server(GreenSocket listener, std::size_t concurrency, const tls::Context& tls, Seconds handshake_timeout)
+    : Server(std::move(listener), concurrency)
+{
+    if (!tls.is_server())
+        throw std::invalid_argument("a TLS server needs a server Context (a certificate and key)");
+    state_->tls = tls;
+    state_->handshake_timeout = handshake_timeout;
+}
+
 Server::~Server()
 {
     state_->stop();
@@ -293,6 +327,11 @@ bool Server::stopped() const noexcept { return state_->stopping; }
 void serve(GreenSocket listener, Handler handler, std::size_t concurrency)
 {
     Server(std::move(listener), concurrency).serve(std::move(handler));
+}
+
+void serve(GreenSocket listener, Handler handler, std::size_t concurrency, const tls::Context& tls)
+{
+    Server(std::move(listener), concurrency, tls).serve(std::move(handler));
 }
 
 } // namespace eventlet

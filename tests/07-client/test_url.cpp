@@ -66,10 +66,9 @@ TEST_CASE("Url::parse splits host, port and target", "[http][url]")
 TEST_CASE("Url::parse refuses what it cannot fetch, and says why", "[http][url]")
 {
     using Catch::Contains;
-    CHECK_THROWS_MATCHES(Url::parse("https://example.com/"), UnsupportedScheme,
-                         Catch::Message("'https://example.com/': https:// needs TLS, which is not "
-                                        "supported yet (only http:// URLs)"));
-    CHECK_THROWS_WITH(Url::parse("ftp://example.com/"), Contains("the scheme 'ftp' is not supported"));
+    CHECK_THROWS_AS(Url::parse("ftp://example.com/"), UnsupportedScheme);
+    CHECK_THROWS_WITH(Url::parse("ftp://example.com/"),
+                      Catch::StartsWith("'ftp://example.com/': the scheme 'ftp' is not supported (only http://"));
     CHECK_THROWS_AS(Url::parse("file:///etc/passwd"), UnsupportedScheme);
     CHECK_THROWS_WITH(Url::parse("example.com/page"), Contains("has no scheme"));
     CHECK_THROWS_WITH(Url::parse(""), Contains("an empty string is not a URL"));
@@ -114,7 +113,7 @@ TEST_CASE("Url::resolve follows links as RFC 3986 does", "[http][url]")
         INFO(reference);
         CHECK(base.resolve(reference).to_string() == expected);
     }
-    CHECK_THROWS_AS(base.resolve("https://a/"), UnsupportedScheme);
+    CHECK_THROWS_AS(base.resolve("ftp://a/"), UnsupportedScheme);
     CHECK_THROWS_AS(base.resolve("mailto:someone@example.com"), UnsupportedScheme);
 }
 

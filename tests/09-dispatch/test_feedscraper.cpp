@@ -198,7 +198,7 @@ TEST_CASE("a URL that cannot be fetched or is not a feed gives an empty line in 
         feeds.url("/page.html"),   // XML, but no feed
         feeds.url("/broken.xml"),  // not well-formed
         feeds.url("/text.txt"),    // not XML
-        "https://example.com/",    // a scheme urlopen does not speak
+        "ftp://example.com/",      // a scheme urlopen does not speak
         "not a url at all",
         feeds.url("/untitled.xml"), // a feed without a title
         feeds.url("/atom.xml"),

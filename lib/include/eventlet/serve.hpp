@@ -9,7 +9,9 @@
 #include <memory>
 
 #include "eventlet/address.hpp"
+#include "eventlet/seconds.hpp"
 #include "eventlet/socket.hpp"
+#include "eventlet/tls/context.hpp"
 
 namespace eventlet {
 
@@ -51,6 +53,15 @@ public:
     /// \throws std::invalid_argument if `listener` is not open or
     ///         `concurrency` is 0; SocketError if `listener` has no address.
     explicit Server(GreenSocket listener, std::size_t concurrency = 1000);
+    /// A server whose connections speak TLS with `tls`, a server Context:
+    /// each starts with the handshake (tls::start_server()), in its own
+    /// green thread, before the handler gets the socket. A client that does
+    /// not finish it within `handshake_timeout` (one that connects and
+    /// sends nothing, say), or fails it, is closed without a report.
+    /// \throws as Server(GreenSocket, std::size_t); std::invalid_argument
+    ///         for a client Context.
+    Server(GreenSocket listener, std::size_t concurrency, const tls::Context& tls,
+           Seconds handshake_timeout = Seconds(10));
     /// Stops the server (stop() and close_clients()) if it is still running;
     /// never waits. A serve() still under way in another green thread
     /// returns once its handlers end.
@@ -109,5 +120,10 @@ private:
 /// use a Server to stop it from outside.
 /// \throws as Server::Server() and Server::serve().
 void serve(GreenSocket listener, Handler handler, std::size_t concurrency = 1000);
+
+/// serve() over TLS: the same as
+/// `Server(std::move(listener), concurrency, tls).serve(handler)`.
+/// \throws as Server::Server() and Server::serve().
+void serve(GreenSocket listener, Handler handler, std::size_t concurrency, const tls::Context& tls);
 
 } // namespace eventlet

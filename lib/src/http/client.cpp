@@ -17,6 +17,8 @@
 #include "eventlet/hub.hpp"
 #include "eventlet/socket.hpp"
 #include "eventlet/timeout.hpp"
+#include "eventlet/tls.hpp"
+#include "http/content_coding.hpp"
 #include "http/fetch.hpp"
 #include "http/idle_connections.hpp"
 #include "http/response_parser.hpp"
@@ -49,9 +51,6 @@ constexpr std::string_view reserved_fields[] = {"Host", "Connection", "Content-L
 constexpr std::string_view default_fields[][2] = {
     {"User-Agent", "eventlet-cpp-urlopen/1.0"},
     {"Accept", "*/*"},
-    // No gzip: the body is handed over as it came, and the limit on its
-    // size means what it says.
-    {"Accept-Encoding", "identity"},
 };
 
 // A CR or LF in a value would end the field early and start one of the
@@ -74,7 +73,7 @@ void check_request(const Options& options)
 }
 
 std::string request_text(const Url& url, const std::string& method, const std::string& body,
-                         const Headers& extra, bool keep_alive)
+                         const Headers& extra, bool keep_alive, bool decompress)
 {
     std::string text = method + " " + url.target() + " HTTP/1.1\r\n";
     auto field = [&text](std::string_view name, std::string_view value) {
@@ -84,6 +83,10 @@ std::string request_text(const Url& url, const std::string& method, const std::s
     for (const auto& [name, value] : default_fields)
         if (!extra.contains(name))
             field(name, value);
+    // Without decompress, no coding: the body is handed over as it came,
+    // and the limit on its size means what it says.
+    if (!extra.contains("Accept-Encoding"))
+        field("Accept-Encoding", decompress ? "gzip, deflate" : "identity");
     for (const Header& header : extra)
         field(header.name, header.value);
     if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
@@ -98,11 +101,16 @@ std::string request_text(const Url& url, const std::string& method, const std::s
     return text;
 }
 
+// A connection is made when TCP is connected and, for https://, the TLS
+// handshake has checked who answers: both count against connect_timeout.
 GreenSocket open_connection(const Url& url, const Options& options)
 {
     Timeout connect_limit(options.connect_timeout);
     try {
-        return connect(url.address());
+        GreenSocket socket = connect(url.address());
+        if (url.scheme() == "https")
+            tls::start_client(socket, url.host(), options.tls ? *options.tls : tls::Context::default_client());
+        return socket;
     } catch (const TimeoutError&) {
         if (!connect_limit.expired())
             throw;
@@ -169,15 +177,18 @@ bool is_idempotent(std::string_view method)
 Response exchange(const Url& url, const std::string& method, const std::string& body,
                   const Options& options, detail::IdleConnections* idle)
 {
-    const std::string request = request_text(url, method, body, options.headers, idle != nullptr);
-    const std::string authority = url.authority();
+    const std::string request =
+        request_text(url, method, body, options.headers, idle != nullptr, options.decompress);
+    // The scheme is part of the key: an http:// connection to a port must
+    // not carry an https:// request to it, nor the reverse.
+    const std::string origin = url.scheme() + "://" + url.authority();
     if (idle != nullptr && is_idempotent(method)) {
         // Each try uses up one idle connection: the loop ends.
-        while (GreenSocket socket = idle->take(authority)) {
+        while (GreenSocket socket = idle->take(origin)) {
             if (auto answer = send_and_receive(socket, url, method, request, options, true)) {
                 idle->count_reuse();
                 if (answer->reusable)
-                    idle->give_back(authority, std::move(socket));
+                    idle->give_back(origin, std::move(socket));
                 return std::move(answer->response);
             }
         }
@@ -185,7 +196,7 @@ Response exchange(const Url& url, const std::string& method, const std::string& 
     GreenSocket socket = open_connection(url, options);
     Answer answer = *send_and_receive(socket, url, method, request, options, false);
     if (idle != nullptr && answer.reusable)
-        idle->give_back(authority, std::move(socket));
+        idle->give_back(origin, std::move(socket));
     return std::move(answer.response);
 }
 
@@ -275,6 +286,8 @@ Response follow_redirects(const Url& start, const Options& options, detail::Idle
     std::vector<std::pair<std::string, Url>> visited{{method, url}};
     for (;;) {
         Response response = exchange_waiting(url, method, body, options, idle, give_up);
+        if (options.decompress)
+            detail::decode_content(response, options.max_body_size);
         const auto location = response.headers.get("Location");
         if (!is_redirect(response.status) || !location) {
             if (!response.ok())

@@ -34,10 +34,12 @@ std::size_t scheme_length(std::string_view text)
     return i < text.size() && text[i] == ':' ? i : 0;
 }
 
-std::uint16_t parse_port(std::string_view port, std::string_view whole)
+std::uint16_t default_port(std::string_view scheme) { return scheme == "https" ? 443 : 80; }
+
+std::uint16_t parse_port(std::string_view port, std::string_view scheme, std::string_view whole)
 {
     if (port.empty())
-        return 80; // "http://host:/" is allowed, and means the default port
+        return default_port(scheme); // "http://host:/" is allowed, and means the default port
     unsigned long value = 0;
     const bool digits = port.size() <= 5 && port.find_first_not_of("0123456789") == std::string_view::npos;
     if (digits)
@@ -117,12 +119,9 @@ Url Url::parse(std::string_view text)
         throw UrlError(quoted(text) + " has no scheme: write an absolute URL, such as http://" +
                        std::string(text));
     const std::string scheme = lower(text.substr(0, scheme_end));
-    if (scheme == "https")
-        throw UnsupportedScheme(quoted(text) +
-                                ": https:// needs TLS, which is not supported yet (only http:// URLs)");
-    if (scheme != "http")
+    if (scheme != "http" && scheme != "https")
         throw UnsupportedScheme(quoted(text) + ": the scheme '" + scheme +
-                                "' is not supported (only http:// URLs)");
+                                "' is not supported (only http:// and https:// URLs)");
 
     std::string_view rest = text.substr(scheme_end + 1);
     if (!rest.starts_with("//"))
@@ -167,7 +166,7 @@ Url Url::parse(std::string_view text)
     Url url;
     url.scheme_ = scheme;
     url.host_ = lower(host);
-    url.port_ = parse_port(port, text);
+    url.port_ = parse_port(port, scheme, text);
     try {
         (void)url.address(); // the same checks as every Address: "300.1.2.3", "bad_host!"
     } catch (const AddressError& e) {
@@ -191,7 +190,7 @@ std::string_view Url::query() const noexcept
 std::string Url::authority() const
 {
     std::string result = host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_;
-    if (port_ != 80)
+    if (port_ != default_port(scheme_))
         result += ":" + std::to_string(port_);
     return result;
 }

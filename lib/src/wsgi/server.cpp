@@ -21,6 +21,7 @@
 #include "eventlet/greenthread.hpp"
 #include "eventlet/hub.hpp"
 #include "eventlet/timeout.hpp"
+#include "eventlet/tls.hpp"
 #include "wsgi/connection.hpp"
 
 namespace eventlet::wsgi {
@@ -292,6 +293,26 @@ private:
     std::chrono::steady_clock::time_point started_;
 };
 
+// The TLS handshake of an HTTPS connection. It is the first thing the
+// client sends, so it is bounded as a head is (header_timeout: a client that
+// starts it and never ends it would hold its slot, as a slowloris does), and
+// the connection is idle meanwhile: its slot may be reclaimed. A client that
+// fails it (it speaks no TLS, or refuses the certificate) is not the
+// application's error. \returns false if it did not end well.
+bool handshake(ServerState& server, GreenSocket& socket)
+{
+    IdleMark idle(server, socket);
+    Timeout limit(server.options.header_timeout);
+    try {
+        tls::start_server(socket, *server.options.tls);
+        return true;
+    } catch (const TimeoutError&) {
+        if (!limit.expired())
+            throw;
+        return false;
+    }
+}
+
 void serve_connection(const std::shared_ptr<ServerState>& server, GreenSocket socket, const Address& peer,
                       std::list<GreenThread<void>>::iterator entry)
 {
@@ -317,8 +338,10 @@ void serve_connection(const std::shared_ptr<ServerState>& server, GreenSocket so
         socket.set_nodelay(true);
     } catch (const SocketError&) { // the client is already gone: the exchange will see it
     }
-    detail::Connection connection(socket, server->options);
     try {
+        if (server->options.tls && !handshake(*server, socket))
+            return;
+        detail::Connection connection(socket, server->options);
         Exchange exchange(*server, socket, connection, peer);
         while (exchange.run()) {
         }
@@ -400,6 +423,8 @@ void server(GreenSocket& listener, App app, ServerOptions options)
 {
     if (!app)
         throw std::invalid_argument("wsgi::server needs an application");
+    if (options.tls && !options.tls->is_server())
+        throw std::invalid_argument("an HTTPS wsgi::server needs a server Context (a certificate and key)");
     auto state = std::make_shared<ServerState>(std::move(app), std::move(options));
     GreenPool pool(state->options.concurrency);
     try {

@@ -13,6 +13,7 @@
 #include "eventlet/http/response.hpp"
 #include "eventlet/http/url.hpp"
 #include "eventlet/seconds.hpp"
+#include "eventlet/tls/context.hpp"
 
 namespace eventlet::http {
 
@@ -47,6 +48,17 @@ struct Options {
     /// (User-Agent, Accept, Accept-Encoding) replaces it; Host, Connection,
     /// Content-Length and Transfer-Encoding are the client's own.
     Headers headers{};
+    /// Whether to ask for a compressed body (`Accept-Encoding: gzip,
+    /// deflate`, as feedparser does) and decode it: text travels in a
+    /// fraction of its bytes. The decoded body is bounded by max_body_size
+    /// as a plain one is, so a small body that inflates without end (a
+    /// "zip bomb") is stopped at the limit. False: the request asks for
+    /// `identity`, and a body comes as the server sent it.
+    bool decompress = false;
+    /// Whom an https:// server must prove it is: the CAs its certificate
+    /// must chain to. nullopt: tls::Context::default_client(), the system's
+    /// trusted CAs.
+    std::optional<tls::Context> tls = std::nullopt;
 };
 
 /// Fetches `url` and returns the whole response (Python's
@@ -57,6 +69,10 @@ struct Options {
 /// green threads run meanwhile. The request is HTTP/1.1 with
 /// `Connection: close`; the response is parsed by llhttp in strict mode,
 /// its body framed by Content-Length, chunked, or the end of the connection.
+/// An https:// URL is fetched over TLS (tls::start_client(): the server's
+/// certificate is verified against Options::tls, and its name checked);
+/// the handshake counts as part of connecting. A body framed by the end of
+/// the connection must then end with the server's close_notify.
 /// Redirects (301, 302, 303, 307, 308) are followed up to
 /// Options::max_redirects; a 303, and a 301 or 302 of a POST, become a GET.
 /// When the process is out of file descriptors (EMFILE, ENFILE), it waits
@@ -68,9 +84,12 @@ struct Options {
 /// \throws UrlError or UnsupportedScheme for a URL it cannot fetch (also
 ///         one a redirect leads to); ResolveError if the name does not
 ///         resolve; ConnectionRefused, ConnectionReset or another
-///         SocketError; IOTimeout when a limit of `options` expires;
-///         ProtocolError for a malformed response; ResponseTooLarge (the
-///         body, the header's bytes, or its number of fields past a limit);
+///         SocketError; tls::VerifyError for a server whose certificate
+///         does not verify, tls::TlsError for another failure of TLS;
+///         IOTimeout when a limit of `options` expires; ProtocolError for a
+///         malformed response, or a body that does not decode;
+///         ResponseTooLarge (the body, decoded or not, the header's bytes,
+///         or its number of fields past a limit);
 ///         RedirectError; HttpError for a status that is not 2xx (after
 ///         redirects); std::invalid_argument for a method or header that
 ///         cannot be sent; and what is thrown into the green thread while

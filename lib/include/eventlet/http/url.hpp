@@ -1,5 +1,5 @@
 /// \file
-/// Url: an `http://` URL, parsed into what a request needs.
+/// Url: an `http://` or `https://` URL, parsed into what a request needs.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 
 namespace eventlet::http {
 
-/// An absolute `http://` URL, checked and split into the parts a request
+/// An absolute `http://` or `https://` URL, checked and split into the parts a request
 /// needs: the host and port to connect to, the request target to send.
 ///
 ///     auto url = Url::parse("http://[::1]:8080/search?q=green");
@@ -27,16 +27,15 @@ namespace eventlet::http {
 class Url {
 public:
     /// Parses an absolute URL.
-    /// \throws UnsupportedScheme for any scheme but `http` (`https://` says
-    ///         that TLS is not supported yet); UrlError, naming the URL and
-    ///         what is wrong with it, for the rest.
+    /// \throws UnsupportedScheme for any scheme but `http` and `https`;
+    ///         UrlError, naming the URL and what is wrong with it, for the rest.
     static Url parse(std::string_view text);
 
-    /// The scheme, lower-cased: always "http" for now.
+    /// The scheme, lower-cased: "http" or "https".
     const std::string& scheme() const noexcept { return scheme_; }
     /// The host: a name, or an IP literal (IPv6 without its brackets).
     const std::string& host() const noexcept { return host_; }
-    /// The port: the one written, else 80.
+    /// The port: the one written, else the scheme's (80 for http, 443 for https).
     std::uint16_t port() const noexcept { return port_; }
     /// The request target: the path and the query, never empty ("/" at least).
     const std::string& target() const noexcept { return target_; }
@@ -46,7 +45,7 @@ public:
     std::string_view query() const noexcept;
 
     /// What the Host header carries: the host (IPv6 in brackets), and the
-    /// port unless it is the default one ("[::1]:8080", "example.com").
+    /// port unless it is the scheme's default ("[::1]:8080", "example.com").
     std::string authority() const;
     /// The host and port to connect to.
     Address address() const { return Address(host_, port_); }

@@ -9,6 +9,7 @@
 
 #include "eventlet/seconds.hpp"
 #include "eventlet/socket.hpp"
+#include "eventlet/tls/context.hpp"
 #include "eventlet/wsgi/body.hpp"
 #include "eventlet/wsgi/http_error.hpp"
 #include "eventlet/wsgi/request.hpp"
@@ -91,6 +92,13 @@ struct ServerOptions {
     /// Where the access log (one line per request, Eventlet's format) and
     /// the application's errors go; nullptr: nowhere.
     std::ostream* log = &std::cerr;
+    /// A server Context (certificate and key) to serve HTTPS: each
+    /// connection starts with a TLS handshake, which must end within
+    /// header_timeout, as a head must (a client that connects and never
+    /// finishes it is closed); the connection counts as waiting for a
+    /// request meanwhile. A client that fails the handshake is closed
+    /// without a log line. nullopt: plain HTTP.
+    std::optional<tls::Context> tls = std::nullopt;
 };
 
 /// Serves `app` on `listener` (Eventlet's `eventlet.wsgi.server`): accepts
@@ -108,7 +116,8 @@ struct ServerOptions {
 /// connection goes on.
 /// \throws SocketError if accepting fails for good (not for a lack of
 ///         descriptors, which is logged, and waited out);
-///         std::invalid_argument for an empty `app` or a concurrency of 0.
+///         std::invalid_argument for an empty `app`, a concurrency of 0, or
+///         a client Context in `options.tls`.
 void server(GreenSocket& listener, App app, ServerOptions options = {});
 
 } // namespace eventlet::wsgi
