@@ -81,8 +81,11 @@ std::optional<std::string> inflate_all(std::string_view input, int window_bits, 
         if (status == Z_STREAM_END) {
             if (stream.avail_in == 0)
                 return output;
-            // gzip allows members one after the other (RFC 1952, 2.2).
-            if (window_bits > 15 && inflateReset(&stream) == Z_OK)
+            // gzip allows members one after the other (RFC 1952, 2.2): more
+            // bytes are another member only if they start as one.
+            const bool next_member = window_bits > 15 && stream.avail_in >= 2 && stream.next_in[0] == 0x1f &&
+                                     stream.next_in[1] == 0x8b;
+            if (next_member && inflateReset(&stream) == Z_OK)
                 continue;
             throw ProtocolError("the " + coding + " body has bytes after its end");
         }
