@@ -205,12 +205,14 @@ void stop_on_signals(eventlet::SignalSet& signals, eventlet::GreenSocket& listen
 
 int serve(const Settings& settings)
 {
-    const std::map<std::string, File> files = load(settings.root);
+    // The certificate first: a file that does not load is a quicker failure
+    // than reading the whole root.
     wsgi::ServerOptions options;
     options.grace = settings.grace;
     options.idle_timeout = settings.idle_timeout;
     if (!settings.certificate.empty())
         options.tls = eventlet::tls::Context::server(settings.certificate, settings.key);
+    const std::map<std::string, File> files = load(settings.root);
     // Caught from before the server listens: a signal sent as soon as
     // "listening on" is read must not find its default action (death).
     eventlet::SignalSet signals{SIGINT, SIGTERM};
