@@ -99,6 +99,26 @@ void socket_echo()
            "3 clients got their lines echoed by a server on " + where.to_string());
 }
 
+// TLS, from OpenSSL (linked through the package's flags): a handshake with a
+// peer that reads the greeting and hangs up ends in an error, not a crash.
+void tls_handshake_refused()
+{
+    eventlet::GreenSocket listener = eventlet::listen(eventlet::Address("127.0.0.1", 0));
+    auto hang_up = eventlet::spawn([&] {
+        eventlet::GreenSocket peer = listener.accept().socket;
+        peer.recv(std::size_t{16 * 1024});
+    });
+    eventlet::GreenSocket client = eventlet::connect(listener.local_address(), eventlet::Seconds(5));
+    std::string error;
+    try {
+        eventlet::tls::start_client(client, "localhost");
+    } catch (const eventlet::SocketError& e) {
+        error = e.what();
+    }
+    hang_up.wait();
+    expect(!error.empty(), "a TLS handshake with a peer that hangs up fails: " + error);
+}
+
 } // namespace
 
 int main()
@@ -109,6 +129,7 @@ int main()
         green_threads();
         pool_imap();
         socket_echo();
+        tls_handshake_refused();
     } catch (const std::exception& error) {
         std::cout << "WRONG " << error.what() << '\n';
         ++failures;

@@ -11,7 +11,7 @@
 
 /// The version of the library, as `make install` writes it into eventlet.pc
 /// and eventletConfigVersion.cmake (this line is the one place it is kept).
-#define EVENTLET_VERSION "0.9.0"
+#define EVENTLET_VERSION "0.10.0"
 
 // greenlet: stacks and the switch.
 #include "eventlet/stack.hpp"
@@ -44,6 +44,11 @@
 #include "eventlet/greenpool.hpp"
 #include "eventlet/greenpile.hpp"
 #include "eventlet/join.hpp"
+
+// TLS: green sockets that encrypt.
+#include "eventlet/tls/errors.hpp"
+#include "eventlet/tls/context.hpp"
+#include "eventlet/tls.hpp"
 
 // HTTP: the client of the client pattern.
 #include "eventlet/http/url.hpp"
