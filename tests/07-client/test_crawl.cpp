@@ -249,12 +249,15 @@ TEST_CASE("crawl exits 2 with its usage on bad arguments", "[http][crawl][progra
         CHECK(crawl.exit_code() == 2);
         const std::string errors = crawl.errors();
         CHECK(errors.starts_with("crawl: "));
-        CHECK(errors.find("usage: crawl [--concurrency N] [--timeout S] [--no-keep-alive] [URL...]") != std::string::npos);
+        // Later chapters add options at the end of the usage line.
+        CHECK(errors.find("usage: crawl [--concurrency N] [--timeout S] [--no-keep-alive]") != std::string::npos);
     }
     SECTION("--help prints the usage on standard output, and exits 0")
     {
         Crawl crawl({"--help"});
-        CHECK(crawl.read_line() == "usage: crawl [--concurrency N] [--timeout S] [--no-keep-alive] [URL...]");
+        const std::string usage = crawl.read_line();
+        CHECK(usage.starts_with("usage: crawl [--concurrency N] [--timeout S] [--no-keep-alive]"));
+        CHECK(usage.ends_with("[URL...]"));
         CHECK(crawl.exit_code() == 0);
     }
 }

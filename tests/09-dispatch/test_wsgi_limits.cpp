@@ -362,3 +362,24 @@ TEST_CASE("a request still under way at the end of the grace period is ended, an
     CHECK(server.thread().dead());
     CHECK(stuck.closed_by_server());
 }
+
+TEST_CASE("a connection still lingering after an error response at the end of the grace period is "
+          "ended too",
+          "[wsgi][limits]")
+{
+    eventlet::Timeout bound(5);
+    TestServer server(hello_without_reading, [](auto& options) {
+        options.grace = 0.1;
+        options.linger_timeout = 10; // longer than the test: the kill must end it
+    });
+    RawClient client(server.address());
+    client.send("NOT HTTP AT ALL\r\n\r\n");
+    CHECK(client.response().status == 400);
+    // The server has shut its side, and reads what the client may still
+    // send: it lingers, and this client never closes.
+    CHECK(client.closed_by_server());
+    const auto start = Clock::now();
+    server.stop();
+    CHECK(seconds_since(start) >= 0.1);
+    CHECK(server.thread().dead());
+}

@@ -107,8 +107,10 @@ std::string describe(std::exception_ptr error)
 
 // Shuts the sending side, then reads and drops what the client still sends
 // for a while: a close with unread bytes would send a reset, which may
-// reach the client before it read our response, and destroy it there.
-void linger(GreenSocket& socket, Seconds limit) noexcept
+// reach the client before it read our response, and destroy it there. Not
+// noexcept: a connection killed at the end of the grace period may be here,
+// and its GreenletExit must go through.
+void linger(GreenSocket& socket, Seconds limit)
 {
     try {
         socket.shutdown(Shutdown::write);
