@@ -321,3 +321,25 @@ TEST_CASE("shutdown(write) sends close_notify: the peer reads 0 and may still an
     GreenSocket plain;
     CHECK_THROWS_AS(tls::info(plain), std::logic_error);
 }
+
+TEST_CASE("a TLS write cut short by its timeout leaves a stream that refuses to go on", "[tls]")
+{
+    TlsPair pair = handshake_pair(server_context(), trusting_client());
+    // The server reads nothing: the sockets' buffers fill, and sendall parks
+    // until its timeout, a record half written.
+    pair.client.set_timeout(0.05);
+    const std::string flood(16 * 1024 * 1024, 'f');
+    CHECK_THROWS_AS(pair.client.sendall(flood), eventlet::IOTimeout);
+    // Another write would start a new record in the middle of the old one.
+    CHECK_THROWS_WITH(pair.client.sendall("more"), Catch::Contains("was cut short"));
+    try {
+        pair.client.send("more");
+        FAIL("a send went on");
+    } catch (const tls::TlsError& error) {
+        CHECK(error.code() == tls::Errc::unusable);
+    }
+    // Ending it never parks, and sends no close_notify into the half record.
+    pair.client.shutdown(Shutdown::write);
+    pair.client.close();
+    CHECK_FALSE(pair.client.is_open());
+}
