@@ -188,10 +188,11 @@ void GreenSocket::park_for_tls(bool wants_read, const char* operation, bool resu
     } catch (const IOClosed&) {
         throw; // closed under us, perhaps destroyed with it: touch nothing
     } catch (...) {
-        // A read can be asked again with any buffer; a write must be asked
-        // again with the same bytes, and a handshake cut short leaves the
-        // connection unchecked: neither may go on (close() may have ended
-        // the engine meanwhile).
+        // A read can be asked again with any buffer: OpenSSL writes into it
+        // only when it returns data (CPython's ssl module counts on the
+        // same). A write must be asked again with the same bytes, and a
+        // handshake cut short leaves the connection unchecked: neither may
+        // go on (close() may have ended the engine meanwhile).
         if (!resumable && tls_)
             tls_->interrupted(operation);
         throw;

@@ -126,7 +126,8 @@ public:
     /// \throws BrokenPipe (never a SIGPIPE); ConnectionReset; IOTimeout;
     ///         IOClosed; SocketError. With TLS, a wait cut short (IOTimeout,
     ///         a Timeout, a kill) leaves a record half sent: every later
-    ///         send() then throws tls::TlsError (Errc::unusable).
+    ///         call but close() and shutdown() then throws tls::TlsError
+    ///         (Errc::unusable).
     std::size_t send(std::span<const std::byte> data);
     /// Same as send(std::span<const std::byte>), for text.
     std::size_t send(std::string_view data);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "eventlet/tls/errors.hpp"
+#include "tls/openssl_error.hpp"
 
 namespace eventlet::tls {
 namespace {
@@ -15,18 +16,9 @@ namespace {
 // ALPN's wire format: each protocol name after its length.
 constexpr unsigned char http_1_1[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
-std::string take_reason()
-{
-    std::string reason;
-    while (const unsigned long code = ERR_get_error())
-        if (reason.empty())
-            reason = ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "unknown OpenSSL error";
-    return reason.empty() ? "unknown OpenSSL error" : reason;
-}
-
 [[noreturn]] void fail_to_load(const std::string& what)
 {
-    throw TlsError(Errc::configuration, what + ": " + take_reason());
+    throw TlsError(Errc::configuration, what + ": " + detail::take_openssl_reason());
 }
 
 SSL_CTX* new_context(const SSL_METHOD* method)
@@ -37,9 +29,9 @@ SSL_CTX* new_context(const SSL_METHOD* method)
         fail_to_load("cannot make a TLS context");
     // TLS 1.0 and 1.1 are broken and retired (RFC 8996).
     SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
-    // A send() may return after part of its data, as a plain socket's does,
-    // and may be retried from another address holding the same bytes.
-    SSL_CTX_set_mode(context, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // A send() may return after part of its data, as a plain socket's does:
+    // a large sendall() then goes out a record or two at a time.
+    SSL_CTX_set_mode(context, SSL_MODE_ENABLE_PARTIAL_WRITE);
     return context;
 }
 

@@ -11,6 +11,7 @@
 
 #include "eventlet/tls/errors.hpp"
 #include "socket_error.hpp"
+#include "tls/openssl_error.hpp"
 
 namespace eventlet::tls::detail {
 namespace {
@@ -87,23 +88,6 @@ const BIO_METHOD* socket_method()
         return made;
     }();
     return method;
-}
-
-// The reason of the oldest error in OpenSSL's queue ("wrong version
-// number"), and the queue emptied: it is per OS thread, so whatever stays
-// would be read by the next green thread's call.
-std::string take_openssl_reason()
-{
-    std::string reason;
-    while (const unsigned long code = ERR_get_error()) {
-        if (!reason.empty())
-            continue;
-        if (const char* text = ERR_reason_error_string(code))
-            reason = text;
-        else
-            reason = "OpenSSL error " + std::to_string(code);
-    }
-    return reason.empty() ? "an unknown OpenSSL error" : reason;
 }
 
 bool is_ip_address(const std::string& host)

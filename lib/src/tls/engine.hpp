@@ -49,9 +49,10 @@ public:
     /// it, writing fails with BrokenPipe, as after shutdown(SHUT_WR).
     void send_close_notify() noexcept;
 
-    /// A wait of `operation` was cut short (a Timeout, a kill): the SSL
-    /// object may be in the middle of a record or of the handshake, and
-    /// every later call but a read fails with Errc::unusable.
+    /// A wait of a write or of the handshake was cut short (a Timeout, a
+    /// kill): the SSL object may be in the middle of a record or of the
+    /// handshake, and every later call fails with Errc::unusable. (A read
+    /// cut short is not reported here: it may simply be asked again.)
     void interrupted(const char* operation) noexcept;
     /// Marks the handshake as done (tls::start_client() checked it).
     void handshake_finished() noexcept { established_ = true; }
