@@ -343,3 +343,28 @@ TEST_CASE("a TLS write cut short by its timeout leaves a stream that refuses to 
     pair.client.close();
     CHECK_FALSE(pair.client.is_open());
 }
+
+TEST_CASE("a client Context resumes a server's session on its next connection to that name", "[tls]")
+{
+    const tls::Context server_side = server_context();
+    const tls::Context client_side = trusting_client();
+    {
+        TlsPair first = handshake_pair(server_side, client_side);
+        CHECK_FALSE(tls::info(first.client).resumed);
+        // TLS 1.3 tickets come after the handshake: the first read takes them in.
+        first.server.sendall("x");
+        CHECK(first.client.recv(std::size_t{1}) == "x");
+    }
+    TlsPair second = handshake_pair(server_side, client_side);
+    CHECK(tls::info(second.client).resumed);
+    CHECK(tls::info(second.server).resumed);
+    // The ticket was used once, and none came since: a full handshake.
+    TlsPair third = handshake_pair(server_side, client_side);
+    CHECK_FALSE(tls::info(third.client).resumed);
+    // Another name has tickets of its own; a fresh Context has none.
+    second.server.sendall("y");
+    CHECK(second.client.recv(std::size_t{1}) == "y");
+    CHECK_FALSE(tls::info(handshake_pair(server_side, client_side, "127.0.0.1").client).resumed);
+    CHECK_FALSE(tls::info(handshake_pair(server_side, trusting_client()).client).resumed);
+    CHECK(tls::info(handshake_pair(server_side, client_side).client).resumed);
+}

@@ -9,6 +9,7 @@
 
 #include "eventlet/tls/errors.hpp"
 #include "tls/openssl_error.hpp"
+#include "tls/session_cache.hpp"
 
 namespace eventlet::tls {
 namespace {
@@ -87,6 +88,9 @@ Context Context::client(const ClientOptions& options)
     }
     if (SSL_CTX_set_alpn_protos(context, http_1_1, sizeof http_1_1) != 0) // 0 is success here
         fail_to_load("cannot offer ALPN http/1.1");
+    // A server seen before is asked to resume: the handshake then skips the
+    // certificate, its check, and the signature that proves the key.
+    detail::keep_sessions(context);
     return made;
 }
 

@@ -12,6 +12,7 @@
 #include "eventlet/tls/errors.hpp"
 #include "socket_error.hpp"
 #include "tls/openssl_error.hpp"
+#include "tls/session_cache.hpp"
 
 namespace eventlet::tls::detail {
 namespace {
@@ -100,7 +101,8 @@ bool is_ip_address(const std::string& host)
 } // namespace
 
 Engine::Engine(const Context& context, int fd, bool server, const std::string& server_name)
-    : ssl_(SSL_new(context.native())), fd_(fd), peer_(server ? "client" : "server " + server_name)
+    : ssl_(SSL_new(context.native())), fd_(fd), server_name_(server_name),
+      peer_(server ? "client" : "server " + server_name)
 {
     if (ssl_ == nullptr)
         throw TlsError(Errc::protocol, "cannot start TLS: " + take_openssl_reason());
@@ -130,6 +132,7 @@ Engine::Engine(const Context& context, int fd, bool server, const std::string& s
         throw TlsError(Errc::protocol, "cannot start TLS with '" + server_name + "': " + take_openssl_reason());
     }
     SSL_set_hostflags(ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    offer_session(ssl_, server_name_);
 }
 
 Engine::~Engine() { SSL_free(ssl_); }

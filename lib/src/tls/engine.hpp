@@ -75,6 +75,7 @@ private:
 
     SSL* ssl_;
     int fd_;
+    std::string server_name_; // a client's: its tickets are filed under it
     std::string peer_;       // "server example.com", "client": for messages
     std::string interrupted_; // the call a wait of was cut short, if any
     int system_error_ = 0;

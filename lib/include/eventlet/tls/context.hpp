@@ -29,7 +29,11 @@ struct ClientOptions {
 ///     tls::Context mine = tls::Context::server("cert.pem", "key.pem");
 ///
 /// Both kinds speak TLS 1.2 and 1.3 only, and offer or pick the ALPN
-/// protocol "http/1.1". A client Context verifies the server's certificate
+/// protocol "http/1.1". A client Context keeps the newest session ticket
+/// each server name gives its connections (a few thousand names at most),
+/// and its next connection to that name resumes it (tls::Info::resumed):
+/// a shorter handshake, without the certificate. A ticket is used once. A
+/// client Context verifies the server's certificate
 /// against the system's trusted CAs, found where OpenSSL looks for them
 /// (SSL_CERT_FILE and SSL_CERT_DIR in the environment take precedence, as
 /// for every OpenSSL program), plus ClientOptions::ca_file.
