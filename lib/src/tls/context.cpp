@@ -33,6 +33,11 @@ SSL_CTX* new_context(const SSL_METHOD* method)
     // A send() may return after part of its data, as a plain socket's does:
     // a large sendall() then goes out a record or two at a time.
     SSL_CTX_set_mode(context, SSL_MODE_ENABLE_PARTIAL_WRITE);
+    // OpenSSL then reads what the socket holds, not a record's 5-byte
+    // header and then its body: half the recv calls. It may hold bytes of
+    // the next record while the socket is no longer readable, which is safe
+    // only because every wait here comes after a try (SSL_read first).
+    SSL_CTX_set_read_ahead(context, 1);
     return context;
 }
 
