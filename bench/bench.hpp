@@ -105,4 +105,39 @@ inline long peak_resident_bytes()
     fail("no VmHWM line in /proc/self/status");
 }
 
+/// Where a TLS server of a row listens, and with what certificate: its
+/// command line, `--cert FILE --key FILE [--host H] [--port P]`.
+struct TlsServerArguments {
+    std::string host = "127.0.0.1";
+    std::string port = "8090";
+    std::string certificate;
+    std::string key;
+};
+
+/// The arguments of a TLS server program; exits 2 with its usage if they
+/// are wrong or incomplete.
+inline TlsServerArguments tls_server_arguments(int argc, char** argv)
+{
+    TlsServerArguments arguments;
+    bool usage = false;
+    for (int i = 1; i < argc && !usage; ++i) {
+        const std::string_view option = argv[i];
+        if (option == "--host" && i + 1 < argc)
+            arguments.host = argv[++i];
+        else if (option == "--port" && i + 1 < argc)
+            arguments.port = argv[++i];
+        else if (option == "--cert" && i + 1 < argc)
+            arguments.certificate = argv[++i];
+        else if (option == "--key" && i + 1 < argc)
+            arguments.key = argv[++i];
+        else
+            usage = true;
+    }
+    if (usage || arguments.certificate.empty() || arguments.key.empty()) {
+        std::fprintf(stderr, "usage: %s --cert FILE --key FILE [--host H] [--port P]\n", argv[0]);
+        std::exit(2);
+    }
+    return arguments;
+}
+
 } // namespace bench

@@ -4,12 +4,13 @@ checked.
 
 Usage: /usr/bin/python3 crawl_drive.py --urls FILE --size BYTES
                                        [--concurrency N] [--no-keep-alive]
-                                       CRAWLER COUNT
+                                       [--cacert FILE] CRAWLER COUNT
 
 The crawler gets the URLs on stdin, one a line, `--concurrency N` (default
-100), and `--no-keep-alive` if given here. It must print, for every URL in input order, `got body BYTES
-URL` with the size every page has, and exit with status 0; anything else
-fails the run. The time is the whole process's, from its start to its exit:
+100), and `--no-keep-alive` and `--cacert FILE` (the CA of the https://
+URLs' certificates, for the crawl_tls row) if given here. It must print,
+for every URL in input order, `got body BYTES URL` with the size every page
+has, and exit with status 0; anything else fails the run. The time is the whole process's, from its start to its exit:
 starting it and writing its URLs to its stdin count against ours.
 
 Prints URLs per second.
@@ -32,6 +33,7 @@ def main():
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--no-keep-alive", action="store_true",
                         help="a connection per URL, as Eventlet's urlopen")
+    parser.add_argument("--cacert", help="trust the CA certificates of this file (https://)")
     parser.add_argument("crawler")
     parser.add_argument("count", type=int)
     args = parser.parse_args()
@@ -46,6 +48,8 @@ def main():
     command = [args.crawler, "--concurrency", str(args.concurrency)]
     if args.no_keep_alive:
         command.append("--no-keep-alive")
+    if args.cacert:
+        command += ["--cacert", args.cacert]
     result = subprocess.run(command,
                             input="".join(url + "\n" for url in urls),
                             capture_output=True, text=True, check=False)

@@ -1,9 +1,9 @@
-"""Runs one side of the http_hello row: starts an HTTP server, checks one
+"""Runs one side of the http_hello rows: starts an HTTP server, checks one
 response by hand, loads the server with wrk, stops it, and prints what wrk
 measured.
 
 Usage: /usr/bin/python3 http_drive.py [--seconds S] [--threads T]
-                                      SERVER_COMMAND CONNECTIONS
+                                      [--cacert FILE] SERVER_COMMAND CONNECTIONS
 
 SERVER_COMMAND is one string (split as a shell would, without a shell): the
 server's command, to which this adds `--host 127.0.0.1 --port 0`; it must
@@ -17,12 +17,19 @@ while the server has the first one. The run fails if wrk reports any socket
 error (connect, read, write, timeout) or any response with a status of 400
 or more ("Non-2xx or 3xx responses"), or no request at all.
 
+With --cacert FILE (the http_hello_tls row), the server speaks HTTPS: the
+GET goes over TLS, verifying the server's certificate against the CA
+certificate of FILE and the name of HOST, and wrk loads
+`https://HOST:PORT/` instead (wrk verifies no certificate; each of its
+connections makes one handshake at its start, then is kept).
+
 Prints requests per second, then p50_us=... p99_us=... (wrk's latency
 distribution, in microseconds).
 """
 import argparse
 import re
 import shlex
+import ssl
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -40,10 +47,11 @@ NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
 MICROSECONDS = {"us": 1.0, "ms": 1e3, "s": 1e6}
 
 
-def check_one_response(host, port):
-    url = f"http://{host}:{port}/"
+def check_one_response(host, port, cacert=None):
+    url = f"{'https' if cacert else 'http'}://{host}:{port}/"
+    context = ssl.create_default_context(cafile=cacert) if cacert else None
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(url, timeout=10, context=context) as response:
             status, body = response.status, response.read()
     except OSError as error:
         fail(f"GET {url} failed: {error}")
@@ -74,6 +82,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", default="5", help="wrk's duration (default 5)")
     parser.add_argument("--threads", default="1", help="wrk's threads (default 1)")
+    parser.add_argument("--cacert", help="the server speaks HTTPS, with a certificate of this CA")
     parser.add_argument("server", help="the server's command, as one string")
     parser.add_argument("connections", type=int)
     args = parser.parse_args()
@@ -85,9 +94,10 @@ def main():
         fail(f"missing: {WRK} (tools/install-deps bench installs wrk)")
     server_cpu, client_cpu = cpus()
     with serving(command, server_cpu, args.server) as (host, port):
-        check_one_response(host, port)
+        check_one_response(host, port, args.cacert)
+        scheme = "https" if args.cacert else "http"
         load = subprocess.run([WRK, "-t", args.threads, "-c", str(args.connections),
-                               "-d", f"{args.seconds}s", "--latency", f"http://{host}:{port}/"],
+                               "-d", f"{args.seconds}s", "--latency", f"{scheme}://{host}:{port}/"],
                               capture_output=True, text=True, check=False,
                               preexec_fn=pinned(client_cpu))
         if load.returncode != 0:
