@@ -58,6 +58,8 @@ bool is_end_of_connection(bool closed_by_server)
         return true;
     } catch (const BrokenPipe&) {
         return true;
+    } catch (const tls::Truncated&) {
+        return true; // a TLS client gone without close_notify: gone all the same
     } catch (const SocketError&) {
         return closed_by_server;
     } catch (const IOClosed&) {

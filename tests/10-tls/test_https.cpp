@@ -241,6 +241,17 @@ TEST_CASE("serve() over TLS hands its handler a socket that speaks TLS, and drop
     tls::start_client(client, "127.0.0.1", trusting());
     client.sendall("echo me");
     CHECK(client.recv(std::size_t{64}) == "echo me");
+    // A client that vanishes without close_notify ends its handler's recv
+    // with tls::Truncated: the end of a connection, not a fault to report.
+    eventlet::GreenSocket vanishing = eventlet::connect(server.address(), 5);
+    vanishing.set_timeout(5);
+    tls::start_client(vanishing, "127.0.0.1", trusting());
+    vanishing.sendall("bye");
+    CHECK(vanishing.recv(std::size_t{64}) == "bye");
+    REQUIRE(::shutdown(vanishing.fd(), SHUT_WR) == 0);
+    // The handler ended, and its socket closed, with no close_notify after a
+    // stream that was cut.
+    CHECK_THROWS_AS(vanishing.recv(std::size_t{64}), tls::Truncated);
     stalled.set_timeout(5);
     CHECK(stalled.recv(std::size_t{64}).empty()); // closed at the handshake deadline
     server.stop();

@@ -368,3 +368,26 @@ TEST_CASE("a client Context resumes a server's session on its next connection to
     CHECK_FALSE(tls::info(handshake_pair(server_side, trusting_client()).client).resumed);
     CHECK(tls::info(handshake_pair(server_side, client_side).client).resumed);
 }
+
+TEST_CASE("a send to a peer that ended its stream and left is a BrokenPipe or a reset, not a truncation",
+          "[tls]")
+{
+    TlsPair pair = handshake_pair(server_context(), trusting_client());
+    pair.server.close(); // close_notify, then the descriptor
+    CHECK(pair.client.recv(std::size_t{16}).empty());
+    const std::string chunk(64 * 1024, 'x');
+    std::string error;
+    // The first sends may still reach the kernel; the peer's reset ends them.
+    for (int i = 0; i < 100 && error.empty(); ++i) {
+        try {
+            pair.client.sendall(chunk);
+        } catch (const tls::Truncated& truncated) {
+            FAIL("reported as truncated: " << truncated.what());
+        } catch (const eventlet::BrokenPipe& e) {
+            error = e.what();
+        } catch (const eventlet::ConnectionReset& e) {
+            error = e.what();
+        }
+    }
+    CHECK_FALSE(error.empty());
+}

@@ -223,9 +223,17 @@ void Engine::throw_failure(int ssl_error, const char* operation)
 {
     failed_ = true;
     const std::string where = std::string(operation) + " with " + peer_;
-    if (ssl_error == SSL_ERROR_SYSCALL && system_error_ != 0) {
+    // The system's error, when it gave one, says best what happened: a
+    // reset, a broken pipe. (A write to a peer that sent close_notify and
+    // went away comes back from OpenSSL as ZERO_RETURN, with EPIPE here.)
+    if ((ssl_error == SSL_ERROR_SYSCALL || ssl_error == SSL_ERROR_ZERO_RETURN) && system_error_ != 0) {
         ERR_clear_error();
         eventlet::detail::throw_socket_error(system_error_, where);
+    }
+    if (ssl_error == SSL_ERROR_ZERO_RETURN && established_) {
+        ERR_clear_error();
+        throw BrokenPipe(std::error_code(EPIPE, std::system_category()),
+                         where + ": the peer has ended the stream (close_notify)");
     }
     const unsigned long first = ERR_peek_error();
     const bool ended = ssl_error == SSL_ERROR_SYSCALL || ssl_error == SSL_ERROR_ZERO_RETURN ||
