@@ -133,6 +133,19 @@ void GreenSocket::close()
     ::close(fd);
 }
 
+void GreenSocket::abort()
+{
+    if (fd_ < 0)
+        return;
+    check_thread("abort");
+    // A zero linger time makes close() send a reset at once, dropping what
+    // is still unsent, instead of the orderly end of stream.
+    const linger reset{.l_onoff = 1, .l_linger = 0};
+    (void)::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    tls_.reset(); // no close_notify: the stream did not end as it should
+    close();
+}
+
 int GreenSocket::release()
 {
     if (fd_ < 0)

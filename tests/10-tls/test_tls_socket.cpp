@@ -391,3 +391,29 @@ TEST_CASE("a send to a peer that ended its stream and left is a BrokenPipe or a 
     }
     CHECK_FALSE(error.empty());
 }
+
+TEST_CASE("abort() resets a connection: the peer sees a failure, never a clean end", "[tls]")
+{
+    auto [client, server] = test_support::connect_pair();
+    server.abort();
+    CHECK_FALSE(server.is_open());
+    client.set_timeout(5);
+    CHECK_THROWS_AS(client.recv(std::size_t{16}), eventlet::ConnectionReset);
+
+    TlsPair pair = handshake_pair(server_context(), trusting_client());
+    pair.server.sendall("partial");
+    pair.server.abort(); // no close_notify, and a reset
+    // What arrived before the reset may be read first, or dropped with it
+    // (the kernel's choice); then comes the reset, never an end.
+    std::string received;
+    bool reset = false;
+    try {
+        for (std::string more; (more = pair.client.recv(std::size_t{16})) != "";)
+            received += more;
+    } catch (const eventlet::ConnectionReset&) {
+        reset = true;
+    }
+    CHECK(reset);
+    CHECK((received.empty() || received == "partial"));
+    pair.server.abort(); // closed already: nothing to do
+}

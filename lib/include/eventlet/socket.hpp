@@ -56,7 +56,11 @@ enum class Shutdown {
 ///
 /// Once TLS runs on it (tls::start_client(), tls::start_server()), the
 /// socket's recv(), send() and their kin carry the data encrypted, and park
-/// for whatever the TLS engine waits for; the rest is the same.
+/// for whatever the TLS engine waits for; the rest is the same. One green
+/// thread may receive while another sends, as on a plain socket, with one
+/// rare exception: a receive that must first write (the peer asked for a key
+/// update) while the other green thread waits to send into a full buffer
+/// would be a second writer, and throws std::logic_error (the hub's rule).
 class GreenSocket {
 public:
     /// A socket that is not open.
@@ -156,6 +160,14 @@ public:
     ///         another OS thread (from the destructor, that ends the process
     ///         with the message, as any exception escaping a destructor).
     void close();
+    /// Ends the connection abortively, then closes the socket: the peer gets
+    /// a reset (its recv() throws ConnectionReset) instead of an end of
+    /// file, and with TLS no close_notify goes first. For a connection that
+    /// must not look finished when it is not: a proxy whose other side
+    /// failed, a response cut short. Does nothing if the socket is not
+    /// open. Never switches.
+    /// \throws std::logic_error as close().
+    void abort();
 
     /// The limit on each wait of a blocking call: nullopt waits for ever
     /// (the default), zero fails at once with IOTimeout instead of parking.
