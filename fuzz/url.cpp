@@ -37,7 +37,12 @@ std::optional<Url> try_parse(std::string_view text)
 // What every Url must satisfy, whichever way it was made.
 void check_url(const Url& url, const std::string& origin)
 {
-    check(url.scheme() == "http", "the scheme is http", origin);
+    check(url.scheme() == "http" || url.scheme() == "https", "the scheme is http or https", origin);
+    const std::uint16_t default_port = url.scheme() == "https" ? 443 : 80;
+    check((url.port() == default_port) == (url.authority().find(']') == std::string::npos
+                                               ? url.authority().find(':') == std::string::npos
+                                               : url.authority().back() == ']'),
+          "the authority names the port unless it is the scheme's default", origin);
     check(!url.host().empty(), "a URL has a host", origin);
     check(url.port() != 0, "a port is 1 to 65535", origin);
     check(!url.target().empty() && url.target().front() == '/', "a target starts with '/'",

@@ -33,11 +33,7 @@ CXXFLAGS := $(CXXFLAGS_COMMON) $(CXXFLAGS_$(MODE)) $(EXTRA_CXXFLAGS)
 # level and full debug information.
 TEST_CXXFLAGS := $(filter-out -O% -g,$(CXXFLAGS)) -Og -g1
 LDLIBS := -pthread
-# The system libraries a snapshot's library needs, found in the headers its
-# sources include: OpenSSL once it speaks TLS, zlib once it decodes
-# compressed bodies. $(1) is the snapshot's folder.
-snapshot_ldlibs = $(if $(shell grep -rls '<openssl/' $(1)/src),-lssl -lcrypto) \
-                  $(if $(shell grep -rls '<zlib.h>' $(1)/src),-lz)
+include $(TOP)/tools/ldlibs.mk
 
 # Every object depends on this file, rewritten only when the compiler or the
 # flags change (an edit of this file, EXTRA_CXXFLAGS): make does not compare

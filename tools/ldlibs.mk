@@ -1,0 +1,6 @@
+# The system libraries a snapshot's library needs, found in the headers its
+# sources include: OpenSSL once it speaks TLS, zlib once it decodes
+# compressed bodies. $(1) is the snapshot's folder. Included by flags.mk and
+# by fuzz/Makefile, which links lib's sources with clang.
+snapshot_ldlibs = $(if $(shell grep -rls '<openssl/' $(1)/src),-lssl -lcrypto) \
+                  $(if $(shell grep -rls '<zlib.h>' $(1)/src),-lz)
