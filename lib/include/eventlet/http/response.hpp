@@ -11,9 +11,9 @@ namespace eventlet::http {
 
 /// A complete HTTP response: status line, header fields and body, read to
 /// the end before urlopen() returns (Python's `http.client.HTTPResponse`
-/// after `read()`). The body is bytes as they came, in a std::string:
-/// no decoding of charsets, and no content coding (the request asks for
-/// `identity`).
+/// after `read()`). The body is bytes in a std::string: no decoding of
+/// charsets, and no content coding unless Options::decompress asked for
+/// gzip or deflate (the header fields then still say how it came).
 struct Response {
     Url url;              ///< the URL that answered: the last one, after redirects
     int status = 0;       ///< the status code: 200, 404...

@@ -31,7 +31,9 @@ struct SessionLimits {
 
 /// urlopen() with keep-alive: a connection whose response allowed it is
 /// kept, idle, and the next request to the same host and port goes on it,
-/// saving a TCP handshake and, on the server, an accept and a close.
+/// saving a TCP handshake (and for https://, a TLS one) and, on the server,
+/// an accept and a close. Connections are kept by origin: scheme, host and
+/// port.
 ///
 ///     http::Session session({.per_host = 100});
 ///     pool.imap([&](const std::string& url) { return session.urlopen(url).body.size(); }, urls);
