@@ -1,6 +1,7 @@
 # Eventlet in C++: the commands a reader uses (see README.md).
 #
-#   make demo        the three patterns, end to end: crawl, echo_server, feedscraper
+#   make demo        the three patterns, end to end: crawl, echo_server, feedscraper;
+#                    then crawl over TLS
 #   make test        the whole chain: chapters, lib, exercises, chapter texts, docs
 #   make test-NN     chapter NN's snapshot with the tests of chapters 1..NN
 #   make asan        lib (every test) and each frozen snapshot (its own chapter's tests)
