@@ -8,9 +8,11 @@
 #   UNITY     1: compile the library as one unit (tools/run-tests does)
 #   BIN_DIR   where the snapshot's programs (examples/*.cpp) go
 #             (default: bin/ beside its library)
-# Targets: lib (the static library), programs (library and programs), build
-# (library, programs and test runner), test (build and run), clean. MODE=asan builds and runs everything under
-# AddressSanitizer and UBSan, in a build tree of its own.
+# Targets: lib (the static library), programs (library and programs),
+# objects (library, programs and compiled tests: all but the test runner),
+# build (all of it), test (build and run), clean. MODE=asan builds and runs
+# everything under AddressSanitizer and UBSan, in a build tree of its own.
+# For tools/run-tests: shared and catch-main (below).
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 include $(TOP)/tools/flags.mk
@@ -27,9 +29,9 @@ ifneq ($(SNAPSHOT_DIR),$(HERE))
 RUN_OUT := $(BUILD)/$(patsubst $(TOP)/%,%,$(HERE))
 DELEGATED := CHAPTER=$(CHAPTER) EXTRA_TESTS= RUN_OUT=$(RUN_OUT) \
              BIN_DIR=$(or $(BIN_DIR),$(BUILD)/$(patsubst $(TOP)/%,%,$(SNAPSHOT_DIR))/bin)
-.PHONY: all lib programs build test clean
+.PHONY: all lib programs objects build test clean
 .DEFAULT_GOAL := test
-all lib programs build test:
+all lib programs objects build test:
 	@$(MAKE) --no-print-directory -C $(SNAPSHOT_DIR) $@ $(DELEGATED)
 clean:
 	rm -rf $(RUN_OUT)
@@ -50,8 +52,13 @@ TEST_DIRS := $(shell cd $(TOP)/tests && ls -d [0-9][0-9]-* 2>/dev/null | \
 # compiles a folder in about half the time its files take one by one. So two
 # files of one folder may not define the same helper: shared helpers live in
 # a header of the folder.
-TEST_UNITS := $(patsubst %,$(LIB_OUT)/tests/%.cpp,$(TEST_DIRS))
-TEST_OBJS := $(TEST_UNITS:.cpp=.o)
+# The generated unit of a folder is the same file for every snapshot, at the
+# same path relative to each snapshot's folder: ccache (flags.mk) hashes the
+# source's path, so a folder whose headers are unchanged between two
+# chapters (chapter 1's tests, from chapter 5 to the last) is compiled once.
+TEST_UNIT_DIR := $(BUILD)/test-units
+TEST_UNITS := $(patsubst %,$(TEST_UNIT_DIR)/%.cpp,$(TEST_DIRS))
+TEST_OBJS := $(patsubst %,$(LIB_OUT)/tests/%.o,$(TEST_DIRS))
 test_files = $(sort $(wildcard $(TOP)/tests/$(1)/*.cpp))
 # src/ reads like include/eventlet/: the core layers at its top, http/ and
 # wsgi/ in folders of their own; every .cpp below it is part of the library.
@@ -92,14 +99,20 @@ USES_LLHTTP := $(shell grep -rls 'llhttp.h' $(SNAPSHOT_DIR)/src $(SNAPSHOT_DIR)/
 LINK_LIBRARIES := $(LIBRARY) $(if $(USES_LLHTTP),$(LLHTTP_LIBRARY))
 LDLIBS += $(call snapshot_ldlibs,$(SNAPSHOT_DIR))
 
-INCLUDES := -I$(SNAPSHOT_DIR)/include $(if $(USES_LLHTTP),$(LLHTTP_INCLUDES))
+INCLUDES := -I$(SNAPSHOT_DIR)/include
+# Only the library's sources include llhttp.h: tests and programs are
+# compiled without its folder, with the same command line in every snapshot.
+LIB_INCLUDES := $(INCLUDES) $(if $(USES_LLHTTP),$(LLHTTP_INCLUDES)) -I$(SNAPSHOT_DIR)/src
 
-.PHONY: all lib programs build test clean deps shared FORCE
+.PHONY: all lib programs objects build test clean deps shared catch-main FORCE
 .DEFAULT_GOAL := test
 
-# What every snapshot of this mode links and no snapshot owns: made first,
+# What every snapshot of this mode uses and no snapshot owns: made first,
 # once, when several snapshots are built at the same time (tools/run-tests).
-shared: $(CATCH_MAIN) $(LLHTTP_LIBRARY)
+# Catch2's main is made on its own, beside the snapshots' objects: only
+# their test runners wait for it.
+shared: $(LLHTTP_LIBRARY) $(TEST_UNITS)
+catch-main: $(CATCH_MAIN)
 
 all: build
 
@@ -114,6 +127,9 @@ lib: deps
 programs: deps
 	@$(MAKE) --no-print-directory $(PROGRAMS)
 
+objects: deps
+	@$(MAKE) --no-print-directory $(LIBRARY) $(TEST_OBJS) $(PROGRAMS)
+
 build: deps
 	@$(MAKE) --no-print-directory $(RUNNER) $(PROGRAMS)
 
@@ -125,7 +141,7 @@ clean:
 
 $(LIB_OUT)/obj/%.o: $(SNAPSHOT_DIR)/src/%.cpp $(FLAGS_STAMP)
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -I$(SNAPSHOT_DIR)/src -c $< -o $@
+	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(LIB_INCLUDES) -c $< -o $@
 
 ifeq ($(UNITY),1)
 $(LIB_UNIT): FORCE
@@ -133,7 +149,7 @@ $(LIB_UNIT): FORCE
 	@printf '#include "%s"\n' $(LIB_SRCS) | cmp -s - $@ || printf '#include "%s"\n' $(LIB_SRCS) >$@
 
 $(LIB_OBJS): $(LIB_UNIT) $(FLAGS_STAMP)
-	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -I$(SNAPSHOT_DIR)/src -c $< -o $@
+	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(LIB_INCLUDES) -c $< -o $@
 endif
 
 # The archive is made anew (rm -f, then ar) whenever a prerequisite is
@@ -154,13 +170,15 @@ $(LIBRARY): $(LIB_OBJS) $(LIB_LIST)
 	$(AR) qcs $@ $(LIB_OBJS)
 
 # A test unit is rewritten only when the folder's list of files changes, so
-# that an unchanged folder is not compiled again.
-$(TEST_UNITS): $(LIB_OUT)/tests/%.cpp: FORCE
+# that an unchanged folder is not compiled again; through a file renamed into
+# place, since several snapshots' makes may look at it at once.
+$(TEST_UNITS): $(TEST_UNIT_DIR)/%.cpp: FORCE
 	@mkdir -p $(@D)
-	@printf '#include "%s"\n' $(patsubst $(TOP)/tests/%,%,$(call test_files,$*)) | cmp -s - $@ || \
-	    printf '#include "%s"\n' $(patsubst $(TOP)/tests/%,%,$(call test_files,$*)) >$@
+	@printf '#include "%s"\n' $(patsubst $(TOP)/tests/%,%,$(call test_files,$*)) >$@.$$$$ && \
+	    { cmp -s $@.$$$$ $@ && rm -f $@.$$$$ || mv -f $@.$$$$ $@; }
 
-$(TEST_OBJS): $(LIB_OUT)/tests/%.o: $(LIB_OUT)/tests/%.cpp $(FLAGS_STAMP)
+$(TEST_OBJS): $(LIB_OUT)/tests/%.o: $(TEST_UNIT_DIR)/%.cpp $(FLAGS_STAMP)
+	@mkdir -p $(@D)
 	$(CXX) $(TEST_CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -I$(TOP)/tests $(call bin_dir_define,$*) -c $< -o $@
 
 # The same for the test runner: a test file deleted must not stay linked in.
