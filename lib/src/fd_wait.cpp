@@ -1,10 +1,12 @@
 // Waiting for a descriptor to become ready (Eventlet's trampoline), and
 // waking the waiters of a descriptor that is being closed.
+#include <sys/epoll.h>
+
+#include <cerrno>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <system_error>
-
-#include <asio/bind_cancellation_slot.hpp>
 
 #include "hub_impl.hpp"
 
@@ -13,6 +15,17 @@ namespace {
 
 const char* describe(Readiness want) { return want == Readiness::read ? "readable" : "writable"; }
 
+// Registered once for both directions, edge-triggered: the kernel reports a
+// descriptor again only when something new arrives (or room frees up).
+constexpr std::uint32_t watched_events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+constexpr std::uint32_t read_events = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+constexpr std::uint32_t write_events = EPOLLOUT | EPOLLHUP | EPOLLERR;
+
+std::uint64_t event_tag(int fd, std::uint32_t generation)
+{
+    return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(fd);
+}
+
 } // namespace
 
 void Hub::Impl::forget(int fd) noexcept
@@ -20,7 +33,73 @@ void Hub::Impl::forget(int fd) noexcept
     const auto found = watches.find(fd);
     if (found == watches.end())
         return;
-    watches.erase(found); // ~FdWatch leaves the descriptor open
+    // Fails with EBADF when the descriptor is closed already, which took it
+    // out of the set too.
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+    watches.erase(found);
+}
+
+bool Hub::Impl::harvest_ready()
+{
+    using Outcome = detail::FdWait::Outcome;
+    epoll_event events[64];
+    const int count = ::epoll_wait(epoll_fd, events, 64, 0);
+    if (count <= 0)
+        return false; // nothing, or EINTR: the next turn looks again
+    // Each event is looked up by number and generation: a waiter woken by an
+    // earlier event may have closed or replaced the descriptor of a later one.
+    const auto wake = [this](int fd, std::uint32_t generation, Readiness which) {
+        const auto found = watches.find(fd);
+        if (found == watches.end() || found->second.generation != generation)
+            return;
+        detail::FdWatch& watch = found->second;
+        detail::FdWait* wait = which == Readiness::read ? watch.reader : watch.writer;
+        if (wait == nullptr) {
+            (which == Readiness::read ? watch.read_edge : watch.write_edge) = true;
+            return;
+        }
+        if (wait->outcome != Outcome::waiting)
+            return;
+        wait->outcome = Outcome::ready;
+        resume(*wait->greenlet);
+    };
+    for (int i = 0; i < count; ++i) {
+        const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffU);
+        const auto generation = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
+        if ((events[i].events & read_events) != 0)
+            wake(fd, generation, Readiness::read);
+        if ((events[i].events & write_events) != 0)
+            wake(fd, generation, Readiness::write);
+    }
+    return true;
+}
+
+void Hub::Impl::watch_epoll_set()
+{
+    if (fd_waiters > 0 && !epoll_watched) {
+        epoll_watched = true;
+        epoll_watch->async_wait(asio::posix::descriptor_base::wait_read,
+                                [this](std::error_code) { epoll_watched = false; });
+    } else if (fd_waiters == 0 && epoll_watched) {
+        // Its handler runs (aborted) at the next poll; until then Asio counts
+        // it as work, after it the loop can see that nothing is left.
+        epoll_watch->cancel();
+    }
+}
+
+bool Hub::Impl::resume_closed()
+{
+    if (closed_first == nullptr)
+        return false;
+    while (closed_first != nullptr) {
+        detail::FdWait* wait = closed_first;
+        closed_first = wait->next_closed;
+        if (closed_first == nullptr)
+            closed_last = nullptr;
+        wait->in_closed_list = false;
+        resume(*wait->greenlet);
+    }
+    return true;
 }
 
 void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registration registration)
@@ -31,19 +110,22 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
     if (fd < 0)
         throw std::invalid_argument("cannot wait on descriptor " + std::to_string(fd));
 
-    // Allocated first, so that nothing can fail between adding a watch and
-    // registering the wait that Cleanup below removes again.
-    auto wait = std::make_shared<detail::FdWait>();
-    wait->greenlet = &waiter;
     auto found = impl.watches.find(fd);
     if (found == impl.watches.end()) {
-        try {
-            found = impl.watches.emplace(fd, std::make_unique<detail::FdWatch>(impl.io, fd)).first;
-        } catch (const std::system_error& e) {
-            throw std::system_error(e.code(), "cannot wait on descriptor " + std::to_string(fd));
+        found = impl.watches.try_emplace(fd).first;
+        const std::uint32_t generation = ++impl.next_generation;
+        epoll_event event{};
+        event.events = watched_events;
+        event.data.u64 = event_tag(fd, generation);
+        if (::epoll_ctl(impl.epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) {
+            const int error = errno;
+            impl.watches.erase(found);
+            throw std::system_error(error, std::system_category(),
+                                    "cannot wait on descriptor " + std::to_string(fd));
         }
+        found->second.generation = generation;
     }
-    detail::FdWatch& watch = *found->second;
+    detail::FdWatch& watch = found->second;
     if (registration == Registration::until_close)
         watch.until_close = true;
     detail::FdWait*& slot = want == Readiness::read ? watch.reader : watch.writer;
@@ -51,13 +133,20 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
         throw std::logic_error("two green threads wait for descriptor " + std::to_string(fd) +
                                " to become " + describe(want) +
                                "; only one may, or they would steal each other's data");
+    bool& edge = want == Readiness::read ? watch.read_edge : watch.write_edge;
+    if (edge) {
+        // Something arrived since the last wait: let the caller look.
+        edge = false;
+        return;
+    }
 
-    slot = wait.get();
+    detail::FdWait wait{&waiter};
+    slot = &wait;
+    ++impl.fd_waiters;
     TimerHandle timer;
 
-    // However the greenlet leaves this call, the wait must end with it; set
-    // up before anything below can throw, so that a failure (bad_alloc in
-    // Asio, say) cannot leave a handler that would resume us later.
+    // However the greenlet leaves this call (ready, timed out, closed, or
+    // unwound by an exception thrown into it), the wait ends with it.
     struct Cleanup {
         Impl& impl;
         int fd;
@@ -67,66 +156,58 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
         ~Cleanup()
         {
             timer.cancel();
-            wait.greenlet = nullptr;
-            if (wait.outcome == Outcome::waiting) {
-                // Left early (an exception was thrown into it): stop Asio's wait.
-                wait.outcome = Outcome::abandoned;
-                if (!wait.completed)
-                    wait.cancel.emit(asio::cancellation_type::all);
-            }
+            --impl.fd_waiters;
+            if (wait.in_closed_list)
+                unlink_closed();
             if (wait.outcome == Outcome::closed)
                 return; // notify_close() has already forgotten the descriptor
             const auto found = impl.watches.find(fd);
             if (found == impl.watches.end())
                 return;
-            detail::FdWatch& watch = *found->second;
+            detail::FdWatch& watch = found->second;
             (want == Readiness::read ? watch.reader : watch.writer) = nullptr;
             if (watch.reader == nullptr && watch.writer == nullptr && !watch.until_close)
                 impl.forget(fd);
         }
-    } cleanup{impl, fd, want, *wait, timer};
-
-    // The one way this wait ends: Asio calls this handler exactly once,
-    // when the descriptor is ready or the wait is cancelled (by the
-    // timeout, by notify_close(), or because the waiter left).
-    watch.descriptor.async_wait(
-        want == Readiness::read ? asio::posix::descriptor_base::wait_read
-                                : asio::posix::descriptor_base::wait_write,
-        asio::bind_cancellation_slot(wait->cancel.slot(), [&impl, wait](std::error_code error) {
-            wait->completed = true;
-            wait->cancel.slot().clear();
-            if (wait->outcome == Outcome::waiting) {
-                wait->outcome = error ? Outcome::failed : Outcome::ready;
-                wait->error = error;
+        // Unwound before the hub resumed it: it must not be resumed later.
+        void unlink_closed() noexcept
+        {
+            detail::FdWait* previous = nullptr;
+            for (detail::FdWait* at = impl.closed_first; at != nullptr; at = at->next_closed) {
+                if (at != &wait) {
+                    previous = at;
+                    continue;
+                }
+                (previous != nullptr ? previous->next_closed : impl.closed_first) = at->next_closed;
+                if (impl.closed_last == at)
+                    impl.closed_last = previous;
+                break;
             }
-            if (wait->greenlet != nullptr)
-                impl.resume(*wait->greenlet);
-        }));
+            wait.in_closed_list = false;
+        }
+    } cleanup{impl, fd, want, wait, timer};
 
     if (timeout) {
-        timer = schedule_call(*timeout, [wait] {
-            if (wait->outcome != Outcome::waiting)
+        timer = schedule_call(*timeout, [&wait] {
+            if (wait.outcome != Outcome::waiting)
                 return;
-            wait->outcome = Outcome::timed_out;
-            wait->cancel.emit(asio::cancellation_type::all);
+            wait.outcome = Outcome::timed_out;
+            wait.greenlet->switch_to();
         });
     }
 
     switch_to();
 
-    switch (wait->outcome) {
+    switch (wait.outcome) {
     case Outcome::ready:
         return;
     case Outcome::timed_out:
         throw IOTimeout("timed out waiting for descriptor " + std::to_string(fd) + " to become " +
-                           describe(want));
+                        describe(want));
     case Outcome::closed:
         throw IOClosed("descriptor " + std::to_string(fd) +
                        " was closed while a green thread waited on it");
-    case Outcome::failed:
-        throw std::system_error(wait->error, "waiting on descriptor " + std::to_string(fd));
     case Outcome::waiting:
-    case Outcome::abandoned:
         break;
     }
     // Someone switched to this greenlet while it waited: a bug in the caller.
@@ -137,20 +218,21 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
 void Hub::notify_close(int fd) noexcept
 {
     using Outcome = detail::FdWait::Outcome;
-    const auto found = impl_->watches.find(fd);
-    if (found == impl_->watches.end())
+    Impl& impl = *impl_;
+    const auto found = impl.watches.find(fd);
+    if (found == impl.watches.end())
         return;
-    for (detail::FdWait* wait : {found->second->reader, found->second->writer}) {
-        if (wait == nullptr)
+    for (detail::FdWait* wait : {found->second.reader, found->second.writer}) {
+        // A wait that ended otherwise (ready, timed out) was resumed at once.
+        if (wait == nullptr || wait->outcome != Outcome::waiting)
             continue;
-        // Even a waiter whose descriptor became ready gets IOClosed: the
-        // descriptor it would now use is gone.
-        const bool in_asio = wait->outcome == Outcome::waiting && !wait->completed;
         wait->outcome = Outcome::closed;
-        if (in_asio)
-            wait->cancel.emit(asio::cancellation_type::all);
+        wait->in_closed_list = true;
+        wait->next_closed = nullptr;
+        (impl.closed_last != nullptr ? impl.closed_last->next_closed : impl.closed_first) = wait;
+        impl.closed_last = wait;
     }
-    impl_->forget(fd);
+    impl.forget(fd);
 }
 
 void trampoline(int fd, Readiness want, std::optional<Seconds> timeout, Registration registration)

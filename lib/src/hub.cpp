@@ -5,6 +5,12 @@
 #include <stdexcept>
 #include <utility>
 
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
 #include <asio/executor_work_guard.hpp>
 
 #include "hub_impl.hpp"
@@ -15,6 +21,17 @@ namespace eventlet {
 Hub::Impl::Impl()
     : greenlet([this] { run_loop(); }, {.name = "hub", .parent = &Greenlet::root()})
 {
+    const int set = ::epoll_create1(EPOLL_CLOEXEC);
+    if (set < 0)
+        throw std::system_error(errno, std::system_category(), "the hub cannot create its epoll set");
+    try {
+        // Asio owns the set's descriptor from here on, and closes it.
+        epoll_watch = std::make_unique<asio::posix::stream_descriptor>(io, set);
+    } catch (...) {
+        ::close(set);
+        throw;
+    }
+    epoll_fd = set;
 }
 
 Hub::Impl::~Impl() = default;
@@ -63,13 +80,21 @@ void Hub::Impl::run_loop()
 
 bool Hub::Impl::run_ready()
 {
+    // The hub's own descriptors first, straight from the kernel: looked at
+    // on every turn while anyone waits on one, so that a green thread that
+    // keeps yielding cannot starve them.
+    bool ran = resume_closed();
+    if (fd_waiters > 0 && harvest_ready())
+        ran = true;
     if (io.stopped())
         io.restart(); // Asio stops whenever it runs out of work
     const auto earliest = timers.earliest();
-    if (earliest && *earliest <= detail::TimerQueue::Clock::now()) {
-        run_guarded([this] { io.poll(); }); // a call is due: look, do not wait
+    if (ran || (earliest && *earliest <= detail::TimerQueue::Clock::now())) {
+        run_guarded([this] { io.poll(); }); // something ran or is due: look, do not wait
         return true;
     }
+    // Nothing to do now: wait in Asio, which watches the epoll set too.
+    watch_epoll_set();
     if (earliest) {
         // Asio counts only its own work, and would return at once if it had
         // none: the guard makes it wait for I/O until the next deadline.
@@ -80,13 +105,13 @@ bool Hub::Impl::run_ready()
         });
         return true;
     }
-    std::size_t ran = 1; // a handler that threw ran
-    run_guarded([this, &ran] {
-        ran = io.run_one();
-        if (ran != 0)
+    std::size_t handlers = 1; // a handler that threw ran
+    run_guarded([this, &handlers] {
+        handlers = io.run_one();
+        if (handlers != 0)
             io.poll();
     });
-    return ran != 0;
+    return handlers != 0;
 }
 
 void Hub::Impl::run_reporting(const std::function<void()>& callback)

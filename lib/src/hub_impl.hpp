@@ -1,13 +1,13 @@
 // Private: the hub's state, shared by the files that implement it.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <system_error>
 #include <unordered_map>
 
-#include <asio/cancellation_signal.hpp>
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 
@@ -16,34 +16,33 @@
 
 namespace eventlet::detail {
 
-/// One green thread waiting on a descriptor. Shared with the Asio handler,
-/// which outlives the wait when the green thread stops waiting early.
+/// One green thread waiting on a descriptor; lives on that green thread's
+/// stack for the length of its wait.
 struct FdWait {
-    enum class Outcome { waiting, ready, failed, timed_out, closed, abandoned };
-    Greenlet* greenlet; // null once the green thread no longer waits
+    enum class Outcome { waiting, ready, timed_out, closed };
+    Greenlet* greenlet;
     Outcome outcome = Outcome::waiting;
-    std::error_code error;
-    bool completed = false; // the Asio handler has run
-    asio::cancellation_signal cancel;
+    // In the hub's list of waits to end with IOClosed at its next turn.
+    FdWait* next_closed = nullptr;
+    bool in_closed_list = false;
 };
 
-/// A descriptor the hub watches: Asio allows one registration per
-/// descriptor, shared by its reader and its writer.
+/// A descriptor in the hub's epoll set: registered once, for reading and
+/// writing, edge-triggered, so that a wait after EAGAIN costs no system
+/// call; the kernel reports each new arrival (or new room) once.
 struct FdWatch {
-    FdWatch(asio::io_context& io, int fd) : descriptor(io, fd) {}
-    // The descriptor belongs to whoever waits on it: the hub only watches
-    // it, and must not close it (Asio's destructor would), even when the
-    // hub goes before a socket it still watches.
-    ~FdWatch() { descriptor.release(); }
-    FdWatch(const FdWatch&) = delete;
-    FdWatch& operator=(const FdWatch&) = delete;
-    asio::posix::stream_descriptor descriptor;
     FdWait* reader = nullptr;
     FdWait* writer = nullptr;
-    // Kept registered with the loop between waits, until notify_close():
-    // registering and deregistering (two epoll_ctl calls) on every wait
-    // costs more than the wait itself on a busy connection.
+    // Tells this registration's events from those of an earlier
+    // registration of the same number (closed, reused) still on their way.
+    std::uint32_t generation = 0;
+    // Kept in the set between waits, until notify_close().
     bool until_close = false;
+    // An edge that came while nobody waited: the next wait returns at once
+    // (whoever waits without trying first must not miss it; whoever tried
+    // first and got EAGAIN just tries once more).
+    bool read_edge = false;
+    bool write_edge = false;
 };
 
 /// Cancels a timer when the scope ends, however it ends.
@@ -76,14 +75,36 @@ struct Hub::Impl {
     void resume(Greenlet& greenlet);
     /// Runs `callback` (in the hub), reporting whatever escapes it.
     static void run_reporting(const std::function<void()>& callback);
-    /// Forgets `fd`: Asio lets go of the descriptor without closing it.
+    /// Takes `fd` out of the epoll set and forgets it.
     void forget(int fd) noexcept;
+    /// Runs the waiters of the descriptors that became ready, without
+    /// waiting for any. \returns false if the kernel had nothing to report.
+    bool harvest_ready();
+    /// Before the loop blocks in Asio: has Asio watch the epoll set while
+    /// some green thread waits on a descriptor, and stop watching it when
+    /// none does (an idle watch would hide a deadlock).
+    void watch_epoll_set();
     /// Throws std::logic_error if the current greenlet is the hub.
     Greenlet& blockable_current() const;
 
     // A single-threaded context: the hub is the only thread that runs it.
     asio::io_context io{1};
-    std::unordered_map<int, std::unique_ptr<detail::FdWatch>> watches;
+    std::unordered_map<int, detail::FdWatch> watches;
+    // The hub's own epoll set, and Asio's view of it: the loop harvests the
+    // set itself while it runs, and blocks in Asio (which watches the set
+    // as one descriptor, beside its own timers, signals and resolver).
+    int epoll_fd = -1;
+    std::unique_ptr<asio::posix::stream_descriptor> epoll_watch;
+    bool epoll_watched = false; // an async_wait on the set is pending
+    std::size_t fd_waiters = 0; // green threads parked on a descriptor now
+    std::uint32_t next_generation = 0;
+    // Waits that notify_close() ended, to be resumed at the next turn (it
+    // never switches itself); a list through the waits, so that adding one
+    // cannot fail.
+    detail::FdWait* closed_first = nullptr;
+    detail::FdWait* closed_last = nullptr;
+    /// Resumes the waits of closed_first. \returns false if there were none.
+    bool resume_closed();
     detail::TimerQueue timers;
     // Declared last so that it is destroyed first: unwinding the loop
     // still finds the context alive.
