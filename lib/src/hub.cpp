@@ -88,11 +88,20 @@ bool Hub::Impl::run_ready()
         ran = true;
     if (io.stopped())
         io.restart(); // Asio stops whenever it runs out of work
+    const auto now = detail::TimerQueue::Clock::now();
     const auto earliest = timers.earliest();
-    if (ran || (earliest && *earliest <= detail::TimerQueue::Clock::now())) {
-        run_guarded([this] { io.poll(); }); // something ran or is due: look, do not wait
+    if (ran || (earliest && *earliest <= now)) {
+        // Something ran or is due: the loop must not wait. Asio's own
+        // completions (resolver, signals, a user's Asio objects) are looked
+        // at too, but not on every busy turn: each look is an epoll_wait on
+        // Asio's set, and a busy loop turns far more often than they come.
+        if (now - last_asio_look >= asio_look_interval) {
+            last_asio_look = now;
+            run_guarded([this] { io.poll(); });
+        }
         return true;
     }
+    last_asio_look = now; // what comes below looks, and may wait
     // Nothing to do now: wait in Asio, which watches the epoll set too.
     watch_epoll_set();
     if (earliest) {

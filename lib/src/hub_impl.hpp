@@ -1,6 +1,7 @@
 // Private: the hub's state, shared by the files that implement it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -98,6 +99,10 @@ struct Hub::Impl {
     bool epoll_watched = false; // an async_wait on the set is pending
     std::size_t fd_waiters = 0; // green threads parked on a descriptor now
     std::uint32_t next_generation = 0;
+    // While the loop is busy it looks at Asio's completions at most this
+    // often; an idle loop waits in Asio and sees them at once.
+    static constexpr std::chrono::microseconds asio_look_interval{500};
+    detail::TimerQueue::Clock::time_point last_asio_look{};
     // Waits that notify_close() ended, to be resumed at the next turn (it
     // never switches itself); a list through the waits, so that adding one
     // cannot fail.
