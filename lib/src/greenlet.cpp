@@ -18,7 +18,11 @@ namespace detail {
 
 constinit thread_local ThreadState* this_thread = nullptr;
 
-ThreadState::ThreadState() : root(Greenlet::RootTag{}, *this) { install_overflow_handler(*this); }
+ThreadState::ThreadState()
+    : root(Greenlet::RootTag{}, *this), exception_globals(abi::__cxa_get_globals())
+{
+    install_overflow_handler(*this);
+}
 
 ThreadState::~ThreadState()
 {
@@ -54,9 +58,9 @@ struct ExceptionGlobals {
 #endif
 };
 
-ExceptionGlobals& exception_globals() noexcept
+ExceptionGlobals& exception_globals(detail::ThreadState& thread) noexcept
 {
-    return *reinterpret_cast<ExceptionGlobals*>(abi::__cxa_get_globals());
+    return *static_cast<ExceptionGlobals*>(thread.exception_globals);
 }
 
 [[noreturn]] void fatal(const Greenlet& greenlet, const char* problem) noexcept
@@ -272,7 +276,7 @@ void Greenlet::start()
 void Greenlet::switch_context(Greenlet& from, Greenlet& to, bool from_finished) noexcept
 {
     detail::ThreadState& thread = *from.thread_;
-    ExceptionGlobals& eh = exception_globals();
+    ExceptionGlobals& eh = exception_globals(thread);
     from.caught_exceptions_ = eh.caught_exceptions;
     from.uncaught_exceptions_ = eh.uncaught_exceptions;
     eh.caught_exceptions = to.caught_exceptions_;

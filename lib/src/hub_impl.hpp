@@ -69,7 +69,7 @@ struct Hub::Impl {
     /// The second half of a turn: runs the handlers of what is ready (I/O,
     /// Asio's own completions), waiting for one if no call is due now.
     /// \returns false if nothing is left that could ever wake anyone.
-    bool run_ready();
+    bool run_ready(detail::TimerQueue::Clock::time_point turn_start);
     /// Runs a scheduled call unless it already ran or was cancelled.
     void fire(detail::TimerState& state);
     /// Switches to a parked greenlet from a hub callback.

@@ -36,6 +36,10 @@ struct ThreadState {
     Greenlet* previous = nullptr;
     Greenlet* finished = nullptr;
 
+    // The C++ runtime's exception state of this thread (abi::__cxa_get_globals()),
+    // looked up once: every switch saves and restores it.
+    void* exception_globals = nullptr;
+
     // The alternate signal stack this state installed, if any.
     void* signal_stack = nullptr;
     std::size_t signal_stack_size = 0;

@@ -31,14 +31,20 @@ TimerQueue::~TimerQueue()
 
 void TimerQueue::push(const std::shared_ptr<TimerState>& state, Clock::duration delay)
 {
-    const Clock::time_point now = Clock::now();
     state->sequence = sequence_++;
     state->queue = this;
     if (delay <= Clock::duration::zero()) {
-        state->deadline = now;
+        // Due now. Its deadline only orders it against the timers queued
+        // already: with none, the last time read is as good as the clock
+        // (any later timer is due after it either way), and a busy hub
+        // spares a clock reading per wake-up.
+        if (!heap_.empty())
+            last_now_ = Clock::now();
+        state->deadline = last_now_;
         soon_.push_back(state);
     } else {
-        state->deadline = now + delay;
+        last_now_ = Clock::now();
+        state->deadline = last_now_ + delay;
         heap_.push_back(state);
         std::push_heap(heap_.begin(), heap_.end(), due_later);
     }
@@ -70,6 +76,8 @@ void TimerQueue::drop_cancelled_fronts() noexcept
 
 std::shared_ptr<TimerState> TimerQueue::pop_due(Clock::time_point now, std::uint64_t before)
 {
+    if (now > last_now_)
+        last_now_ = now;
     drop_cancelled_fronts();
     std::shared_ptr<TimerState> state;
     if (front_is_soon()) {

@@ -68,6 +68,9 @@ private:
     std::deque<std::shared_ptr<TimerState>> soon_;
     std::uint64_t sequence_ = 0;
     std::size_t cancelled_ = 0;
+    // The latest time the queue read or was told (push(), pop_due()): never
+    // later than now, never earlier than a deadline already in soon_.
+    Clock::time_point last_now_ = Clock::now();
 };
 
 } // namespace eventlet::detail
