@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include "hub_impl.hpp"
 
@@ -102,7 +103,8 @@ bool Hub::Impl::resume_closed()
     return true;
 }
 
-void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registration registration)
+void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registration registration,
+               Tried tried)
 {
     using Outcome = detail::FdWait::Outcome;
     Impl& impl = *impl_;
@@ -134,11 +136,8 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
                                " to become " + describe(want) +
                                "; only one may, or they would steal each other's data");
     bool& edge = want == Readiness::read ? watch.read_edge : watch.write_edge;
-    if (edge) {
-        // Something arrived since the last wait: let the caller look.
-        edge = false;
-        return;
-    }
+    if (std::exchange(edge, false) && tried == Tried::not_yet)
+        return; // something arrived since the last wait: let the caller look
 
     detail::FdWait wait{&waiter};
     slot = &wait;
@@ -235,9 +234,10 @@ void Hub::notify_close(int fd) noexcept
     impl.forget(fd);
 }
 
-void trampoline(int fd, Readiness want, std::optional<Seconds> timeout, Registration registration)
+void trampoline(int fd, Readiness want, std::optional<Seconds> timeout, Registration registration,
+                Tried tried)
 {
-    Hub::current().wait(fd, want, timeout, registration);
+    Hub::current().wait(fd, want, timeout, registration, tried);
 }
 
 void notify_close(int fd) noexcept { Hub::current().notify_close(fd); }

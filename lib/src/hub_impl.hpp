@@ -39,9 +39,9 @@ struct FdWatch {
     std::uint32_t generation = 0;
     // Kept in the set between waits, until notify_close().
     bool until_close = false;
-    // An edge that came while nobody waited: the next wait returns at once
-    // (whoever waits without trying first must not miss it; whoever tried
-    // first and got EAGAIN just tries once more).
+    // An edge that came while nobody waited: the next wait returns at once,
+    // since whoever waits without trying first must not miss it; a wait
+    // after EAGAIN (Tried::got_eagain) drops it, the kernel had nothing.
     bool read_edge = false;
     bool write_edge = false;
 };

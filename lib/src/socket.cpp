@@ -182,7 +182,7 @@ int GreenSocket::checked_fd(const char* operation) const
     return fd_;
 }
 
-void GreenSocket::park(Readiness want, const char* operation)
+void GreenSocket::park(Readiness want, const char* operation, Tried tried)
 {
     // Python's settimeout(0.0): a call that would block fails instead.
     if (timeout_ && timeout_->count() <= 0)
@@ -191,7 +191,7 @@ void GreenSocket::park(Readiness want, const char* operation)
     // descriptor, so the hub may keep it registered between waits.
     check_thread(operation);
     owner_ = std::this_thread::get_id();
-    trampoline(fd_, want, timeout_, Registration::until_close);
+    trampoline(fd_, want, timeout_, Registration::until_close, tried);
 }
 
 void GreenSocket::park_for_tls(bool wants_read, const char* operation, bool resumable)
@@ -277,7 +277,7 @@ Accepted GreenSocket::accept()
             continue;
         if (!would_block(errno))
             detail::throw_socket_error(errno, on("accept", fd));
-        park(Readiness::read, "accept");
+        park(Readiness::read, "accept", Tried::got_eagain);
     }
 }
 
@@ -321,7 +321,7 @@ std::size_t GreenSocket::recv(std::span<std::byte> buffer)
         }
         if (const std::optional<std::size_t> received = try_recv(buffer))
             return *received;
-        park(Readiness::read, "recv");
+        park(Readiness::read, "recv", Tried::got_eagain);
     }
 }
 
@@ -356,7 +356,7 @@ std::size_t GreenSocket::send(std::span<const std::byte> data)
             continue;
         if (!would_block(errno))
             detail::throw_socket_error(errno, on("send", fd));
-        park(Readiness::write, "send");
+        park(Readiness::write, "send", Tried::got_eagain);
     }
 }
 

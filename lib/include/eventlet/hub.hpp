@@ -37,6 +37,19 @@ enum class Registration {
     until_close,
 };
 
+/// What a green thread knows about a descriptor when it starts to wait on it.
+enum class Tried {
+    /// Nothing: it waits without having tried. Readiness the hub saw while
+    /// nobody waited counts, and the wait returns at once.
+    not_yet,
+    /// It has just tried (read, written, accepted) and got EAGAIN, with no
+    /// switch since: readiness the hub saw before is spent, since the kernel
+    /// had nothing for it after all, so the wait skips it. With edge-
+    /// triggered readiness this spares a useless try after every arrival that
+    /// came while the green thread was busy.
+    got_eagain,
+};
+
 /// The event loop of one OS thread, running in a greenlet of its own.
 ///
 /// A green thread that must wait registers what would wake it (a timer, a
@@ -91,7 +104,7 @@ public:
     ///         (closed, invalid, a regular file); std::logic_error if another
     ///         green thread already waits for the same readiness on `fd`.
     void wait(int fd, Readiness want, std::optional<Seconds> timeout = std::nullopt,
-              Registration registration = Registration::per_wait);
+              Registration registration = Registration::per_wait, Tried tried = Tried::not_yet);
 
     /// Wakes every green thread waiting on `fd` with IOClosed, and forgets
     /// the descriptor. Call it before closing a descriptor others may wait
@@ -124,7 +137,7 @@ inline void sleep(int seconds) { sleep(Seconds(seconds)); }
 
 /// Parks the current green thread until `fd` is ready for `want` (see Hub::wait()).
 void trampoline(int fd, Readiness want, std::optional<Seconds> timeout = std::nullopt,
-                Registration registration = Registration::per_wait);
+                Registration registration = Registration::per_wait, Tried tried = Tried::not_yet);
 
 /// Wakes the green threads waiting on `fd` with IOClosed (see Hub::notify_close()).
 void notify_close(int fd) noexcept;

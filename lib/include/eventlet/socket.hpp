@@ -217,7 +217,7 @@ private:
 
     explicit GreenSocket(int fd, std::optional<Seconds> timeout) noexcept;
     int checked_fd(const char* operation) const;
-    void park(Readiness want, const char* operation);
+    void park(Readiness want, const char* operation, Tried tried = Tried::not_yet);
     void check_thread(const char* operation) const;
     // TLS (socket.cpp): the handshake, and a park for what the engine wants.
     void start_tls(const tls::Context& context, bool server, const std::string& server_name);
