@@ -310,6 +310,12 @@ std::optional<std::size_t> GreenSocket::try_recv(std::span<char> buffer)
 
 std::size_t GreenSocket::recv(std::span<std::byte> buffer)
 {
+    // The kernel answers a read of nothing with EAGAIN when no byte is
+    // there (TCP), and the wait that follows would end only when one came.
+    if (buffer.empty()) {
+        checked_fd("recv");
+        return 0;
+    }
     for (;;) {
         if (tls_) {
             checked_fd("recv");
@@ -326,6 +332,15 @@ std::size_t GreenSocket::recv(std::span<std::byte> buffer)
 }
 
 std::size_t GreenSocket::recv(std::span<char> buffer) { return recv(std::as_writable_bytes(buffer)); }
+
+std::size_t GreenSocket::recv_after_try(std::span<char> buffer)
+{
+    // With TLS the engine knows what it waits for (a read, or a write of a
+    // record it owes the peer): recv() asks it.
+    if (!tls_ && !buffer.empty())
+        park(Readiness::read, "recv", Tried::got_eagain); // recv() does the rest
+    return recv(buffer);
+}
 
 std::string GreenSocket::recv(std::size_t max_bytes)
 {

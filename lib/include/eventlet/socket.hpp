@@ -125,6 +125,11 @@ public:
     std::optional<std::size_t> try_recv(std::span<std::byte> buffer);
     /// Same as try_recv(std::span<std::byte>), into chars.
     std::optional<std::size_t> try_recv(std::span<char> buffer);
+    /// recv() for a caller whose try_recv() has just returned nothing, with
+    /// no switch since: parks first and reads after, instead of asking the
+    /// kernel a second time for what it just said it did not have. Same
+    /// result and errors as recv().
+    std::size_t recv_after_try(std::span<char> buffer);
     /// Sends some of `data`, parking until at least one byte fits in the
     /// socket's buffer. \returns the number of bytes sent.
     /// \throws BrokenPipe (never a SIGPIPE); ConnectionReset; IOTimeout;

@@ -102,7 +102,7 @@ std::size_t Connection::receive_waiting(std::span<char> space)
     socket_->set_timeout(std::nullopt);
     try {
         const eventlet::detail::ReusableTimeout::Wait wait = wait_timeout_.start(limit);
-        return socket_->recv(space);
+        return socket_->recv_after_try(space); // fill() has just tried
     } catch (const TimeoutError&) {
         if (wait_timeout_.expired())
             throw HttpError(408, why);
