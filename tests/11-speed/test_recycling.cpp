@@ -118,3 +118,24 @@ TEST_CASE("a hub's wake-ups keep working through recycled records", "[recycling]
     }
     CHECK(woken == 10'000);
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+
+TEST_CASE("under AddressSanitizer a kept block is poisoned until it is handed out again",
+          "[recycling]")
+{
+    RecyclingAllocator<Record<7>> allocator;
+    Record<7>* block = allocator.allocate(1);
+    CHECK_FALSE(__asan_address_is_poisoned(block));
+    allocator.deallocate(block, 1);
+    // A read through a dangling pointer would be reported, not silently
+    // see the next owner's data.
+    CHECK(__asan_address_is_poisoned(block));
+    CHECK(__asan_address_is_poisoned(&block->payload[3]));
+    Record<7>* again = allocator.allocate(1);
+    REQUIRE(again == block);
+    CHECK_FALSE(__asan_address_is_poisoned(&again->payload[3]));
+    allocator.deallocate(again, 1);
+}
+#endif

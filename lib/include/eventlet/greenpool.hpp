@@ -103,14 +103,13 @@ public:
     {
         auto call = detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...);
         using Result = detail::result_of_call<decltype(call)>;
-        using State = detail::GreenThreadState<Result, decltype(call)>;
         if (state_->must_run_inline()) {
-            auto thread = std::make_shared<State>(false, std::move(call));
+            auto thread = detail::make_green_thread_state<Result>(false, std::move(call));
             thread->run_inline();
             return GreenThread<Result>(std::move(thread));
         }
         detail::SlotGuard slot(state_);
-        auto thread = std::make_shared<State>(false, std::move(call));
+        auto thread = detail::make_green_thread_state<Result>(false, std::move(call));
         admit(*thread);
         slot.hand_over();
         thread->start(0, thread);
@@ -130,7 +129,7 @@ public:
             return;
         }
         detail::SlotGuard slot(state_);
-        auto thread = std::make_shared<State>(true, std::move(call));
+        auto thread = detail::make_green_thread_state<Result>(true, std::move(call));
         admit(*thread);
         slot.hand_over();
         thread->start(0, thread);
