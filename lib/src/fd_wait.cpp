@@ -21,6 +21,9 @@ const char* describe(Readiness want) { return want == Readiness::read ? "readabl
 constexpr std::uint32_t watched_events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 constexpr std::uint32_t read_events = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 constexpr std::uint32_t write_events = EPOLLOUT | EPOLLHUP | EPOLLERR;
+// The end of the stream (or an error) waits in the kernel behind the data,
+// with no edge of its own to come.
+constexpr std::uint32_t end_events = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 
 std::uint64_t event_tag(int fd, std::uint32_t generation)
 {
@@ -49,11 +52,17 @@ bool Hub::Impl::harvest_ready()
         return false; // nothing, or EINTR: the next turn looks again
     // Each event is looked up by number and generation: a waiter woken by an
     // earlier event may have closed or replaced the descriptor of a later one.
-    const auto wake = [this](int fd, std::uint32_t generation, Readiness which) {
+    const auto find = [this](int fd, std::uint32_t generation) -> detail::FdWatch* {
         const auto found = watches.find(fd);
         if (found == watches.end() || found->second.generation != generation)
+            return nullptr;
+        return &found->second;
+    };
+    const auto wake = [this, &find](int fd, std::uint32_t generation, Readiness which) {
+        detail::FdWatch* const watch_found = find(fd, generation);
+        if (watch_found == nullptr)
             return;
-        detail::FdWatch& watch = found->second;
+        detail::FdWatch& watch = *watch_found;
         detail::FdWait* wait = which == Readiness::read ? watch.reader : watch.writer;
         if (wait == nullptr) {
             (which == Readiness::read ? watch.read_edge : watch.write_edge) = true;
@@ -67,6 +76,10 @@ bool Hub::Impl::harvest_ready()
     for (int i = 0; i < count; ++i) {
         const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffU);
         const auto generation = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
+        if ((events[i].events & end_events) != 0) {
+            if (detail::FdWatch* watch = find(fd, generation))
+                watch->ended = true;
+        }
         if ((events[i].events & read_events) != 0)
             wake(fd, generation, Readiness::read);
         if ((events[i].events & write_events) != 0)
@@ -212,6 +225,24 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
     // Someone switched to this greenlet while it waited: a bug in the caller.
     throw std::logic_error("a green thread waiting on descriptor " + std::to_string(fd) +
                            " was switched to before the descriptor was ready");
+}
+
+bool Hub::take_readiness(int fd, Readiness want) noexcept
+{
+    Impl& impl = *impl_;
+    // Edges are noted only by the harvest, and the loop harvests only while
+    // some green thread waits on a descriptor.
+    if (impl.fd_waiters == 0)
+        return true;
+    const auto found = impl.watches.find(fd);
+    if (found == impl.watches.end())
+        return true;
+    detail::FdWatch& watch = found->second;
+    bool& edge = want == Readiness::read ? watch.read_edge : watch.write_edge;
+    const bool noted = std::exchange(edge, false);
+    // After the peer's end, a read past the data returns it (0, or the
+    // error) at once, though no new edge will ever say so.
+    return noted || watch.ended;
 }
 
 void Hub::notify_close(int fd) noexcept

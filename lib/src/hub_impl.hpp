@@ -44,6 +44,9 @@ struct FdWatch {
     // after EAGAIN (Tried::got_eagain) drops it, the kernel had nothing.
     bool read_edge = false;
     bool write_edge = false;
+    // The peer ended its stream, or the descriptor has an error: reads and
+    // writes return at once from now on (see Hub::take_readiness()).
+    bool ended = false;
 };
 
 /// Cancels a timer when the scope ends, however it ends.

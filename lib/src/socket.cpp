@@ -90,12 +90,18 @@ GreenSocket GreenSocket::adopt(int fd)
     const int flags = ::fcntl(fd, F_GETFL);
     if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
         detail::throw_socket_error(errno, "cannot adopt descriptor " + std::to_string(fd));
-    return GreenSocket(fd, std::nullopt);
+    GreenSocket socket(fd, std::nullopt);
+    int type = 0;
+    socklen_t length = sizeof type;
+    socket.stream_ = ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0 &&
+                     type == SOCK_STREAM;
+    return socket;
 }
 
 GreenSocket::GreenSocket(GreenSocket&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)), timeout_(other.timeout_),
-      owner_(std::exchange(other.owner_, {})), tls_(std::move(other.tls_))
+      owner_(std::exchange(other.owner_, {})), tls_(std::move(other.tls_)),
+      read_drained_(std::exchange(other.read_drained_, false)), stream_(other.stream_)
 {
 }
 
@@ -107,6 +113,8 @@ GreenSocket& GreenSocket::operator=(GreenSocket&& other) noexcept
         timeout_ = other.timeout_;
         owner_ = std::exchange(other.owner_, {});
         tls_ = std::move(other.tls_);
+        read_drained_ = std::exchange(other.read_drained_, false);
+        stream_ = other.stream_;
     }
     return *this;
 }
@@ -124,6 +132,7 @@ void GreenSocket::close()
     }
     const int fd = std::exchange(fd_, -1);
     owner_ = {};
+    read_drained_ = false;
     // First the hub, then the system: once closed, the number may be
     // handed to a new socket while a waiter still thinks it is ours. A
     // socket destroyed during the thread's exit, after the hub, has nobody
@@ -156,6 +165,7 @@ int GreenSocket::release()
                                                      "with a bare descriptor");
     const int fd = std::exchange(fd_, -1);
     owner_ = {};
+    read_drained_ = false;
     // Whoever gets the descriptor may close it without telling the hub.
     if (Hub* hub = Hub::existing())
         hub->notify_close(fd);
@@ -292,9 +302,16 @@ std::optional<std::size_t> GreenSocket::try_recv(std::span<std::byte> buffer)
     }
     for (;;) {
         const int fd = checked_fd("recv");
+        // Whatever the hub noted before this read, the read spends it.
+        Hub* const hub = Hub::existing(); // none yet: nothing was noted, nothing was waited
+        const bool noted = hub == nullptr || hub->take_readiness(fd, Readiness::read);
+        if (std::exchange(read_drained_, false) && !noted && !buffer.empty())
+            return std::nullopt; // the kernel had nothing then, and nothing came since
         const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
-        if (n >= 0)
+        if (n >= 0) {
+            read_drained_ = stream_ && n > 0 && static_cast<std::size_t>(n) < buffer.size();
             return static_cast<std::size_t>(n);
+        }
         if (errno == EINTR)
             continue;
         if (!would_block(errno))

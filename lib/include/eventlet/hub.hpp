@@ -106,6 +106,17 @@ public:
     void wait(int fd, Readiness want, std::optional<Seconds> timeout = std::nullopt,
               Registration registration = Registration::per_wait, Tried tried = Tried::not_yet);
 
+    /// Takes the hub's note that `fd` became ready for `want` while no green
+    /// thread waited on it. For a caller that knows it emptied the
+    /// descriptor (a short read of a stream socket) and asks whether trying
+    /// again can find anything before it parks.
+    /// \returns true if there was a note, or if the hub cannot tell: `fd`
+    ///          is not in its set, or no green thread waits on any
+    ///          descriptor, so that the hub is not taking notes (the kernel
+    ///          keeps the readiness until it does). False only when nothing
+    ///          came since the caller's last wait or try. Never switches.
+    bool take_readiness(int fd, Readiness want) noexcept;
+
     /// Wakes every green thread waiting on `fd` with IOClosed, and forgets
     /// the descriptor. Call it before closing a descriptor others may wait
     /// on; a bare close() would leave them waiting for ever. Never switches.

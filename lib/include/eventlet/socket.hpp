@@ -234,6 +234,13 @@ private:
     std::thread::id owner_;
     // The TLS state, once TLS runs on the socket.
     std::unique_ptr<tls::detail::Engine> tls_;
+    // The last read was short: it took all the kernel had (true only of a
+    // stream socket). Another read before the hub notes new data is an
+    // EAGAIN, and try_recv() spares the system call.
+    bool read_drained_ = false;
+    // A short read means an empty queue only on a stream (an adopted
+    // datagram socket reads one datagram at a time).
+    bool stream_ = true;
 };
 
 /// What accept() returns: the new connection and the peer's address.
