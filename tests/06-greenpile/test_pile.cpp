@@ -50,7 +50,10 @@ TEST_CASE("a pile yields its results in spawn order, whatever order they finish 
     for (int i = 0; i < 6; ++i)
         pile.spawn(
             [&finish_order](int i) {
-                eventlet::sleep(0.0005 * (6 - i));
+                // The last call finishes first: each waits, by turns, until
+                // every later one has finished.
+                while (static_cast<int>(finish_order.size()) < 5 - i)
+                    eventlet::sleep(0);
                 finish_order.push_back(i);
                 return i * 100;
             },
@@ -58,7 +61,7 @@ TEST_CASE("a pile yields its results in spawn order, whatever order they finish 
     CHECK(pile.unread() == 6);
     const std::vector<int> results = read_all(pile);
     CHECK(results == std::vector<int>{0, 100, 200, 300, 400, 500});
-    CHECK(finish_order.front() == 5);
+    CHECK(finish_order == std::vector<int>{5, 4, 3, 2, 1, 0});
     CHECK(pile.unread() == 0);
 }
 
