@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace bench {
 
@@ -103,6 +104,31 @@ inline long peak_resident_bytes()
             return std::strtol(line.c_str() + 6, nullptr, 10) * 1024;
     }
     fail("no VmHWM line in /proc/self/status");
+}
+
+/// Where a plain server of a row listens: its command line, `[--host H]
+/// [--port P]` (the CLI of build/bin/echo_server; bench/run passes
+/// `--host 127.0.0.1 --port 0`).
+struct ServerArguments {
+    std::string host = "127.0.0.1";
+    std::string port;
+};
+
+/// The arguments of a plain server program, with `default_port` when none
+/// is given; exits 2 with its usage if they are wrong.
+inline ServerArguments server_arguments(int argc, char** argv, std::string default_port)
+{
+    ServerArguments arguments{.port = std::move(default_port)};
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view option = argv[i];
+        if ((option == "--host" || option == "--port") && i + 1 < argc) {
+            (option == "--host" ? arguments.host : arguments.port) = argv[++i];
+        } else {
+            std::fprintf(stderr, "usage: %s [--host H] [--port P]\n", argv[0]);
+            std::exit(2);
+        }
+    }
+    return arguments;
 }
 
 /// Where a TLS server of a row listens, and with what certificate: its

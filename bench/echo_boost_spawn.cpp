@@ -31,6 +31,8 @@
 #include <boost/asio/spawn.hpp>
 #include <boost/asio/write.hpp>
 
+#include "bench.hpp"
+
 namespace {
 
 namespace net = boost::asio;
@@ -71,17 +73,7 @@ void accept_loop(tcp::acceptor& acceptor, net::yield_context yield)
 
 int main(int argc, char** argv)
 {
-    std::string host = "127.0.0.1";
-    std::string port = "6000";
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view option = argv[i];
-        if ((option == "--host" || option == "--port") && i + 1 < argc)
-            (option == "--host" ? host : port) = argv[++i];
-        else {
-            std::fprintf(stderr, "usage: %s [--host H] [--port P]\n", argv[0]);
-            return 2;
-        }
-    }
+    const auto [host, port] = bench::server_arguments(argc, argv, "6000");
 
     net::io_context context(1);
     const tcp::endpoint endpoint(net::ip::make_address(host),

@@ -23,6 +23,8 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "bench.hpp"
+
 namespace {
 
 using asio::ip::tcp;
@@ -50,17 +52,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor)
 
 int main(int argc, char** argv)
 {
-    std::string host = "127.0.0.1";
-    std::string port = "6000";
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view option = argv[i];
-        if ((option == "--host" || option == "--port") && i + 1 < argc)
-            (option == "--host" ? host : port) = argv[++i];
-        else {
-            std::fprintf(stderr, "usage: %s [--host H] [--port P]\n", argv[0]);
-            return 2;
-        }
-    }
+    const auto [host, port] = bench::server_arguments(argc, argv, "6000");
 
     asio::io_context context(1);
     const tcp::endpoint endpoint(asio::ip::make_address(host),

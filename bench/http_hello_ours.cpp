@@ -27,6 +27,8 @@
 #include <string>
 #include <string_view>
 
+#include "bench.hpp"
+
 namespace {
 
 namespace wsgi = eventlet::wsgi;
@@ -74,17 +76,7 @@ private:
 
 int main(int argc, char** argv)
 {
-    std::string host = "127.0.0.1";
-    std::string port = "8090";
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view option = argv[i];
-        if ((option == "--host" || option == "--port") && i + 1 < argc)
-            (option == "--host" ? host : port) = argv[++i];
-        else {
-            std::fprintf(stderr, "usage: %s [--host H] [--port P]\n", argv[0]);
-            return 2;
-        }
-    }
+    const auto [host, port] = bench::server_arguments(argc, argv, "8090");
     try {
         StopSignals signals;
         eventlet::GreenSocket listener =
