@@ -1,0 +1,111 @@
+/// \file
+/// The primitive every green synchronisation object is built on.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+
+#include "eventlet/greenlet.hpp"
+#include "eventlet/seconds.hpp"
+
+namespace eventlet::detail {
+
+/// The moment a timeout given as a span of time runs out, for calls that
+/// may park several times before they are done.
+class Deadline {
+public:
+    /// No timeout (std::nullopt) means never.
+    explicit Deadline(std::optional<Seconds> timeout)
+    {
+        if (timeout)
+            at_ = std::chrono::steady_clock::now() + timeout->to_steady();
+    }
+    /// The time left (zero once expired), or std::nullopt for never.
+    std::optional<Seconds> remaining() const
+    {
+        if (!at_)
+            return std::nullopt;
+        const auto left = *at_ - std::chrono::steady_clock::now();
+        return Seconds(left > left.zero() ? left : left.zero());
+    }
+    /// True once the moment has passed (never, without a timeout).
+    bool expired() const { return at_ && std::chrono::steady_clock::now() >= *at_; }
+
+private:
+    std::optional<std::chrono::steady_clock::time_point> at_;
+};
+
+/// A first-in, first-out line of parked green threads, used like a
+/// condition variable: a green thread parks until notified, then checks
+/// its condition again.
+///
+/// Notifying never switches: the wake-up happens at the hub's next turn,
+/// and it goes to whoever is first in line *then*, so a notification is
+/// never lost on a green thread that left the line meanwhile (killed, or
+/// timed out). Every green thread in the line is parked on the hub.
+class WaitQueue {
+public:
+    /// How a park ended.
+    enum class Woken { notified, timed_out };
+
+    WaitQueue() noexcept = default;
+    /// A line that names its owner ("Event", "Semaphore") when a lifetime
+    /// rule is broken (see ~WaitQueue()).
+    explicit WaitQueue(const char* owner) noexcept : owner_(owner) {}
+    /// Wake-ups still scheduled for this line are dropped.
+    ///
+    /// Destroy a waitable object only when nobody waits on it: a green
+    /// thread parked in a destroyed line would stay parked for ever, and
+    /// write into the freed line when it is unwound. Builds without NDEBUG
+    /// and AddressSanitizer builds check the rule, as Boost.Fiber asserts
+    /// it: they abort with a message that names the owner and the first
+    /// green thread in line.
+    ~WaitQueue();
+    WaitQueue(const WaitQueue&) = delete;
+    WaitQueue& operator=(const WaitQueue&) = delete;
+
+    /// Parks the current green thread at the end of the line until a
+    /// notification reaches it, or until `timeout` expires.
+    /// \throws whatever is thrown into the green thread while it is parked
+    ///         (it leaves the line first); Deadlock; std::logic_error in the hub.
+    Woken park(std::optional<Seconds> timeout = std::nullopt);
+    /// Parks until notified or until `deadline`; an expired deadline
+    /// returns Woken::timed_out at once, without parking.
+    Woken park(const Deadline& deadline);
+
+    /// Wakes the first green thread in line at the hub's next turn.
+    void notify_one();
+    /// Wakes, at the hub's next turn, as many green threads as are in line now.
+    void notify_all();
+
+    /// Number of green threads in line.
+    std::size_t size() const noexcept { return size_; }
+    /// True if nobody is in line.
+    bool empty() const noexcept { return size_ == 0; }
+
+private:
+    struct Waiter {
+        Greenlet* greenlet;
+        Waiter* previous = nullptr;
+        Waiter* next = nullptr;
+        bool in_line = false;
+        bool timed_out = false;
+    };
+
+    void append(Waiter& waiter) noexcept;
+    void remove(Waiter& waiter) noexcept;
+    void wake_first();
+    std::shared_ptr<WaitQueue*> handle();
+
+    Waiter* first_ = nullptr;
+    Waiter* last_ = nullptr;
+    std::size_t size_ = 0;
+    // What scheduled wake-ups hold instead of `this`: the destructor clears
+    // it, so a wake-up that outlives the queue finds nothing to do.
+    std::shared_ptr<WaitQueue*> self_;
+    const char* owner_ = "a wait queue";
+};
+
+} // namespace eventlet::detail

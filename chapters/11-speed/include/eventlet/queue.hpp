@@ -1,0 +1,190 @@
+/// \file
+/// Queue: a FIFO that green threads pass items through.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "eventlet/detail/wait_queue.hpp"
+#include "eventlet/seconds.hpp"
+
+namespace eventlet {
+
+/// Thrown by Queue::get() when no item came before the timeout, and by
+/// Queue::get_nowait() on an empty queue (Python's queue.Empty).
+class QueueEmpty : public std::runtime_error {
+public:
+    QueueEmpty() : std::runtime_error("the queue is empty") {}
+};
+
+/// Thrown by Queue::put() when no room came before the timeout, and by
+/// Queue::put_nowait() on a full queue (Python's queue.Full).
+class QueueFull : public std::runtime_error {
+public:
+    QueueFull() : std::runtime_error("the queue is full") {}
+};
+
+/// A first-in, first-out queue for green threads (Eventlet's
+/// `eventlet.queue.Queue`), unbounded, bounded, or a channel. get() parks
+/// while the queue is empty; put() parks while a bounded queue is full.
+/// Neither switches when it need not park. Parked getters (and putters) are
+/// served in the order they arrived.
+///
+/// `Queue(0)` is a channel, as in Eventlet: it holds no item, and put()
+/// parks until a get() has taken its item from it (a rendezvous, Go's
+/// unbuffered channel). The getter goes on first, with the item; the putter
+/// returns at the hub's next turn.
+template <class T>
+class Queue {
+public:
+    /// An unbounded queue: put() never parks.
+    Queue() = default;
+    /// A queue of at most `maxsize` items; 0 makes a channel (see Queue).
+    explicit Queue(std::size_t maxsize) : maxsize_(maxsize) {}
+    Queue(const Queue&) = delete;
+    Queue& operator=(const Queue&) = delete;
+
+    /// Appends `item`, parking while the queue is full. An rvalue is moved
+    /// from only once there is room: if the wait ends with an exception, the
+    /// caller still has the item.
+    /// \throws whatever is thrown into the green thread while it waits; Deadlock.
+    void put(const T& item) { put_until(item, detail::Deadline(std::nullopt)); }
+    /// Same as put(const T&), moving the item in.
+    void put(T&& item) { put_until(std::move(item), detail::Deadline(std::nullopt)); }
+    /// Like put(), but gives up after `timeout`.
+    /// \throws QueueFull if no room came in time (the item is not added,
+    ///         and an rvalue is left as it was).
+    void put(const T& item, Seconds timeout) { put_until(item, detail::Deadline(timeout)); }
+    /// Same as put(const T&, Seconds), moving the item in.
+    void put(T&& item, Seconds timeout) { put_until(std::move(item), detail::Deadline(timeout)); }
+    /// Appends `item` if there is room. Never switches, except on a channel:
+    /// with a getter parked, it parks until the next turn, when the getter
+    /// takes the item (as in Eventlet).
+    /// \throws QueueFull if the queue is full, or on a channel if no getter
+    ///         took the item (an rvalue is left as it was).
+    void put_nowait(const T& item) { put_until(item, detail::Deadline(Seconds(0))); }
+    /// Same as put_nowait(const T&), moving the item in.
+    void put_nowait(T&& item) { put_until(std::move(item), detail::Deadline(Seconds(0))); }
+
+    /// Removes and returns the oldest item, parking while the queue is empty.
+    /// \throws whatever is thrown into the green thread while it waits; Deadlock.
+    T get() { return get_until(detail::Deadline(std::nullopt)); }
+    /// Like get(), but gives up after `timeout`.
+    /// \throws QueueEmpty if no item came in time.
+    T get(Seconds timeout) { return get_until(detail::Deadline(timeout)); }
+    /// Removes and returns the oldest item, if any. Never switches.
+    /// \throws QueueEmpty if the queue is empty.
+    T get_nowait() { return get_until(detail::Deadline(Seconds(0))); }
+
+    /// Number of items in the queue.
+    std::size_t size() const noexcept { return items_.size(); }
+    /// True if the queue holds no item.
+    bool empty() const noexcept { return items_.empty(); }
+    /// True if a put() would park.
+    bool full() const noexcept { return items_.size() >= maxsize_; }
+    /// The bound (the largest std::size_t for an unbounded queue).
+    std::size_t maxsize() const noexcept { return maxsize_; }
+    /// Green threads parked in get().
+    std::size_t getting() const noexcept { return getters_.size(); }
+    /// Green threads parked in put().
+    std::size_t putting() const noexcept { return putters_.size() + offers_.size(); }
+
+private:
+    // A putter's item on a channel, waiting on the putter's stack for a getter.
+    struct Offer {
+        Offer(void* item, T (*take)(void*)) noexcept : item(item), take(take) {}
+        void* item;            // the putter's item
+        T (*take)(void* item); // copies or moves it out, as put() was called
+        bool taken = false;    // a getter has it: the put() succeeded
+        detail::WaitQueue putter{"a Queue (a putter)"}; // the putter alone, until taken
+    };
+
+    template <class Item>
+    void put_until(Item&& item, const detail::Deadline& deadline)
+    {
+        if (maxsize_ == 0) {
+            offer(std::forward<Item>(item), deadline);
+            return;
+        }
+        // Newcomers wait behind parked putters, so that none starves.
+        if (full() || !putters_.empty()) {
+            do {
+                if (putters_.park(deadline) == detail::WaitQueue::Woken::timed_out)
+                    throw QueueFull();
+            } while (full());
+        }
+        items_.push_back(std::forward<Item>(item));
+        getters_.notify_one();
+    }
+
+    // put() on a channel: the item stays with the putter until a getter takes it.
+    template <class Item>
+    void offer(Item&& item, const detail::Deadline& deadline)
+    {
+        using Stored = std::remove_reference_t<Item>;
+        // Without time to wait (put_nowait), only a getter already parked
+        // and not yet promised an item can take it.
+        const bool nowait = deadline.expired();
+        if (nowait && getters_.size() <= offers_.size())
+            throw QueueFull();
+        Offer offer(const_cast<void*>(static_cast<const void*>(std::addressof(item))),
+                    [](void* stored) -> T { return T(std::forward<Item>(*static_cast<Stored*>(stored))); });
+        offers_.push_back(&offer);
+        // However the put ends, an offer not taken leaves with it.
+        struct Withdraw {
+            std::deque<Offer*>& offers;
+            Offer& offer;
+            ~Withdraw()
+            {
+                if (!offer.taken)
+                    std::erase(offers, &offer);
+            }
+        } withdraw{offers_, offer};
+        getters_.notify_one();
+        while (!offer.taken) {
+            // put_nowait() waits one turn: the getter it notified runs first.
+            const auto woken = nowait ? offer.putter.park(Seconds(0)) : offer.putter.park(deadline);
+            if (woken == detail::WaitQueue::Woken::timed_out && !offer.taken)
+                throw QueueFull();
+        }
+    }
+
+    bool has_item() const noexcept { return maxsize_ == 0 ? !offers_.empty() : !items_.empty(); }
+
+    T get_until(const detail::Deadline& deadline)
+    {
+        if (!has_item() || !getters_.empty()) {
+            do {
+                if (getters_.park(deadline) == detail::WaitQueue::Woken::timed_out)
+                    throw QueueEmpty();
+            } while (!has_item());
+        }
+        if (maxsize_ == 0) {
+            // The oldest offer; its putter leaves put() at the next turn.
+            Offer& oldest = *offers_.front();
+            T item = oldest.take(oldest.item);
+            offers_.pop_front();
+            oldest.taken = true;
+            oldest.putter.notify_one();
+            return item;
+        }
+        T item = std::move(items_.front());
+        items_.pop_front();
+        putters_.notify_one();
+        return item;
+    }
+
+    std::deque<T> items_;
+    std::deque<Offer*> offers_; // a channel's putters, oldest first
+    std::size_t maxsize_ = std::numeric_limits<std::size_t>::max();
+    detail::WaitQueue getters_{"a Queue (a getter)"};
+    detail::WaitQueue putters_{"a Queue (a putter)"};
+};
+
+} // namespace eventlet

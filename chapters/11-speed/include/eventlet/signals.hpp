@@ -1,0 +1,49 @@
+/// \file
+/// SignalSet: POSIX signals delivered to a green thread through the hub.
+#pragma once
+
+#include <initializer_list>
+#include <memory>
+
+namespace eventlet {
+
+/// Catches some signals (SIGINT, SIGTERM...) and hands them to a green
+/// thread that waits for them, through the hub: the signal handler itself
+/// only records the signal, the green code runs later in the loop, where
+/// it may do anything a green thread may.
+///
+///     eventlet::SignalSet signals{SIGINT, SIGTERM};
+///     int number = signals.wait();   // parks until one arrives
+///
+/// From its creation to its destruction, the signals no longer have their
+/// default action (ending the process, for these two); one that arrives
+/// while nobody waits is kept, and the next wait() returns it at once.
+/// The destructor gives the signals their default action back. Built on
+/// Asio's signal_set, on the hub's io_context; use it in one OS thread.
+class SignalSet {
+public:
+    /// Starts catching `signals`.
+    /// \throws std::system_error if one of them cannot be caught
+    ///         (SIGKILL, SIGSTOP, a number that is no signal).
+    SignalSet(std::initializer_list<int> signals);
+    /// Stops catching them (see the class).
+    ~SignalSet();
+    SignalSet(const SignalSet&) = delete;
+    SignalSet& operator=(const SignalSet&) = delete;
+
+    /// Parks the current green thread until one of the signals arrives (or
+    /// takes one that arrived before). A pending wait counts as something
+    /// that can wake a green thread, so a program that waits only for a
+    /// signal does not end in Deadlock.
+    /// \returns the signal's number.
+    /// \throws std::logic_error inside the hub, or if another green thread
+    ///         already waits on this set; whatever is thrown into the green
+    ///         thread while it waits (GreenletExit, TimeoutError).
+    int wait();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace eventlet

@@ -1,0 +1,123 @@
+/// \file
+/// wsgi::server: serves an application over HTTP/1.1 on a listening socket.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <iostream>
+#include <optional>
+
+#include "eventlet/seconds.hpp"
+#include "eventlet/socket.hpp"
+#include "eventlet/tls/context.hpp"
+#include "eventlet/wsgi/body.hpp"
+#include "eventlet/wsgi/http_error.hpp"
+#include "eventlet/wsgi/request.hpp"
+#include "eventlet/wsgi/start_response.hpp"
+
+namespace eventlet::wsgi {
+
+/// An application: called once per request, in the green thread of its
+/// connection. It calls `start_response` and returns the body, whole or
+/// piece by piece. It may park (on sockets, pools, events) and throw: an
+/// exception is logged and answered with 500 if the response has not
+/// begun (HttpError with its own status), and the server goes on.
+using App = std::function<Body(Request& request, StartResponse& start_response)>;
+
+/// The limits and the log of a server. Every limit protects the other
+/// clients from one client: its memory (sizes) or its pool slot (times).
+struct ServerOptions {
+    /// Connections served at once: the size of the GreenPool that runs
+    /// them (Eventlet's max_size). A connection waiting for a request (a
+    /// fresh one, or a keep-alive one between requests) holds its slot
+    /// until a new connection finds the pool full: the one that has waited
+    /// longest is then closed to make room. Without such a connection, new
+    /// ones wait until a slot frees.
+    std::size_t concurrency = 1024;
+    /// The largest header section (request line included) accepted;
+    /// beyond it the answer is 431.
+    std::size_t max_header_bytes = 64 * 1024;
+    /// The most header fields a request may have; beyond it the answer is
+    /// 431 (Python's http.client stops at 100 too).
+    std::size_t max_header_fields = 100;
+    /// The longest request line ("GET /path HTTP/1.1") accepted; beyond it
+    /// the answer is 414 (Eventlet's MAX_REQUEST_LINE).
+    std::size_t max_request_line = 8192;
+    /// The largest request body accepted; beyond it the answer is 413
+    /// (at once for a Content-Length, when reached for a chunked body).
+    std::size_t max_body_bytes = 16 * 1024 * 1024;
+    /// How long the whole header section may take to arrive, from its first
+    /// byte: a client that sends it slowly (slowloris) is answered with 408
+    /// and closed. nullopt: no limit.
+    std::optional<Seconds> header_timeout = Seconds(10);
+    /// How long a connection may wait for a request before it is closed:
+    /// the first one, or the next one on a keep-alive connection.
+    /// nullopt: no limit.
+    std::optional<Seconds> idle_timeout = Seconds(60);
+    /// The limit on each wait while reading a body or sending a response
+    /// (Eventlet's socket_timeout). nullopt: no limit.
+    std::optional<Seconds> socket_timeout = Seconds(60);
+    /// How long a request body may take to arrive, from the end of the
+    /// head, before each byte received extends it (see body_min_rate): a
+    /// client that sends a byte now and then, each wait within
+    /// socket_timeout, would otherwise hold its slot for ever. Past it the
+    /// answer is 408. nullopt: no limit (only socket_timeout). Apache's
+    /// mod_reqtimeout has the same pair, with the same defaults.
+    std::optional<Seconds> body_timeout = Seconds(20);
+    /// The slowest average a body may arrive at once body_timeout is used
+    /// up, in bytes per second: each byte received moves the body's
+    /// deadline 1/body_min_rate s later. 0: the body must arrive within
+    /// body_timeout, whatever its size.
+    double body_min_rate = 500;
+    /// Likewise for sending a response: the client must take it within
+    /// send_timeout, plus 1/send_min_rate s per byte it has taken. A client
+    /// that reads nothing is cut off after send_timeout, or after
+    /// socket_timeout, whichever comes first. nullopt: no limit (only
+    /// socket_timeout).
+    std::optional<Seconds> send_timeout = Seconds(20);
+    /// The slowest average, in bytes per second, a client may take a
+    /// response at once send_timeout is used up (see send_timeout).
+    double send_min_rate = 500;
+    /// Once the listener is closed: how long the requests under way may go
+    /// on before their connections are closed and server() returns.
+    /// nullopt: as long as they take.
+    std::optional<Seconds> grace = Seconds(10);
+    /// How long the server goes on reading (and dropping) what a client
+    /// still sends after an error response, before it closes: closing with
+    /// unread bytes would reset the connection, and the client could lose
+    /// the response.
+    Seconds linger_timeout = Seconds(1);
+    /// False: close every connection after one response.
+    bool keepalive = true;
+    /// Where the access log (one line per request, Eventlet's format) and
+    /// the application's errors go; nullptr: nowhere.
+    std::ostream* log = &std::cerr;
+    /// A server Context (certificate and key) to serve HTTPS: each
+    /// connection starts with a TLS handshake, which must end within
+    /// header_timeout, as a head must (a client that connects and never
+    /// finishes it is closed); the connection counts as waiting for a
+    /// request meanwhile. A client that fails the handshake is closed
+    /// without a log line. nullopt: plain HTTP.
+    std::optional<tls::Context> tls = std::nullopt;
+};
+
+/// Serves `app` on `listener` (Eventlet's `eventlet.wsgi.server`): accepts
+/// connections and serves each in a green thread of a GreenPool of
+/// `options.concurrency`, keep-alive and pipelined requests in order. When
+/// the pool is full, a new connection takes the slot of the connection
+/// that has waited longest for a request (if any), which is closed. Parks
+/// the calling green thread until the listener is closed (by another green
+/// thread: `listener.close()`), then closes the connections waiting for a
+/// request, lets the requests under way finish within `options.grace`,
+/// ends those left (their green threads are killed), and returns.
+///
+/// Errors are the client's alone: malformed input is answered with its
+/// status (see HttpError) and the connection is closed, while every other
+/// connection goes on.
+/// \throws SocketError if accepting fails for good (not for a lack of
+///         descriptors, which is logged, and waited out);
+///         std::invalid_argument for an empty `app`, a concurrency of 0, or
+///         a client Context in `options.tls`.
+void server(GreenSocket& listener, App app, ServerOptions options = {});
+
+} // namespace eventlet::wsgi

@@ -1,0 +1,131 @@
+/// \file
+/// StartResponse: how an application answers (WSGI's start_response).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "eventlet/seconds.hpp"
+#include "eventlet/socket.hpp"
+#include "eventlet/wsgi/body.hpp"
+#include "eventlet/wsgi/headers.hpp"
+#include "eventlet/wsgi/request.hpp"
+
+namespace eventlet::wsgi {
+
+/// The response to one request: WSGI's `start_response` and its `write`.
+///
+/// The application calls it with a status and header fields; nothing goes
+/// out yet (it may call it again to change them, as WSGI allows with
+/// exc_info). The status line and headers go out with the first non-empty
+/// piece of the body, or at the end if the body is empty, so that an
+/// application that fails before producing anything still gets a clean 500.
+///
+/// The framing is the server's business: the application's Content-Length
+/// if it gave one; else the length of a body known whole; else chunked
+/// (HTTP/1.1) or up to the close of the connection (HTTP/1.0). A HEAD
+/// request gets the same headers as a GET, and no body. A Date header is
+/// added, and `Connection: close` when the connection ends after it.
+class StartResponse {
+public:
+    /// The response to `request`, to be sent on `socket` (the server makes it).
+    StartResponse(GreenSocket& socket, const Request& request);
+    StartResponse(const StartResponse&) = delete;
+    StartResponse& operator=(const StartResponse&) = delete;
+
+    /// Sets the status ("200 OK", "404 Not Found") and the header fields.
+    /// Never switches.
+    /// \throws std::invalid_argument for a status that is not a 3-digit
+    ///         code and a phrase, or a field with a CR or LF (which would let
+    ///         a value forge headers); std::logic_error once the headers
+    ///         have gone out.
+    void operator()(std::string status, Headers headers = {});
+    /// Sends `data` as the next piece of the body (WSGI's `write`), after
+    /// the status line and headers if they have not gone out; parks until
+    /// the socket took it all.
+    /// \throws std::logic_error if the status is not set yet, or the
+    ///         pieces exceed the application's Content-Length; what
+    ///         GreenSocket::sendall() throws.
+    void write(std::string_view data);
+
+    /// The server's say on keeping the connection: false makes this
+    /// response end it, and say so (`Connection: close`), whatever the
+    /// client asked. It counts if given before the headers go out; the
+    /// server gives it before the application runs, and may change it
+    /// while the application reads the input. Never switches.
+    void allow_keep_alive(bool allowed) noexcept { keep_alive_allowed_ = allowed; }
+    /// The server's limit on sending: the client must take the response
+    /// within `first` from its first byte on, plus 1/`min_rate` s per byte
+    /// it has taken (0: no such credit). Each wait is also bounded by the
+    /// socket's own timeout. nullopt (the default): only that. Past the
+    /// limit, write() throws TimeoutError and the response is broken().
+    /// Never switches.
+    void limit_sending(std::optional<Seconds> first, double min_rate) noexcept
+    {
+        send_first_ = first;
+        send_min_rate_ = min_rate;
+    }
+
+    /// Sends all of `body` through write(), then ends the response. If no
+    /// Content-Length was given and the body is known whole, its length is
+    /// sent as Content-Length. \throws as write(), and what `body` throws.
+    void send(Body& body);
+    /// Ends the response: sends the headers if still due, and the last
+    /// chunk of a chunked one. \throws as write().
+    void finish();
+
+    /// True once the status line and headers are final: they go out with
+    /// the first piece of the body (or at finish()), in one send.
+    bool headers_sent() const noexcept { return headers_sent_; }
+    /// True once the status was set.
+    bool started() const noexcept { return code_ != 0; }
+    /// The status code set (0 before).
+    int status_code() const noexcept { return code_; }
+    /// The bytes of body sent so far (not counting chunk framing).
+    std::size_t body_bytes() const noexcept { return body_bytes_; }
+    /// True if the connection may carry another request after this
+    /// response: decided when the headers go out, from the request's
+    /// version and Connection header, the application's headers, and the
+    /// framing (a body delimited by the close cannot be followed).
+    bool keep_alive() const noexcept { return keep_alive_; }
+    /// True if sending failed: the client is gone or too slow, and the
+    /// connection is of no further use.
+    bool broken() const noexcept { return broken_; }
+
+private:
+    void send_head();
+    void send_bytes(std::string_view bytes);
+    void send_within_limit(std::string_view bytes);
+
+    GreenSocket* socket_;
+    bool head_request_;
+    bool http11_;
+    bool client_keep_alive_;
+    bool keep_alive_allowed_ = true;
+    int code_ = 0;
+    std::string status_;
+    Headers headers_;
+    bool headers_sent_ = false;
+    // The head, held back to go out in the same send as the body's first
+    // piece: sent alone, a small head and a small body are two segments, and
+    // Nagle's algorithm holds the second until the client's delayed ACK of
+    // the first (40 ms on Linux).
+    std::string unsent_head_;
+    bool chunked_ = false;
+    bool finished_ = false;
+    bool no_body_ = false;
+    std::optional<std::size_t> whole_length_;
+    std::optional<std::size_t> declared_length_;
+    std::size_t body_bytes_ = 0;
+    bool keep_alive_ = false;
+    bool broken_ = false;
+    std::optional<Seconds> send_first_;
+    double send_min_rate_ = 0;
+    std::chrono::steady_clock::time_point send_started_{};
+    std::size_t bytes_taken_ = 0; // by the socket, framing and head included
+};
+
+} // namespace eventlet::wsgi

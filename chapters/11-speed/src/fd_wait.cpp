@@ -1,0 +1,276 @@
+// Waiting for a descriptor to become ready (Eventlet's trampoline), and
+// waking the waiters of a descriptor that is being closed.
+#include <sys/epoll.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "hub_impl.hpp"
+
+namespace eventlet {
+namespace {
+
+const char* describe(Readiness want) { return want == Readiness::read ? "readable" : "writable"; }
+
+// Registered once for both directions, edge-triggered: the kernel reports a
+// descriptor again only when something new arrives (or room frees up).
+constexpr std::uint32_t watched_events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+constexpr std::uint32_t read_events = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+constexpr std::uint32_t write_events = EPOLLOUT | EPOLLHUP | EPOLLERR;
+// The end of the stream (or an error) waits in the kernel behind the data,
+// with no edge of its own to come.
+constexpr std::uint32_t end_events = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+
+std::uint64_t event_tag(int fd, std::uint32_t generation)
+{
+    return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(fd);
+}
+
+} // namespace
+
+void Hub::Impl::forget(int fd) noexcept
+{
+    const auto found = watches.find(fd);
+    if (found == watches.end())
+        return;
+    // Fails with EBADF when the descriptor is closed already, which took it
+    // out of the set too.
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+    watches.erase(found);
+}
+
+bool Hub::Impl::harvest_ready()
+{
+    using Outcome = detail::FdWait::Outcome;
+    epoll_event events[64];
+    const int count = ::epoll_wait(epoll_fd, events, 64, 0);
+    if (count <= 0)
+        return false; // nothing, or EINTR: the next turn looks again
+    // Each event is looked up by number and generation: a waiter woken by an
+    // earlier event may have closed or replaced the descriptor of a later one.
+    const auto find = [this](int fd, std::uint32_t generation) -> detail::FdWatch* {
+        const auto found = watches.find(fd);
+        if (found == watches.end() || found->second.generation != generation)
+            return nullptr;
+        return &found->second;
+    };
+    const auto wake = [this, &find](int fd, std::uint32_t generation, Readiness which) {
+        detail::FdWatch* const watch_found = find(fd, generation);
+        if (watch_found == nullptr)
+            return;
+        detail::FdWatch& watch = *watch_found;
+        detail::FdWait* wait = which == Readiness::read ? watch.reader : watch.writer;
+        if (wait == nullptr) {
+            (which == Readiness::read ? watch.read_edge : watch.write_edge) = true;
+            return;
+        }
+        if (wait->outcome != Outcome::waiting)
+            return;
+        wait->outcome = Outcome::ready;
+        resume(*wait->greenlet);
+    };
+    for (int i = 0; i < count; ++i) {
+        const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffU);
+        const auto generation = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
+        if ((events[i].events & end_events) != 0) {
+            if (detail::FdWatch* watch = find(fd, generation))
+                watch->ended = true;
+        }
+        if ((events[i].events & read_events) != 0)
+            wake(fd, generation, Readiness::read);
+        if ((events[i].events & write_events) != 0)
+            wake(fd, generation, Readiness::write);
+    }
+    return true;
+}
+
+void Hub::Impl::watch_epoll_set()
+{
+    if (fd_waiters > 0 && !epoll_watched) {
+        epoll_watched = true;
+        epoll_watch->async_wait(asio::posix::descriptor_base::wait_read,
+                                [this](std::error_code) { epoll_watched = false; });
+    } else if (fd_waiters == 0 && epoll_watched) {
+        // Its handler runs (aborted) at the next poll; until then Asio counts
+        // it as work, after it the loop can see that nothing is left.
+        epoll_watch->cancel();
+    }
+}
+
+bool Hub::Impl::resume_closed()
+{
+    if (closed_first == nullptr)
+        return false;
+    while (closed_first != nullptr) {
+        detail::FdWait* wait = closed_first;
+        closed_first = wait->next_closed;
+        if (closed_first == nullptr)
+            closed_last = nullptr;
+        wait->in_closed_list = false;
+        resume(*wait->greenlet);
+    }
+    return true;
+}
+
+void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registration registration,
+               Tried tried)
+{
+    using Outcome = detail::FdWait::Outcome;
+    Impl& impl = *impl_;
+    Greenlet& waiter = impl.blockable_current();
+    if (fd < 0)
+        throw std::invalid_argument("cannot wait on descriptor " + std::to_string(fd));
+
+    auto found = impl.watches.find(fd);
+    if (found == impl.watches.end()) {
+        found = impl.watches.try_emplace(fd).first;
+        const std::uint32_t generation = ++impl.next_generation;
+        epoll_event event{};
+        event.events = watched_events;
+        event.data.u64 = event_tag(fd, generation);
+        if (::epoll_ctl(impl.epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) {
+            const int error = errno;
+            impl.watches.erase(found);
+            throw std::system_error(error, std::system_category(),
+                                    "cannot wait on descriptor " + std::to_string(fd));
+        }
+        found->second.generation = generation;
+    }
+    detail::FdWatch& watch = found->second;
+    if (registration == Registration::until_close)
+        watch.until_close = true;
+    detail::FdWait*& slot = want == Readiness::read ? watch.reader : watch.writer;
+    if (slot != nullptr)
+        throw std::logic_error("two green threads wait for descriptor " + std::to_string(fd) +
+                               " to become " + describe(want) +
+                               "; only one may, or they would steal each other's data");
+    bool& edge = want == Readiness::read ? watch.read_edge : watch.write_edge;
+    if (std::exchange(edge, false) && tried == Tried::not_yet)
+        return; // something arrived since the last wait: let the caller look
+
+    detail::FdWait wait{&waiter};
+    slot = &wait;
+    ++impl.fd_waiters;
+    TimerHandle timer;
+
+    // However the greenlet leaves this call (ready, timed out, closed, or
+    // unwound by an exception thrown into it), the wait ends with it.
+    struct Cleanup {
+        Impl& impl;
+        int fd;
+        Readiness want;
+        detail::FdWait& wait;
+        TimerHandle& timer;
+        ~Cleanup()
+        {
+            timer.cancel();
+            --impl.fd_waiters;
+            if (wait.in_closed_list)
+                unlink_closed();
+            if (wait.outcome == Outcome::closed)
+                return; // notify_close() has already forgotten the descriptor
+            const auto found = impl.watches.find(fd);
+            if (found == impl.watches.end())
+                return;
+            detail::FdWatch& watch = found->second;
+            (want == Readiness::read ? watch.reader : watch.writer) = nullptr;
+            if (watch.reader == nullptr && watch.writer == nullptr && !watch.until_close)
+                impl.forget(fd);
+        }
+        // Unwound before the hub resumed it: it must not be resumed later.
+        void unlink_closed() noexcept
+        {
+            detail::FdWait* previous = nullptr;
+            for (detail::FdWait* at = impl.closed_first; at != nullptr; at = at->next_closed) {
+                if (at != &wait) {
+                    previous = at;
+                    continue;
+                }
+                (previous != nullptr ? previous->next_closed : impl.closed_first) = at->next_closed;
+                if (impl.closed_last == at)
+                    impl.closed_last = previous;
+                break;
+            }
+            wait.in_closed_list = false;
+        }
+    } cleanup{impl, fd, want, wait, timer};
+
+    if (timeout) {
+        timer = schedule_call(*timeout, [&wait] {
+            if (wait.outcome != Outcome::waiting)
+                return;
+            wait.outcome = Outcome::timed_out;
+            wait.greenlet->switch_to();
+        });
+    }
+
+    switch_to();
+
+    switch (wait.outcome) {
+    case Outcome::ready:
+        return;
+    case Outcome::timed_out:
+        throw IOTimeout("timed out waiting for descriptor " + std::to_string(fd) + " to become " +
+                        describe(want));
+    case Outcome::closed:
+        throw IOClosed("descriptor " + std::to_string(fd) +
+                       " was closed while a green thread waited on it");
+    case Outcome::waiting:
+        break;
+    }
+    // Someone switched to this greenlet while it waited: a bug in the caller.
+    throw std::logic_error("a green thread waiting on descriptor " + std::to_string(fd) +
+                           " was switched to before the descriptor was ready");
+}
+
+bool Hub::take_readiness(int fd, Readiness want) noexcept
+{
+    Impl& impl = *impl_;
+    // Edges are noted only by the harvest, and the loop harvests only while
+    // some green thread waits on a descriptor.
+    if (impl.fd_waiters == 0)
+        return true;
+    const auto found = impl.watches.find(fd);
+    if (found == impl.watches.end())
+        return true;
+    detail::FdWatch& watch = found->second;
+    bool& edge = want == Readiness::read ? watch.read_edge : watch.write_edge;
+    const bool noted = std::exchange(edge, false);
+    // After the peer's end, a read past the data returns it (0, or the
+    // error) at once, though no new edge will ever say so.
+    return noted || watch.ended;
+}
+
+void Hub::notify_close(int fd) noexcept
+{
+    using Outcome = detail::FdWait::Outcome;
+    Impl& impl = *impl_;
+    const auto found = impl.watches.find(fd);
+    if (found == impl.watches.end())
+        return;
+    for (detail::FdWait* wait : {found->second.reader, found->second.writer}) {
+        // A wait that ended otherwise (ready, timed out) was resumed at once.
+        if (wait == nullptr || wait->outcome != Outcome::waiting)
+            continue;
+        wait->outcome = Outcome::closed;
+        wait->in_closed_list = true;
+        wait->next_closed = nullptr;
+        (impl.closed_last != nullptr ? impl.closed_last->next_closed : impl.closed_first) = wait;
+        impl.closed_last = wait;
+    }
+    impl.forget(fd);
+}
+
+void trampoline(int fd, Readiness want, std::optional<Seconds> timeout, Registration registration,
+                Tried tried)
+{
+    Hub::current().wait(fd, want, timeout, registration, tried);
+}
+
+void notify_close(int fd) noexcept { Hub::current().notify_close(fd); }
+
+} // namespace eventlet

@@ -1,0 +1,164 @@
+#include "eventlet/greenthread.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "eventlet/hub.hpp"
+#include "hub_impl.hpp"
+#include "report.hpp"
+
+namespace eventlet::detail {
+
+GreenThreadCore::GreenThreadCore(bool detached)
+    : greenlet_([this] { return main(); }, {.parent = &Hub::current().greenlet()}),
+      detached_(detached)
+{
+}
+
+GreenThreadCore::~GreenThreadCore() = default;
+
+void GreenThreadCore::start(Seconds delay, std::shared_ptr<GreenThreadCore> self)
+{
+    keep_alive_ = std::move(self);
+    start_timer_ = Hub::current().schedule_call(delay, [this] {
+        try {
+            greenlet_.switch_to();
+        } catch (const StackAllocationError&) {
+            if (greenlet_.started())
+                throw;
+            // No stack for it (too many alive at once): it ends before it
+            // begins, and its waiters get the error instead of waiting for ever.
+            const std::shared_ptr<GreenThreadCore> self = std::move(keep_alive_);
+            finish(std::current_exception());
+        }
+    });
+}
+
+// The body of the green thread's greenlet.
+std::any GreenThreadCore::main()
+{
+    std::exception_ptr error;
+    try {
+        invoke();
+    } catch (...) {
+        error = std::current_exception(); // GreenletExit too: wait() rethrows it
+    }
+    finish(error);
+    // Perhaps the last reference to this object, which owns the greenlet we
+    // are running on: it must not be dropped here. It travels to the parent,
+    // the hub, as this greenlet's result, and the hub drops it once this
+    // greenlet is gone.
+    return std::any(std::move(keep_alive_));
+}
+
+void GreenThreadCore::run_inline()
+{
+    if (greenlet_.started() || finished_)
+        throw std::logic_error("green thread '" + greenlet_.name() + "' has already run");
+    std::exception_ptr error;
+    bool killed = false;
+    try {
+        invoke();
+    } catch (const GreenletExit&) {
+        error = std::current_exception();
+        killed = true;
+    } catch (...) {
+        error = std::current_exception();
+    }
+    finish(error);
+    if (killed)
+        std::rethrow_exception(error);
+}
+
+void GreenThreadCore::finish(std::exception_ptr error) noexcept
+{
+    finished_ = true;
+    if (error && detached_) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const GreenletExit&) {
+            // Killed: a normal way to end, not worth a report.
+        } catch (...) {
+            report_current_exception("green thread '" + greenlet_.name() + "'");
+        }
+    } else {
+        error_ = std::move(error);
+    }
+    waiters_.notify_all();
+    // Links may be added while links run: take them one at a time.
+    while (!links_.empty()) {
+        std::function<void()> link = std::move(links_.front());
+        links_.erase(links_.begin());
+        try {
+            link();
+        } catch (const GreenletExit&) {
+            links_.clear(); // killed while in a link: stop here
+        } catch (...) {
+            report_current_exception("a link of green thread '" + greenlet_.name() + "'");
+        }
+    }
+}
+
+void GreenThreadCore::wait_for_end()
+{
+    join();
+    if (error_)
+        std::rethrow_exception(error_);
+}
+
+void GreenThreadCore::join()
+{
+    // Its links run in it after it has ended, and may look at the result.
+    if (!finished_ && &Greenlet::current() == &greenlet_)
+        throw std::logic_error("green thread '" + greenlet_.name() + "' cannot wait for itself");
+    while (!finished_)
+        waiters_.park();
+}
+
+void GreenThreadCore::kill(std::exception_ptr error)
+{
+    if (finished_)
+        return;
+    if (!greenlet_.started()) {
+        // It never ran and never will: it ends now, with `error` as its outcome.
+        start_timer_.cancel();
+        const std::shared_ptr<GreenThreadCore> self = std::move(keep_alive_);
+        finish(std::move(error));
+        return;
+    }
+    Greenlet& killer = Greenlet::current();
+    if (&killer == &greenlet_)
+        std::rethrow_exception(error);
+    Hub& hub = Hub::current();
+    // The killer yields, as in Eventlet: the target runs now (it unwinds),
+    // and the killer resumes at the hub's next turn. Unless the killer leaves
+    // early (something thrown into it), then the resume must not happen.
+    TimerHandle resume_killer;
+    if (&killer != &hub.greenlet())
+        resume_killer = hub.schedule_call(0, [&killer] { killer.switch_to(); });
+    CancelOnExit cancel_resume(resume_killer);
+    greenlet_.throw_in(std::move(error));
+}
+
+bool GreenThreadCore::cancel()
+{
+    if (greenlet_.started() || finished_)
+        return false;
+    kill(std::make_exception_ptr(GreenletExit{}));
+    return true;
+}
+
+void GreenThreadCore::add_link(std::function<void()> callback)
+{
+    if (!finished_) {
+        links_.push_back(std::move(callback));
+        return;
+    }
+    try {
+        callback();
+    } catch (...) {
+        report_current_exception("a link of green thread '" + greenlet_.name() + "'");
+    }
+}
+
+} // namespace eventlet::detail

@@ -1,0 +1,239 @@
+#include "eventlet/hub.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include <asio/executor_work_guard.hpp>
+
+#include "eventlet/detail/recycling_allocator.hpp"
+#include "hub_impl.hpp"
+#include "report.hpp"
+
+namespace eventlet {
+
+Hub::Impl::Impl()
+    : greenlet([this] { run_loop(); }, {.name = "hub", .parent = &Greenlet::root()})
+{
+    const int set = ::epoll_create1(EPOLL_CLOEXEC);
+    if (set < 0)
+        throw std::system_error(errno, std::system_category(), "the hub cannot create its epoll set");
+    try {
+        // Asio owns the set's descriptor from here on, and closes it.
+        epoll_watch = std::make_unique<asio::posix::stream_descriptor>(io, set);
+    } catch (...) {
+        ::close(set);
+        throw;
+    }
+    epoll_fd = set;
+}
+
+Hub::Impl::~Impl() = default;
+
+namespace {
+
+// Every call the hub schedules itself runs through run_reporting(), but
+// Asio runs other handlers too: those of code that adds its own I/O objects
+// through io_context() (the resolver's completion, say). An exception
+// escaping one leaves io.run(); were it to leave this greenlet too, the hub
+// would be finished for good, and every later wait of the thread would fail.
+template <class Run>
+void run_guarded(Run run)
+{
+    try {
+        run();
+    } catch (const GreenletExit&) {
+        throw; // thrown into the hub itself: unwind the loop (see run_reporting)
+    } catch (...) {
+        detail::report_current_exception("a hub handler");
+    }
+}
+
+} // namespace
+
+// The body of the hub's greenlet: one turn per pass, as Eventlet's hub runs
+// it. First the calls due now, in the order of their deadlines; a call at
+// the next turn (sleep(0), a wake-up) is due the moment it was scheduled,
+// so a timer that became overdue before it was scheduled runs first. Calls
+// scheduled meanwhile wait for the next turn, after the descriptors have
+// had theirs. When nothing is left that could wake a parked greenlet, tell
+// the root instead of hanging.
+void Hub::Impl::run_loop()
+{
+    for (;;) {
+        const auto now = detail::TimerQueue::Clock::now();
+        const std::uint64_t before = timers.next_sequence();
+        while (const auto state = timers.pop_due(now, before))
+            fire(*state);
+        if (!run_ready(now))
+            Greenlet::root().throw_in(std::make_exception_ptr(
+                Deadlock("every green thread is waiting and nothing can wake one: the hub has no "
+                         "timers, no descriptors to watch and no callbacks left")));
+    }
+}
+
+bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start)
+{
+    // The hub's own descriptors first, straight from the kernel: looked at
+    // on every turn while anyone waits on one, so that a green thread that
+    // keeps yielding cannot starve them.
+    bool ran = resume_closed();
+    if (fd_waiters > 0 && harvest_ready())
+        ran = true;
+    if (io.stopped())
+        io.restart(); // Asio stops whenever it runs out of work
+    // The turn's start stands for now: the calls just fired took little
+    // time, and a busy loop spares a clock reading per turn. A deadline it
+    // misses is one Asio finds passed, and returns at once.
+    const auto now = turn_start;
+    const auto earliest = timers.earliest();
+    if (ran || (earliest && *earliest <= now)) {
+        // Something ran or is due: the loop must not wait. Asio's own
+        // completions (resolver, signals, a user's Asio objects) are looked
+        // at too, but not on every busy turn: each look is an epoll_wait on
+        // Asio's set, and a busy loop turns far more often than they come.
+        if (now - last_asio_look >= asio_look_interval) {
+            last_asio_look = now;
+            run_guarded([this] { io.poll(); });
+        }
+        return true;
+    }
+    last_asio_look = now; // what comes below looks, and may wait
+    // Nothing to do now: wait in Asio, which watches the epoll set too.
+    watch_epoll_set();
+    if (earliest) {
+        // Asio counts only its own work, and would return at once if it had
+        // none: the guard makes it wait for I/O until the next deadline.
+        const auto work = asio::make_work_guard(io);
+        run_guarded([this, deadline = *earliest] {
+            if (io.run_one_until(deadline) != 0)
+                io.poll();
+        });
+        return true;
+    }
+    std::size_t handlers = 1; // a handler that threw ran
+    run_guarded([this, &handlers] {
+        handlers = io.run_one();
+        if (handlers != 0)
+            io.poll();
+    });
+    return handlers != 0;
+}
+
+void Hub::Impl::run_reporting(const std::function<void()>& callback)
+{
+    try {
+        callback();
+    } catch (const GreenletExit&) {
+        // A greenlet that ends with GreenletExit returns normally, so this
+        // one was thrown into the hub itself: let it unwind the loop.
+        throw;
+    } catch (...) {
+        // An exception escaping a callback, or a green thread whose parent
+        // is the hub: nobody waits for it, and the loop must go on.
+        detail::report_current_exception("a hub callback");
+    }
+}
+
+void Hub::Impl::fire(detail::TimerState& state)
+{
+    if (state.done)
+        return;
+    state.done = true;
+    // Moved out first, so that the callback may cancel its own handle.
+    const std::function<void()> callback = std::move(state.callback);
+    run_reporting(callback);
+}
+
+void Hub::Impl::resume(Greenlet& greenlet)
+{
+    run_reporting([&greenlet] { greenlet.switch_to(); });
+}
+
+Greenlet& Hub::Impl::blockable_current() const
+{
+    Greenlet& current = Greenlet::current();
+    if (&current == &greenlet)
+        throw std::logic_error("cannot block inside the hub: a hub callback must not sleep or wait");
+    return current;
+}
+
+namespace {
+
+// This thread's hub while it lives. A plain pointer, unlike the hub itself,
+// stays readable during the thread's exit, after the hub is destroyed.
+constinit thread_local Hub* live_hub = nullptr;
+
+} // namespace
+
+Hub::Hub() : impl_(std::make_unique<Impl>()) { live_hub = this; }
+
+Hub::~Hub() { live_hub = nullptr; }
+
+Hub* Hub::existing() noexcept { return live_hub; }
+
+Hub& Hub::current()
+{
+    thread_local Hub hub;
+    return hub;
+}
+
+std::any Hub::switch_to()
+{
+    impl_->blockable_current();
+    return impl_->greenlet.switch_to();
+}
+
+Greenlet& Hub::greenlet() noexcept { return impl_->greenlet; }
+
+asio::io_context& Hub::io_context() noexcept { return impl_->io; }
+
+TimerHandle Hub::schedule_call(Seconds delay, std::function<void()> callback)
+{
+    if (!callback)
+        throw std::invalid_argument("schedule_call needs a callback");
+    // Recycled: a busy hub makes and drops one of these at every wake-up.
+    auto state = std::allocate_shared<detail::TimerState>(
+        detail::RecyclingAllocator<detail::TimerState>{}, std::move(callback));
+    impl_->timers.push(state, delay.to_steady());
+    return TimerHandle(std::move(state));
+}
+
+TimerHandle::TimerHandle(std::shared_ptr<detail::TimerState> state) noexcept
+    : state_(std::move(state))
+{
+}
+
+void TimerHandle::cancel() noexcept
+{
+    if (!state_ || state_->done)
+        return;
+    state_->done = true;
+    state_->callback = nullptr;
+    // A cancelled timer no longer counts as something that could wake a
+    // greenlet; the queue lets go of it when it comes to the front.
+    if (state_->queue != nullptr)
+        state_->queue->note_cancelled();
+}
+
+bool TimerHandle::pending() const noexcept { return state_ && !state_->done; }
+
+void sleep(Seconds seconds)
+{
+    Hub& hub = Hub::current();
+    Greenlet& sleeper = Greenlet::current();
+    TimerHandle wake = hub.schedule_call(seconds, [&sleeper] { sleeper.switch_to(); });
+    // However this greenlet leaves (woken, or unwound by an exception thrown
+    // into it), the timer must not fire later into a greenlet that moved on.
+    detail::CancelOnExit cancel_wake(wake);
+    hub.switch_to();
+}
+
+} // namespace eventlet

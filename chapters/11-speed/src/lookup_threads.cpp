@@ -1,0 +1,223 @@
+// Name lookups on a small pool of OS threads: getaddrinfo() blocks, so it
+// runs off the hub, and several run at once, so that one slow name does not
+// hold up the others.
+#include "lookup_threads.hpp"
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+
+#include "eventlet/detail/lookup.hpp"
+#include "eventlet/socket_errors.hpp"
+#include "report.hpp"
+#include "sockaddr.hpp"
+
+namespace eventlet::detail {
+namespace {
+
+// getaddrinfo's errors, in the categories Asio's resolver uses.
+std::error_code lookup_error(int code)
+{
+    switch (code) {
+    case EAI_AGAIN:
+        return asio::error::host_not_found_try_again;
+    case EAI_FAIL:
+        return asio::error::no_recovery;
+    case EAI_MEMORY:
+        return asio::error::no_memory;
+    case EAI_SERVICE:
+        return asio::error::service_not_found;
+    case EAI_FAMILY:
+        return asio::error::address_family_not_supported;
+    case EAI_SOCKTYPE:
+        return asio::error::socket_type_not_supported;
+    case EAI_SYSTEM:
+        return {errno, std::system_category()};
+    default: // EAI_NONAME, EAI_NODATA, ...
+        return asio::error::host_not_found;
+    }
+}
+
+std::vector<Address> system_lookup(const std::string& host, std::uint16_t port)
+{
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* list = nullptr;
+    const int code = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &list);
+    if (code != 0)
+        throw ResolveError(lookup_error(code), "cannot resolve '" + host + "'");
+    const std::unique_ptr<addrinfo, void (*)(addrinfo*)> owned(list, ::freeaddrinfo);
+    std::vector<Address> found;
+    for (const addrinfo* entry = list; entry != nullptr; entry = entry->ai_next) {
+        if (entry->ai_family == AF_INET || entry->ai_family == AF_INET6)
+            found.push_back(from_sockaddr(entry->ai_addr, entry->ai_addrlen));
+    }
+    return found;
+}
+
+// The lookup threads and their line, shared with the threads themselves:
+// they are detached (one may sit in getaddrinfo() for a long time, and
+// must not hold up the process's exit), so the state outlives any owner.
+struct LookupThreads {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::deque<std::shared_ptr<Lookup>> line;
+    LookupFunction lookup;
+    std::size_t threads = 0;
+    std::size_t idle = 0;
+    pid_t pid = ::getpid(); // the threads do not survive a fork()
+
+    static const std::shared_ptr<LookupThreads>& get()
+    {
+        static const std::shared_ptr<LookupThreads> shared = std::make_shared<LookupThreads>();
+        return shared;
+    }
+
+    // A thread that has nothing to do for this long ends.
+    static constexpr std::chrono::seconds idle_limit{10};
+
+    static void work(std::shared_ptr<LookupThreads> self);
+};
+
+void LookupThreads::work(std::shared_ptr<LookupThreads> self)
+{
+    std::unique_lock lock(self->mutex);
+    for (;;) {
+        ++self->idle;
+        const bool woken =
+            self->ready.wait_for(lock, idle_limit, [&] { return !self->line.empty(); });
+        --self->idle;
+        if (!woken) {
+            --self->threads;
+            return;
+        }
+        const std::shared_ptr<Lookup> lookup = std::move(self->line.front());
+        self->line.pop_front();
+        // Nobody waits for it any more: it leaves the line without running.
+        if (lookup->stage == Lookup::Stage::abandoned)
+            continue;
+        lookup->stage = Lookup::Stage::running;
+        const LookupFunction function = self->lookup ? self->lookup : system_lookup;
+        lock.unlock();
+
+        std::vector<Address> found;
+        std::exception_ptr error;
+        try {
+            found = function(lookup->host, lookup->port);
+        } catch (...) {
+            error = std::current_exception();
+        }
+
+        lock.lock();
+        if (lookup->stage == Lookup::Stage::abandoned)
+            continue;
+        lookup->stage = Lookup::Stage::done;
+        lookup->found = std::move(found);
+        lookup->error = error;
+        // Under the lock, so that the waiter cannot leave (and its hub go)
+        // between the check above and the post. The posted call counts as
+        // the hub's work before the guard lets go of it.
+        try {
+            asio::post(lookup->hub.io_context(), [lookup] {
+                if (lookup->waiter == nullptr)
+                    return;
+                try {
+                    lookup->hub.schedule_call(0, [lookup] {
+                        if (lookup->waiter != nullptr)
+                            lookup->waiter->switch_to();
+                    });
+                } catch (...) {
+                    report_current_exception("a name lookup waking its green thread");
+                }
+            });
+        } catch (...) {
+            // Out of memory: the waiter stays parked until its Timeout, if any.
+        }
+        lookup->work.reset();
+    }
+}
+
+} // namespace
+
+Lookup::Lookup(std::string host, std::uint16_t port, Hub& hub)
+    : host(std::move(host)), port(port), hub(hub)
+{
+}
+
+void submit(const std::shared_ptr<Lookup>& lookup)
+{
+    const std::shared_ptr<LookupThreads>& threads = LookupThreads::get();
+    std::lock_guard lock(threads->mutex);
+    if (threads->pid != ::getpid()) {
+        // A child of fork(): the parent's threads are not here.
+        threads->pid = ::getpid();
+        threads->threads = 0;
+        threads->idle = 0;
+        threads->line.clear();
+    }
+    lookup->work.emplace(lookup->hub.io_context().get_executor());
+    threads->line.push_back(lookup);
+    if (threads->line.size() > threads->idle && threads->threads < max_lookup_threads) {
+        try {
+            std::thread(LookupThreads::work, threads).detach();
+            ++threads->threads;
+            return;
+        } catch (...) {
+            if (threads->threads == 0) { // nobody would ever take it
+                threads->line.pop_back();
+                lookup->work.reset();
+                throw;
+            }
+        }
+    }
+    threads->ready.notify_one();
+}
+
+void abandon(Lookup& lookup) noexcept
+{
+    lookup.waiter = nullptr;
+    const std::shared_ptr<LookupThreads>& threads = LookupThreads::get();
+    std::lock_guard lock(threads->mutex);
+    if (lookup.stage == Lookup::Stage::done)
+        return;
+    // Still in line, or running: a thread that meets it drops it.
+    lookup.stage = Lookup::Stage::abandoned;
+    lookup.work.reset();
+}
+
+std::vector<Address> take_result(Lookup& lookup)
+{
+    const std::shared_ptr<LookupThreads>& threads = LookupThreads::get();
+    std::lock_guard lock(threads->mutex);
+    if (lookup.stage != Lookup::Stage::done)
+        throw std::logic_error("a green thread resolving '" + lookup.host +
+                               "' was switched to before the lookup ended");
+    if (lookup.error)
+        std::rethrow_exception(lookup.error);
+    return std::move(lookup.found);
+}
+
+LookupFunction replace_lookup(LookupFunction lookup)
+{
+    const std::shared_ptr<LookupThreads>& threads = LookupThreads::get();
+    std::lock_guard lock(threads->mutex);
+    return std::exchange(threads->lookup, std::move(lookup));
+}
+
+} // namespace eventlet::detail

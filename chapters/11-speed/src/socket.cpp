@@ -1,0 +1,505 @@
+// Green sockets: try the system call; on EAGAIN park on the hub, then retry.
+#include "eventlet/socket.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "eventlet/resolver.hpp"
+#include "sockaddr.hpp"
+#include "socket_error.hpp"
+#include "tls/engine.hpp"
+
+namespace eventlet {
+
+namespace detail {
+
+// The errors a user handles differently get classes of their own.
+[[noreturn]] void throw_socket_error(int error, const std::string& what)
+{
+    const std::error_code code(error, std::system_category());
+    switch (error) {
+    case ECONNREFUSED:
+        throw ConnectionRefused(code, what);
+    case ECONNRESET:
+        throw ConnectionReset(code, what);
+    case EPIPE:
+        throw BrokenPipe(code, what);
+    default:
+        throw SocketError(code, what);
+    }
+}
+
+} // namespace detail
+
+namespace {
+
+bool would_block(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
+
+std::string on(const char* operation, int fd)
+{
+    return std::string(operation) + " on socket " + std::to_string(fd);
+}
+
+Family family_of(const Address& address) { return address.is_ipv6() ? Family::ipv6 : Family::ipv4; }
+
+const char* name_of(Family family) { return family == Family::ipv6 ? "IPv6" : "IPv4"; }
+
+// The numeric address of `family` to use for `address`: itself if numeric,
+// else the first of its resolved addresses of that family.
+Address numeric_for(Family family, const Address& address, const char* operation)
+{
+    for (const Address& candidate : resolve(address)) {
+        if (family_of(candidate) == family)
+            return candidate;
+    }
+    throw AddressError(std::string("cannot ") + operation + " an " + name_of(family) +
+                       " socket to '" + address.to_string() + "': it is not an " +
+                       name_of(family) + " address");
+}
+
+} // namespace
+
+// Out of line: the TLS engine the destructor frees is complete only here.
+GreenSocket::GreenSocket() noexcept = default;
+
+GreenSocket::GreenSocket(int fd, std::optional<Seconds> timeout) noexcept
+    : fd_(fd), timeout_(timeout)
+{
+}
+
+GreenSocket::GreenSocket(Family family)
+    // Non-blocking from birth: a socket call that blocked the OS thread
+    // would stop every green thread.
+    : fd_(::socket(detail::native_family(family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0))
+{
+    if (fd_ < 0)
+        detail::throw_socket_error(errno, std::string("cannot open an ") + name_of(family) + " socket");
+}
+
+GreenSocket GreenSocket::adopt(int fd)
+{
+    if (fd < 0)
+        throw std::invalid_argument("cannot adopt descriptor " + std::to_string(fd));
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        detail::throw_socket_error(errno, "cannot adopt descriptor " + std::to_string(fd));
+    GreenSocket socket(fd, std::nullopt);
+    int type = 0;
+    socklen_t length = sizeof type;
+    socket.stream_ = ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0 &&
+                     type == SOCK_STREAM;
+    return socket;
+}
+
+GreenSocket::GreenSocket(GreenSocket&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), timeout_(other.timeout_),
+      owner_(std::exchange(other.owner_, {})), tls_(std::move(other.tls_)),
+      read_drained_(std::exchange(other.read_drained_, false)), stream_(other.stream_)
+{
+}
+
+GreenSocket& GreenSocket::operator=(GreenSocket&& other) noexcept
+{
+    if (this != &other) {
+        close();
+        fd_ = std::exchange(other.fd_, -1);
+        timeout_ = other.timeout_;
+        owner_ = std::exchange(other.owner_, {});
+        tls_ = std::move(other.tls_);
+        read_drained_ = std::exchange(other.read_drained_, false);
+        stream_ = other.stream_;
+    }
+    return *this;
+}
+
+GreenSocket::~GreenSocket() { close(); }
+
+void GreenSocket::close()
+{
+    if (fd_ < 0)
+        return;
+    check_thread("close");
+    if (tls_) {
+        tls_->send_close_notify();
+        tls_.reset();
+    }
+    const int fd = std::exchange(fd_, -1);
+    owner_ = {};
+    read_drained_ = false;
+    // First the hub, then the system: once closed, the number may be
+    // handed to a new socket while a waiter still thinks it is ours. A
+    // socket destroyed during the thread's exit, after the hub, has nobody
+    // left to tell, and must not touch the hub's remains.
+    if (Hub* hub = Hub::existing())
+        hub->notify_close(fd);
+    ::close(fd);
+}
+
+void GreenSocket::abort()
+{
+    if (fd_ < 0)
+        return;
+    check_thread("abort");
+    // A zero linger time makes close() send a reset at once, dropping what
+    // is still unsent, instead of the orderly end of stream.
+    const linger reset{.l_onoff = 1, .l_linger = 0};
+    (void)::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    tls_.reset(); // no close_notify: the stream did not end as it should
+    close();
+}
+
+int GreenSocket::release()
+{
+    if (fd_ < 0)
+        return -1;
+    check_thread("release");
+    if (tls_)
+        throw std::logic_error(on("release", fd_) + ": TLS runs on it, and its state cannot go "
+                                                     "with a bare descriptor");
+    const int fd = std::exchange(fd_, -1);
+    owner_ = {};
+    read_drained_ = false;
+    // Whoever gets the descriptor may close it without telling the hub.
+    if (Hub* hub = Hub::existing())
+        hub->notify_close(fd);
+    return fd;
+}
+
+void GreenSocket::check_thread(const char* operation) const
+{
+    // Each OS thread has a hub of its own, and a hub is not thread-safe: a
+    // socket waited on in one thread's hub and closed in another would
+    // leave its descriptor registered in the first, where a new socket
+    // given the same number would wait for ever.
+    if (owner_ != std::thread::id() && owner_ != std::this_thread::get_id())
+        throw std::logic_error(on(operation, fd_) +
+                               " called on another OS thread than the one whose hub it waits "
+                               "on: a socket belongs to its hub's thread");
+}
+
+int GreenSocket::checked_fd(const char* operation) const
+{
+    if (fd_ < 0)
+        throw SocketError(std::error_code(EBADF, std::system_category()),
+                          std::string(operation) + " on a closed socket");
+    return fd_;
+}
+
+void GreenSocket::park(Readiness want, const char* operation, Tried tried)
+{
+    // Python's settimeout(0.0): a call that would block fails instead.
+    if (timeout_ && timeout_->count() <= 0)
+        throw IOTimeout(on(operation, fd_) + " would block, and the socket's timeout is zero");
+    // The socket calls notify_close() before it closes (or gives away) its
+    // descriptor, so the hub may keep it registered between waits.
+    check_thread(operation);
+    owner_ = std::this_thread::get_id();
+    trampoline(fd_, want, timeout_, Registration::until_close, tried);
+}
+
+void GreenSocket::park_for_tls(bool wants_read, const char* operation, bool resumable)
+{
+    try {
+        park(wants_read ? Readiness::read : Readiness::write, operation);
+    } catch (const IOClosed&) {
+        throw; // closed under us, perhaps destroyed with it: touch nothing
+    } catch (...) {
+        // A read can be asked again with any buffer: OpenSSL writes into it
+        // only when it returns data (CPython's ssl module counts on the
+        // same). A write must be asked again with the same bytes, and a
+        // handshake cut short leaves the connection unchecked: neither may
+        // go on (close() may have ended the engine meanwhile).
+        if (!resumable && tls_)
+            tls_->interrupted(operation);
+        throw;
+    }
+}
+
+void GreenSocket::start_tls(const tls::Context& context, bool server, const std::string& server_name)
+{
+    const int fd = checked_fd("TLS handshake");
+    if (tls_)
+        throw std::logic_error(on("TLS handshake", fd) + ": TLS runs on this socket already");
+    tls_ = std::make_unique<tls::detail::Engine>(context, fd, server, server_name);
+    for (;;) {
+        const tls::detail::Want want = tls_->handshake();
+        if (want == tls::detail::Want::nothing)
+            break;
+        park_for_tls(want == tls::detail::Want::read, "TLS handshake", false);
+    }
+    tls_->handshake_finished();
+}
+
+void GreenSocket::bind(const Address& address)
+{
+    const int fd = checked_fd("bind");
+    const Address target = numeric_for(family(), address, "bind");
+    const detail::SocketAddress native = detail::to_sockaddr(target);
+    if (::bind(fd, native.get(), native.length) != 0)
+        detail::throw_socket_error(errno, "cannot bind to " + target.to_string());
+}
+
+void GreenSocket::listen(int backlog)
+{
+    if (::listen(checked_fd("listen"), backlog) != 0)
+        detail::throw_socket_error(errno, on("listen", fd_));
+}
+
+void GreenSocket::connect(const Address& address)
+{
+    checked_fd("connect");
+    const Address target = numeric_for(family(), address, "connect");
+    const detail::SocketAddress native = detail::to_sockaddr(target);
+    const std::string what = "connect to " + target.to_string();
+    if (::connect(fd_, native.get(), native.length) == 0)
+        return;
+    // A non-blocking connect goes on in the kernel (EINPROGRESS, or EINTR
+    // if a signal came first); writability says it ended, SO_ERROR how.
+    if (errno != EINPROGRESS && errno != EINTR)
+        detail::throw_socket_error(errno, what);
+    park(Readiness::write, "connect");
+    if (const int error = option(SOL_SOCKET, SO_ERROR); error != 0)
+        detail::throw_socket_error(error, what);
+}
+
+Accepted GreenSocket::accept()
+{
+    for (;;) {
+        const int fd = checked_fd("accept");
+        detail::SocketAddress peer;
+        peer.length = sizeof peer.storage;
+        const int connection = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer.storage),
+                                         &peer.length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (connection >= 0) {
+            GreenSocket socket(connection, std::nullopt);
+            return Accepted{std::move(socket), detail::from_sockaddr(peer.get(), peer.length)};
+        }
+        // ECONNABORTED: the client gave up while it waited in the backlog;
+        // not this listener's fault, so wait for the next one.
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (!would_block(errno))
+            detail::throw_socket_error(errno, on("accept", fd));
+        park(Readiness::read, "accept", Tried::got_eagain);
+    }
+}
+
+std::optional<std::size_t> GreenSocket::try_recv(std::span<std::byte> buffer)
+{
+    if (tls_) {
+        checked_fd("recv");
+        const tls::detail::Engine::Step step = tls_->read(buffer);
+        if (step.want != tls::detail::Want::nothing)
+            return std::nullopt;
+        return step.bytes;
+    }
+    for (;;) {
+        const int fd = checked_fd("recv");
+        // Whatever the hub noted before this read, the read spends it.
+        Hub* const hub = Hub::existing(); // none yet: nothing was noted, nothing was waited
+        const bool noted = hub == nullptr || hub->take_readiness(fd, Readiness::read);
+        if (std::exchange(read_drained_, false) && !noted && !buffer.empty())
+            return std::nullopt; // the kernel had nothing then, and nothing came since
+        const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+        if (n >= 0) {
+            read_drained_ = stream_ && n > 0 && static_cast<std::size_t>(n) < buffer.size();
+            return static_cast<std::size_t>(n);
+        }
+        if (errno == EINTR)
+            continue;
+        if (!would_block(errno))
+            detail::throw_socket_error(errno, on("recv", fd));
+        return std::nullopt;
+    }
+}
+
+std::optional<std::size_t> GreenSocket::try_recv(std::span<char> buffer)
+{
+    return try_recv(std::as_writable_bytes(buffer));
+}
+
+std::size_t GreenSocket::recv(std::span<std::byte> buffer)
+{
+    // The kernel answers a read of nothing with EAGAIN when no byte is
+    // there (TCP), and the wait that follows would end only when one came.
+    if (buffer.empty()) {
+        checked_fd("recv");
+        return 0;
+    }
+    for (;;) {
+        if (tls_) {
+            checked_fd("recv");
+            const tls::detail::Engine::Step step = tls_->read(buffer);
+            if (step.want == tls::detail::Want::nothing)
+                return step.bytes;
+            park_for_tls(step.want == tls::detail::Want::read, "recv", true);
+            continue;
+        }
+        if (const std::optional<std::size_t> received = try_recv(buffer))
+            return *received;
+        park(Readiness::read, "recv", Tried::got_eagain);
+    }
+}
+
+std::size_t GreenSocket::recv(std::span<char> buffer) { return recv(std::as_writable_bytes(buffer)); }
+
+std::size_t GreenSocket::recv_after_try(std::span<char> buffer)
+{
+    // With TLS the engine knows what it waits for (a read, or a write of a
+    // record it owes the peer): recv() asks it.
+    if (!tls_ && !buffer.empty())
+        park(Readiness::read, "recv", Tried::got_eagain); // recv() does the rest
+    return recv(buffer);
+}
+
+std::string GreenSocket::recv(std::size_t max_bytes)
+{
+    std::string result(max_bytes, '\0');
+    result.resize(recv(std::span<char>(result)));
+    return result;
+}
+
+std::size_t GreenSocket::send(std::span<const std::byte> data)
+{
+    for (;;) {
+        const int fd = checked_fd("send");
+        if (data.empty())
+            return 0;
+        if (tls_) {
+            const tls::detail::Engine::Step step = tls_->write(data);
+            if (step.want == tls::detail::Want::nothing)
+                return step.bytes;
+            park_for_tls(step.want == tls::detail::Want::read, "send", false);
+            continue;
+        }
+        // MSG_NOSIGNAL: a peer that went away must give this call EPIPE,
+        // not the whole process a SIGPIPE, whose default is to kill it.
+        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n >= 0)
+            return static_cast<std::size_t>(n);
+        if (errno == EINTR)
+            continue;
+        if (!would_block(errno))
+            detail::throw_socket_error(errno, on("send", fd));
+        park(Readiness::write, "send", Tried::got_eagain);
+    }
+}
+
+std::size_t GreenSocket::send(std::string_view data) { return send(std::as_bytes(std::span(data))); }
+
+void GreenSocket::sendall(std::span<const std::byte> data)
+{
+    while (!data.empty())
+        data = data.subspan(send(data));
+}
+
+void GreenSocket::sendall(std::string_view data) { sendall(std::as_bytes(std::span(data))); }
+
+void GreenSocket::shutdown(Shutdown how)
+{
+    const int native = how == Shutdown::read ? SHUT_RD : how == Shutdown::write ? SHUT_WR : SHUT_RDWR;
+    const int fd = checked_fd("shutdown");
+    if (tls_ && how != Shutdown::read)
+        tls_->send_close_notify();
+    if (::shutdown(fd, native) != 0)
+        detail::throw_socket_error(errno, on("shutdown", fd_));
+}
+
+void GreenSocket::set_option(int level, int name, int value)
+{
+    if (::setsockopt(checked_fd("setsockopt"), level, name, &value, sizeof value) != 0)
+        detail::throw_socket_error(errno, on("setsockopt", fd_));
+}
+
+int GreenSocket::option(int level, int name) const
+{
+    int value = 0;
+    socklen_t length = sizeof value;
+    if (::getsockopt(checked_fd("getsockopt"), level, name, &value, &length) != 0)
+        detail::throw_socket_error(errno, on("getsockopt", fd_));
+    return value;
+}
+
+Address GreenSocket::local_address() const
+{
+    detail::SocketAddress local;
+    local.length = sizeof local.storage;
+    if (::getsockname(checked_fd("getsockname"), reinterpret_cast<sockaddr*>(&local.storage),
+                      &local.length) != 0)
+        detail::throw_socket_error(errno, on("getsockname", fd_));
+    return detail::from_sockaddr(local.get(), local.length);
+}
+
+Address GreenSocket::peer_address() const
+{
+    detail::SocketAddress peer;
+    peer.length = sizeof peer.storage;
+    if (::getpeername(checked_fd("getpeername"), reinterpret_cast<sockaddr*>(&peer.storage),
+                      &peer.length) != 0)
+        detail::throw_socket_error(errno, on("getpeername", fd_));
+    return detail::from_sockaddr(peer.get(), peer.length);
+}
+
+Family GreenSocket::family() const
+{
+    return option(SOL_SOCKET, SO_DOMAIN) == AF_INET6 ? Family::ipv6 : Family::ipv4;
+}
+
+GreenSocket listen(const Address& address, int backlog)
+{
+    const Address where = resolve(address).front();
+    GreenSocket socket(family_of(where));
+    socket.set_reuse_address(true);
+    socket.bind(where);
+    socket.listen(backlog);
+    return socket;
+}
+
+GreenSocket connect(const Address& address, std::optional<Seconds> timeout)
+{
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    auto remaining = [&]() -> std::optional<Seconds> {
+        if (!timeout)
+            return std::nullopt;
+        return Seconds(timeout->count() - std::chrono::duration<double>(Clock::now() - start).count());
+    };
+    std::exception_ptr last_error;
+    for (const Address& candidate : resolve(address, timeout)) {
+        GreenSocket socket(family_of(candidate));
+        socket.set_timeout(remaining());
+        try {
+            socket.connect(candidate);
+        } catch (const SocketError&) {
+            // Refused on ::1 may well work on 127.0.0.1: try the next one.
+            last_error = std::current_exception();
+            continue;
+        }
+        socket.set_timeout(std::nullopt);
+        return socket;
+    }
+    if (!last_error) // resolve() never returns nothing, but rethrowing null is undefined
+        throw ResolveError(std::make_error_code(std::errc::address_not_available),
+                           "'" + address.to_string() + "' has no address");
+    std::rethrow_exception(last_error);
+}
+
+namespace tls::detail {
+
+void Access::start(GreenSocket& socket, const Context& context, bool server, const std::string& server_name)
+{
+    socket.start_tls(context, server, server_name);
+}
+
+const Engine* Access::engine(const GreenSocket& socket) noexcept { return socket.tls_.get(); }
+
+} // namespace tls::detail
+
+} // namespace eventlet

@@ -1,0 +1,193 @@
+#include "eventlet/stack.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <new>
+#include <string>
+#include <utility>
+
+#include <valgrind/valgrind.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
+namespace eventlet {
+namespace {
+
+std::size_t page_size() noexcept
+{
+    static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    return size;
+}
+
+std::size_t round_up_to_pages(std::size_t bytes) noexcept
+{
+    const std::size_t page = page_size();
+    return (bytes + page - 1) / page * page;
+}
+
+// Counting the lines of /proc/self/maps takes milliseconds once there are
+// tens of thousands of mappings, and a program past the limit can fail
+// thousands of times in a row (every green thread it spawns): the count is
+// taken again at most once a second, per thread.
+std::string mapping_limit_hint()
+{
+    thread_local std::string hint;
+    thread_local std::chrono::steady_clock::time_point taken;
+    const auto now = std::chrono::steady_clock::now();
+    if (!hint.empty() && now - taken < std::chrono::seconds(1))
+        return hint;
+    std::ifstream maps("/proc/self/maps");
+    std::size_t mappings = 0;
+    for (std::string line; std::getline(maps, line);)
+        ++mappings;
+    std::ifstream limit_file("/proc/sys/vm/max_map_count");
+    std::string limit = "unknown";
+    limit_file >> limit;
+    hint = "the process has " + std::to_string(mappings) + " memory mappings and vm.max_map_count is " +
+           limit +
+           "; every guarded stack takes two. Keep fewer greenlets alive at once, or raise the limit "
+           "(sysctl -w vm.max_map_count=262144)";
+    taken = now;
+    return hint;
+}
+
+} // namespace
+
+StackAllocationError::StackAllocationError(int error, const std::string& message)
+    : std::system_error(error, std::generic_category(), message)
+{
+}
+
+Stack::Stack(std::size_t usable_size)
+{
+    const std::size_t guard = page_size();
+    usable_size_ = round_up_to_pages(usable_size);
+    mapping_size_ = guard + usable_size_;
+    // MAP_NORESERVE: a stack's pages are committed as they are touched, so
+    // thousands of mostly idle stacks cost address space, not memory.
+    void* mapping = ::mmap(nullptr, mapping_size_, PROT_NONE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (mapping == MAP_FAILED) {
+        const int error = errno;
+        throw StackAllocationError(error, "cannot map a greenlet stack of " +
+                                              std::to_string(usable_size_ / 1024) + " KiB: " +
+                                              mapping_limit_hint());
+    }
+    mapping_ = static_cast<char*>(mapping);
+    usable_ = mapping_ + guard;
+    // The stack grows down, so the guard page stays PROT_NONE at the low
+    // end: running off the stack faults instead of scribbling on whatever
+    // the kernel mapped below. Splitting the mapping in two is what costs
+    // the second entry in the process's mapping table.
+    if (::mprotect(usable_, usable_size_, PROT_READ | PROT_WRITE) != 0) {
+        const int error = errno;
+        ::munmap(mapping_, mapping_size_);
+        mapping_ = usable_ = nullptr;
+        throw StackAllocationError(error, "cannot make a greenlet stack writable: " +
+                                              mapping_limit_hint());
+    }
+    // Without this, valgrind takes the first switch onto this memory for a
+    // wild stack-pointer change and floods the log with false errors.
+    valgrind_id_ = VALGRIND_STACK_REGISTER(usable_, usable_ + usable_size_);
+}
+
+Stack::~Stack() { unmap(); }
+
+Stack::Stack(Stack&& other) noexcept
+    : mapping_(std::exchange(other.mapping_, nullptr)),
+      mapping_size_(std::exchange(other.mapping_size_, 0)),
+      usable_(std::exchange(other.usable_, nullptr)),
+      usable_size_(std::exchange(other.usable_size_, 0)),
+      valgrind_id_(std::exchange(other.valgrind_id_, 0))
+{
+}
+
+Stack& Stack::operator=(Stack&& other) noexcept
+{
+    if (this != &other) {
+        unmap();
+        mapping_ = std::exchange(other.mapping_, nullptr);
+        mapping_size_ = std::exchange(other.mapping_size_, 0);
+        usable_ = std::exchange(other.usable_, nullptr);
+        usable_size_ = std::exchange(other.usable_size_, 0);
+        valgrind_id_ = std::exchange(other.valgrind_id_, 0);
+    }
+    return *this;
+}
+
+bool Stack::guard_contains(const void* address) const noexcept
+{
+    const char* byte = static_cast<const char*>(address);
+    return mapping_ != nullptr && byte >= mapping_ && byte < usable_;
+}
+
+void Stack::unmap() noexcept
+{
+    if (mapping_ == nullptr)
+        return;
+    VALGRIND_STACK_DEREGISTER(valgrind_id_);
+    ::munmap(mapping_, mapping_size_);
+    mapping_ = usable_ = nullptr;
+    mapping_size_ = usable_size_ = 0;
+}
+
+StackPool& StackPool::local()
+{
+    thread_local StackPool pool;
+    return pool;
+}
+
+Stack StackPool::acquire(std::size_t size)
+{
+    Stack stack;
+    if (round_up_to_pages(size) == default_stack_size && !free_.empty()) {
+        stack = std::move(free_.back());
+        free_.pop_back();
+    } else {
+        stack = Stack(size);
+        ++mapped_;
+    }
+    ++in_use_;
+    return stack;
+}
+
+void StackPool::release(Stack stack) noexcept
+{
+    if (!stack)
+        return;
+    --in_use_;
+#if defined(__SANITIZE_ADDRESS__)
+    // A finished greenlet never returns from its first frame, so ASan's
+    // poison for that frame's redzones is still in the shadow memory. The
+    // next greenlet on this stack must not inherit it.
+    ASAN_UNPOISON_MEMORY_REGION(stack.bottom(), stack.size());
+#endif
+    if (stack.size() != default_stack_size || free_.size() >= max_cached_)
+        return; // the destructor unmaps it
+    try {
+        free_.push_back(std::move(stack));
+    } catch (const std::bad_alloc&) {
+        // No room to remember it: unmapping it is just as correct.
+    }
+}
+
+void StackPool::trim() noexcept { free_.clear(); }
+
+void StackPool::set_max_cached(std::size_t count) noexcept
+{
+    max_cached_ = count;
+    if (free_.size() > count)
+        free_.resize(count);
+}
+
+StackPool::Stats StackPool::stats() const noexcept
+{
+    return Stats{in_use_, free_.size(), mapped_};
+}
+
+} // namespace eventlet

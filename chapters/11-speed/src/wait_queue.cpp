@@ -1,0 +1,121 @@
+#include "eventlet/detail/wait_queue.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "eventlet/hub.hpp"
+
+namespace eventlet::detail {
+
+WaitQueue::~WaitQueue()
+{
+#if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__)
+    if (first_ != nullptr) {
+        // No exception can leave a destructor, and going on would leave the
+        // parked green threads pointing into freed memory: stop here, with
+        // the names that let the reader find the mistake.
+        std::fprintf(stderr,
+                     "eventlet: %s was destroyed while green thread '%s' (and %zu more) waited on "
+                     "it; destroy a waitable object only when nobody waits on it\n",
+                     owner_, first_->greenlet->name().c_str(), size_ - 1);
+        std::abort();
+    }
+#endif
+    if (self_)
+        *self_ = nullptr;
+}
+
+std::shared_ptr<WaitQueue*> WaitQueue::handle()
+{
+    if (!self_)
+        self_ = std::make_shared<WaitQueue*>(this);
+    return self_;
+}
+
+void WaitQueue::append(Waiter& waiter) noexcept
+{
+    waiter.previous = last_;
+    waiter.next = nullptr;
+    if (last_ != nullptr)
+        last_->next = &waiter;
+    else
+        first_ = &waiter;
+    last_ = &waiter;
+    waiter.in_line = true;
+    ++size_;
+}
+
+void WaitQueue::remove(Waiter& waiter) noexcept
+{
+    if (!waiter.in_line)
+        return;
+    (waiter.previous != nullptr ? waiter.previous->next : first_) = waiter.next;
+    (waiter.next != nullptr ? waiter.next->previous : last_) = waiter.previous;
+    waiter.in_line = false;
+    --size_;
+}
+
+WaitQueue::Woken WaitQueue::park(std::optional<Seconds> timeout)
+{
+    Hub& hub = Hub::current();
+    Waiter waiter{&Greenlet::current()};
+    append(waiter);
+    TimerHandle timer;
+    if (timeout) {
+        timer = hub.schedule_call(*timeout, [self = handle(), &waiter] {
+            if (*self == nullptr || !waiter.in_line)
+                return; // a notification got there first
+            (*self)->remove(waiter);
+            waiter.timed_out = true;
+            waiter.greenlet->switch_to();
+        });
+    }
+    // The waiter lives on this stack: whatever ends the park (a wake-up, an
+    // exception thrown in), it must leave the line and disarm its timer.
+    struct Leave {
+        WaitQueue& queue;
+        Waiter& waiter;
+        TimerHandle& timer;
+        ~Leave()
+        {
+            timer.cancel();
+            queue.remove(waiter);
+        }
+    } leave{*this, waiter, timer};
+    hub.switch_to();
+    return waiter.timed_out ? Woken::timed_out : Woken::notified;
+}
+
+WaitQueue::Woken WaitQueue::park(const Deadline& deadline)
+{
+    if (deadline.expired())
+        return Woken::timed_out;
+    return park(deadline.remaining());
+}
+
+void WaitQueue::wake_first()
+{
+    Waiter* first = first_;
+    if (first == nullptr)
+        return;
+    remove(*first);
+    first->greenlet->switch_to();
+}
+
+void WaitQueue::notify_one()
+{
+    if (empty())
+        return;
+    Hub::current().schedule_call(0, [self = handle()] {
+        if (*self != nullptr)
+            (*self)->wake_first();
+    });
+}
+
+void WaitQueue::notify_all()
+{
+    for (std::size_t i = 0; i < size_; ++i)
+        notify_one();
+}
+
+} // namespace eventlet::detail

@@ -1,0 +1,271 @@
+// llhttp driven one request at a time: callbacks pause the parser at the
+// end of the header section and at the end of each request.
+#include "wsgi/request_parser.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "eventlet/wsgi/headers.hpp"
+#include "eventlet/wsgi/http_error.hpp"
+
+namespace eventlet::wsgi::detail {
+
+RequestParser::RequestParser(std::size_t max_header_bytes, std::size_t max_body_bytes,
+                             std::size_t max_header_fields, std::size_t max_request_line)
+    : max_header_bytes_(max_header_bytes),
+      max_body_bytes_(max_body_bytes),
+      max_header_fields_(max_header_fields),
+      max_request_line_(max_request_line)
+{
+    llhttp_init(&parser_, HTTP_REQUEST, &settings());
+    parser_.data = this;
+}
+
+const llhttp_settings_t& RequestParser::settings()
+{
+    static const llhttp_settings_t callbacks = [] {
+        llhttp_settings_t s;
+        llhttp_settings_init(&s);
+        s.on_message_begin = on_message_begin;
+        s.on_method = on_method;
+        s.on_url = on_url;
+        s.on_version = on_version;
+        s.on_version_complete = on_version_complete;
+        s.on_header_field = on_header_field;
+        s.on_header_value = on_header_value;
+        s.on_header_value_complete = on_header_value_complete;
+        s.on_headers_complete = on_headers_complete;
+        s.on_body = on_body;
+        s.on_message_complete = on_message_complete;
+        return s;
+    }();
+    return callbacks;
+}
+
+RequestParser& RequestParser::self(llhttp_t* parser) noexcept
+{
+    return *static_cast<RequestParser*>(parser->data);
+}
+
+std::size_t RequestParser::feed(std::string_view data)
+{
+    const bool in_head = stage_ == Stage::idle || stage_ == Stage::head;
+    // Inside the header section, one byte past the limit is enough to know
+    // it is too long: the rest stays unread. (Written so that a limit of
+    // SIZE_MAX does not wrap: "left + 1" would be 0, and nothing parsed.)
+    if (in_head) {
+        const std::size_t left = max_header_bytes_ - std::min(head_bytes_, max_header_bytes_);
+        if (left < data.size())
+            data = data.substr(0, left + 1);
+    }
+    const llhttp_errno_t error = llhttp_execute(&parser_, data.data(), data.size());
+    std::size_t taken = data.size();
+    if (error == HPE_PAUSED) {
+        taken = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data.data());
+        llhttp_resume(&parser_);
+    } else if (error != HPE_OK) {
+        fail(error);
+    }
+    if (in_head) {
+        head_bytes_ += taken;
+        if (head_bytes_ > max_header_bytes_)
+            throw HttpError(431, "the header section exceeds " + std::to_string(max_header_bytes_) + " bytes");
+    }
+    return taken;
+}
+
+void RequestParser::finish()
+{
+    if (stage_ == Stage::idle || stage_ == Stage::done)
+        return;
+    const llhttp_errno_t error = llhttp_finish(&parser_);
+    if (error == HPE_PAUSED)
+        llhttp_resume(&parser_);
+    else if (error != HPE_OK)
+        fail(error);
+    if (stage_ != Stage::done)
+        throw HttpError(400, "the connection ended inside the request");
+}
+
+void RequestParser::fail(llhttp_errno_t error)
+{
+    if (refusal_ != 0)
+        throw HttpError(refusal_, refusal_reason_);
+    const char* reason = llhttp_get_error_reason(&parser_);
+    // llhttp says "Invalid HTTP version" of a well-formed version it does
+    // not speak (HTTP/1.2, HTTP/3.0), and other things of malformed ones.
+    if (error == HPE_INVALID_VERSION && std::strcmp(reason, "Invalid HTTP version") == 0)
+        throw HttpError(505, "HTTP/" + version_ + " is not supported");
+    throw HttpError(400, std::string("malformed request: ") + reason);
+}
+
+int RequestParser::refuse(int status, std::string reason)
+{
+    refusal_ = status;
+    refusal_reason_ = std::move(reason);
+    return -1;
+}
+
+bool RequestParser::request_line_too_long() const noexcept
+{
+    // "GET /path HTTP/1.1": the method, the target, the version and the
+    // two spaces between them (the version counted as it comes, digits only).
+    const std::size_t length =
+        request_.method.size() + 1 + request_.target.size() + (version_.empty() ? 0 : 6 + version_.size());
+    return length > max_request_line_;
+}
+
+void RequestParser::next()
+{
+    stage_ = Stage::idle;
+    head_bytes_ = 0;
+    body_bytes_ = 0;
+    body_.clear();
+    body_start_ = 0;
+    refusal_ = 0;
+    refusal_reason_.clear();
+}
+
+std::size_t RequestParser::take_body(std::span<char> out) noexcept
+{
+    const std::size_t n = std::min(out.size(), body_buffered());
+    std::memcpy(out.data(), body_.data() + body_start_, n);
+    body_start_ += n;
+    if (body_start_ == body_.size()) {
+        body_.clear();
+        body_start_ = 0;
+    }
+    return n;
+}
+
+int RequestParser::on_message_begin(llhttp_t* parser)
+{
+    RequestParser& p = self(parser);
+    p.stage_ = Stage::head;
+    p.request_ = Request();
+    p.version_.clear();
+    p.field_.clear();
+    p.value_.clear();
+    return 0;
+}
+
+int RequestParser::on_method(llhttp_t* parser, const char* at, std::size_t length)
+{
+    self(parser).request_.method.append(at, length);
+    return 0;
+}
+
+int RequestParser::on_url(llhttp_t* parser, const char* at, std::size_t length)
+{
+    RequestParser& p = self(parser);
+    p.request_.target.append(at, length);
+    if (p.request_line_too_long())
+        return p.refuse(414, "the request line exceeds " + std::to_string(p.max_request_line_) + " bytes");
+    return 0;
+}
+
+int RequestParser::on_version(llhttp_t* parser, const char* at, std::size_t length)
+{
+    RequestParser& p = self(parser);
+    p.version_.append(at, length);
+    if (p.request_line_too_long())
+        return p.refuse(414, "the request line exceeds " + std::to_string(p.max_request_line_) + " bytes");
+    return 0;
+}
+
+int RequestParser::on_version_complete(llhttp_t* parser)
+{
+    RequestParser& p = self(parser);
+    p.request_.version = "HTTP/" + p.version_;
+    return 0;
+}
+
+int RequestParser::on_header_field(llhttp_t* parser, const char* at, std::size_t length)
+{
+    RequestParser& p = self(parser);
+    if (p.stage_ == Stage::head) // not a trailer field of a chunked body: those are dropped
+        p.field_.append(at, length);
+    return 0;
+}
+
+int RequestParser::on_header_value(llhttp_t* parser, const char* at, std::size_t length)
+{
+    RequestParser& p = self(parser);
+    if (p.stage_ == Stage::head)
+        p.value_.append(at, length);
+    return 0;
+}
+
+int RequestParser::on_header_value_complete(llhttp_t* parser)
+{
+    RequestParser& p = self(parser);
+    if (p.stage_ != Stage::head)
+        return 0;
+    // llhttp takes ": value" as a field of no name (RFC 9112 section 5
+    // wants a token there).
+    if (p.field_.empty())
+        return p.refuse(400, "malformed request: a header field without a name");
+    // Each field costs two strings, however short: ~16k fields of "a:" fit
+    // in 64 KiB and cost 1 MiB. http.client stops at 100, and so do we.
+    if (p.request_.headers.size() == p.max_header_fields_)
+        return p.refuse(431, "more than " + std::to_string(p.max_header_fields_) + " header fields");
+    // llhttp keeps the spaces that end a value (RFC 9110 says to drop them).
+    while (!p.value_.empty() && (p.value_.back() == ' ' || p.value_.back() == '\t'))
+        p.value_.pop_back();
+    p.request_.headers.add(std::move(p.field_), std::move(p.value_));
+    p.field_.clear();
+    p.value_.clear();
+    return 0;
+}
+
+int RequestParser::on_headers_complete(llhttp_t* parser)
+{
+    RequestParser& p = self(parser);
+    if (p.version_.empty()) // HTTP/0.9's "GET /": no version at all
+        p.version_ = "0.9";
+    if (p.version_ != "1.0" && p.version_ != "1.1") {
+        p.refusal_ = 505;
+        p.refusal_reason_ = "HTTP/" + p.version_ + " is not supported";
+        return -1;
+    }
+    // RFC 9112 section 3.2: an HTTP/1.1 request has exactly one Host; the
+    // server must answer 400 to none, or more than one.
+    if (p.version_ == "1.1") {
+        const auto hosts = std::ranges::count_if(
+            p.request_.headers, [](const Headers::Field& field) { return iequals(field.first, "Host"); });
+        if (hosts != 1)
+            return p.refuse(400, hosts == 0 ? "an HTTP/1.1 request needs a Host header"
+                                            : "more than one Host header");
+    }
+    if ((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > p.max_body_bytes_) {
+        p.refusal_ = 413;
+        p.refusal_reason_ = "the body of " + std::to_string(parser->content_length) +
+                            " bytes exceeds the limit of " + std::to_string(p.max_body_bytes_);
+        return -1;
+    }
+    p.stage_ = Stage::body;
+    return HPE_PAUSED;
+}
+
+int RequestParser::on_body(llhttp_t* parser, const char* at, std::size_t length)
+{
+    RequestParser& p = self(parser);
+    p.body_bytes_ += length;
+    if (p.body_bytes_ > p.max_body_bytes_) {
+        p.refusal_ = 413;
+        p.refusal_reason_ = "the body exceeds the limit of " + std::to_string(p.max_body_bytes_) + " bytes";
+        return HPE_USER;
+    }
+    p.body_.append(at, length);
+    return 0;
+}
+
+int RequestParser::on_message_complete(llhttp_t* parser)
+{
+    self(parser).stage_ = Stage::done;
+    return HPE_PAUSED;
+}
+
+} // namespace eventlet::wsgi::detail

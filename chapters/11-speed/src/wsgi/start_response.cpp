@@ -1,0 +1,258 @@
+// The response: status and headers held back until the first byte of body,
+// the framing chosen when they go out.
+#include "eventlet/wsgi/start_response.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <stdexcept>
+#include <utility>
+
+#include "eventlet/errors.hpp"
+
+namespace eventlet::wsgi {
+namespace {
+
+bool has_line_break(std::string_view text) noexcept
+{
+    return text.find_first_of("\r\n") != std::string_view::npos;
+}
+
+// "200 OK" -> 200; 0 if it is not a 3-digit code, a space and a phrase.
+int parse_status(std::string_view status) noexcept
+{
+    int code = 0;
+    if (status.size() < 5 || status[3] != ' ')
+        return 0;
+    const auto [end, error] = std::from_chars(status.data(), status.data() + 3, code);
+    if (error != std::errc() || end != status.data() + 3 || code < 100 || code > 999)
+        return 0;
+    return code;
+}
+
+// The Date header's format (RFC 9110's IMF-fixdate), written by hand: the
+// names of strftime's %a and %b follow the program's locale. Written once a
+// second rather than once a response (per thread: each hub has its own).
+const std::string& http_date()
+{
+    static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    thread_local std::time_t written_for = -1;
+    thread_local std::string date;
+    const std::time_t now = std::time(nullptr);
+    if (now != written_for) {
+        std::tm utc{};
+        ::gmtime_r(&now, &utc);
+        char text[40];
+        std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[utc.tm_wday],
+                      utc.tm_mday, months[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour, utc.tm_min,
+                      utc.tm_sec);
+        date = text;
+        written_for = now;
+    }
+    return date;
+}
+
+// Up to this size a piece of body is copied to go out in one send with what
+// comes before it (the head, the chunk's size line); a larger one goes out
+// alone, so that the server holds no second copy of it.
+constexpr std::size_t small_piece = 16 * 1024;
+
+std::string chunk_size_line(std::size_t size)
+{
+    char digits[20];
+    const auto end = std::to_chars(digits, digits + sizeof digits, size, 16).ptr;
+    return std::string(digits, end) + "\r\n";
+}
+
+} // namespace
+
+StartResponse::StartResponse(GreenSocket& socket, const Request& request)
+    : socket_(&socket),
+      head_request_(request.method == "HEAD"),
+      http11_(request.version == "HTTP/1.1"),
+      client_keep_alive_(http11_ ? !request.headers.has_token("Connection", "close")
+                                 : request.headers.has_token("Connection", "keep-alive"))
+{
+}
+
+void StartResponse::operator()(std::string status, Headers headers)
+{
+    if (headers_sent_)
+        throw std::logic_error("start_response called after the headers went out (status '" +
+                               status + "')");
+    const int code = parse_status(status);
+    if (code == 0 || has_line_break(status))
+        throw std::invalid_argument("not an HTTP status: '" + status + "' (want \"200 OK\")");
+    for (const auto& [name, value] : headers) {
+        if (name.empty() || has_line_break(name) || has_line_break(value) ||
+            name.find(':') != std::string::npos)
+            throw std::invalid_argument("not a valid header field: '" + name + "'");
+    }
+    code_ = code;
+    status_ = std::move(status);
+    headers_ = std::move(headers);
+}
+
+void StartResponse::send_head()
+{
+    if (!started())
+        throw std::logic_error("the application sent a body without calling start_response");
+    // Statuses that never carry a body (RFC 9110 6.4.1) get no framing.
+    no_body_ = code_ < 200 || code_ == 204 || code_ == 304;
+    bool delimited = true;
+    Headers extra;
+    if (const auto length = headers_.get("Content-Length")) {
+        std::size_t value = 0;
+        const auto [end, error] = std::from_chars(length->data(), length->data() + length->size(), value);
+        if (error != std::errc() || end != length->data() + length->size())
+            throw std::invalid_argument("not a Content-Length: '" + *length + "'");
+        declared_length_ = value;
+    } else if (no_body_) {
+    } else if (whole_length_) {
+        declared_length_ = whole_length_;
+        extra.add("Content-Length", std::to_string(*whole_length_));
+    } else if (http11_) {
+        chunked_ = true;
+        extra.add("Transfer-Encoding", "chunked");
+    } else {
+        delimited = false; // the close of the connection ends the body
+    }
+    keep_alive_ = client_keep_alive_ && keep_alive_allowed_ && delimited &&
+                  !headers_.has_token("Connection", "close");
+    if (!headers_.contains("Date"))
+        extra.add("Date", http_date());
+    if (!keep_alive_ && !headers_.has_token("Connection", "close"))
+        extra.add("Connection", "close");
+    else if (keep_alive_ && !http11_ && !headers_.has_token("Connection", "keep-alive"))
+        extra.add("Connection", "keep-alive");
+
+    std::string head = "HTTP/1.1 " + status_ + "\r\n";
+    for (const Headers* list : {&headers_, &extra}) {
+        for (const auto& [name, value] : *list)
+            head += name + ": " + value + "\r\n";
+    }
+    head += "\r\n";
+    headers_sent_ = true;
+    unsent_head_ = std::move(head);
+}
+
+void StartResponse::send_bytes(std::string_view bytes)
+{
+    std::string with_head;
+    if (!unsent_head_.empty()) {
+        with_head = std::exchange(unsent_head_, {});
+        // A large piece goes on its own: copied behind the head, a body of
+        // 500 MB would be held twice.
+        if (bytes.size() > small_piece) {
+            send_bytes(with_head);
+            with_head.clear();
+        } else {
+            with_head += bytes;
+            bytes = with_head;
+        }
+    }
+    if (bytes.empty())
+        return;
+    try {
+        send_within_limit(bytes);
+    } catch (const SocketError&) {
+        broken_ = true;
+        throw;
+    } catch (const TimeoutError&) {
+        broken_ = true;
+        throw;
+    } catch (const IOClosed&) {
+        broken_ = true;
+        throw;
+    }
+}
+
+void StartResponse::send_within_limit(std::string_view bytes)
+{
+    if (!send_first_) {
+        socket_->sendall(bytes);
+        return;
+    }
+    using Clock = std::chrono::steady_clock;
+    if (bytes_taken_ == 0)
+        send_started_ = Clock::now();
+    // Each wait within the socket's own timeout and the time left, which
+    // each byte taken extends: sendall() alone bounds only each wait, and a
+    // client taking a byte a minute would hold the connection for ever.
+    const std::optional<Seconds> per_wait = socket_->timeout();
+    struct Restore {
+        GreenSocket& socket;
+        std::optional<Seconds> timeout;
+        ~Restore() { socket.set_timeout(timeout); }
+    } restore{*socket_, per_wait};
+    while (!bytes.empty()) {
+        const double allowed =
+            send_first_->count() + (send_min_rate_ > 0 ? static_cast<double>(bytes_taken_) / send_min_rate_ : 0);
+        const double left = allowed - std::chrono::duration<double>(Clock::now() - send_started_).count();
+        if (left <= 0)
+            throw TimeoutError("the client took the response too slowly");
+        socket_->set_timeout(per_wait && per_wait->count() < left ? per_wait->count() : left);
+        const std::size_t sent = socket_->send(bytes);
+        bytes_taken_ += sent;
+        bytes.remove_prefix(sent);
+    }
+}
+
+void StartResponse::write(std::string_view data)
+{
+    if (finished_)
+        throw std::logic_error("write after the response ended");
+    if (data.empty())
+        return;
+    if (!headers_sent_)
+        send_head();
+    if (declared_length_ && body_bytes_ + data.size() > *declared_length_)
+        throw std::logic_error("the body exceeds its Content-Length of " +
+                               std::to_string(*declared_length_) + " bytes");
+    body_bytes_ += data.size();
+    if (head_request_ || no_body_)
+        return;
+    if (chunked_ && data.size() > small_piece) { // not copied into its framing: see send_bytes()
+        send_bytes(chunk_size_line(data.size()));
+        send_bytes(data);
+        send_bytes("\r\n");
+    } else if (chunked_) {
+        send_bytes(chunk_size_line(data.size()) + std::string(data) + "\r\n");
+    } else {
+        send_bytes(data);
+    }
+}
+
+void StartResponse::send(Body& body)
+{
+    // A body known whole has a known length: a Content-Length spares the
+    // client the chunk framing.
+    whole_length_ = body.length();
+    while (std::optional<std::string> piece = body.next())
+        write(*piece);
+    finish();
+}
+
+void StartResponse::finish()
+{
+    if (finished_)
+        return;
+    if (!headers_sent_) {
+        whole_length_ = 0; // nothing was written, and nothing will be
+        send_head();
+    }
+    finished_ = true;
+    if (chunked_ && !head_request_)
+        send_bytes("0\r\n\r\n");
+    else
+        send_bytes({}); // the head, if it is still waiting for a body
+    // A body shorter than its Content-Length leaves the client waiting
+    // for the rest: only the close can tell it.
+    if (declared_length_ && body_bytes_ < *declared_length_ && !head_request_ && !no_body_)
+        keep_alive_ = false;
+}
+
+} // namespace eventlet::wsgi
