@@ -35,7 +35,11 @@ Hub::Impl::Impl()
     epoll_fd = set;
 }
 
-Hub::Impl::~Impl() = default;
+Hub::Impl::~Impl()
+{
+    const std::lock_guard lock(inbox->mutex);
+    inbox->hub = nullptr;
+}
 
 namespace {
 
@@ -173,7 +177,11 @@ constinit thread_local Hub* live_hub = nullptr;
 
 } // namespace
 
-Hub::Hub() : impl_(std::make_unique<Impl>()) { live_hub = this; }
+Hub::Hub() : impl_(std::make_unique<Impl>())
+{
+    impl_->inbox->hub = this; // before any handle exists: no lock needed
+    live_hub = this;
+}
 
 Hub::~Hub() { live_hub = nullptr; }
 
@@ -194,6 +202,8 @@ std::any Hub::switch_to()
 Greenlet& Hub::greenlet() noexcept { return impl_->greenlet; }
 
 asio::io_context& Hub::io_context() noexcept { return impl_->io; }
+
+HubHandle Hub::handle() const noexcept { return HubHandle(impl_->inbox); }
 
 TimerHandle Hub::schedule_call(Seconds delay, std::function<void()> callback)
 {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <system_error>
 #include <unordered_map>
@@ -47,6 +48,12 @@ struct FdWatch {
     // The peer ended its stream, or the descriptor has an error: reads and
     // writes return at once from now on (see Hub::take_readiness()).
     bool ended = false;
+};
+
+/// What a HubHandle reaches: the hub while it lives, null after.
+struct HubInbox {
+    std::mutex mutex;
+    Hub* hub = nullptr;
 };
 
 /// Cancels a timer when the scope ends, however it ends.
@@ -114,6 +121,9 @@ struct Hub::Impl {
     /// Resumes the waits of closed_first. \returns false if there were none.
     bool resume_closed();
     detail::TimerQueue timers;
+    // Shared with every HubHandle; the destructor empties it, under its
+    // lock, before the context goes, so that no post reaches a dead hub.
+    std::shared_ptr<detail::HubInbox> inbox = std::make_shared<detail::HubInbox>();
     // Declared last so that it is destroyed first: unwinding the loop
     // still finds the context alive.
     Greenlet greenlet;

@@ -22,6 +22,7 @@
 #include "eventlet/errors.hpp"
 #include "eventlet/timer.hpp"
 #include "eventlet/hub.hpp"
+#include "eventlet/hub_handle.hpp"
 
 // green threads and what they wait on.
 #include "eventlet/greenthread.hpp"

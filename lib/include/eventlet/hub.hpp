@@ -9,6 +9,7 @@
 
 #include "eventlet/errors.hpp"
 #include "eventlet/greenlet.hpp"
+#include "eventlet/hub_handle.hpp"
 #include "eventlet/seconds.hpp"
 #include "eventlet/timer.hpp"
 
@@ -124,6 +125,10 @@ public:
 
     /// The Asio context the loop runs, for code that adds its own I/O objects.
     asio::io_context& io_context() noexcept;
+
+    /// A handle through which any OS thread may hand this hub a call (see
+    /// HubHandle); it stays safe to use after the hub is gone.
+    HubHandle handle() const noexcept;
 
 private:
     struct Impl;
