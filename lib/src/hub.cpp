@@ -39,6 +39,7 @@ Hub::Impl::~Impl()
 {
     const std::lock_guard lock(inbox->mutex);
     inbox->hub = nullptr;
+    inbox->expected_work.reset(); // its context goes with this hub
 }
 
 namespace {

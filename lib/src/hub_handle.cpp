@@ -39,4 +39,19 @@ bool HubHandle::alive() const noexcept
     return inbox_->hub != nullptr;
 }
 
+ExpectPosts::ExpectPosts() : inbox_(Hub::current().handle().inbox_)
+{
+    // The hub's own thread: no lock. The inbox's hub is alive, since it is
+    // the calling thread's.
+    if (inbox_->expecting++ == 0)
+        inbox_->expected_work.emplace(inbox_->hub->io_context().get_executor());
+}
+
+ExpectPosts::~ExpectPosts()
+{
+    // After the hub is gone (its thread exiting), its work is gone with it.
+    if (--inbox_->expecting == 0 && inbox_->hub != nullptr)
+        inbox_->expected_work.reset();
+}
+
 } // namespace eventlet

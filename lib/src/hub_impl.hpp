@@ -10,6 +10,7 @@
 #include <system_error>
 #include <unordered_map>
 
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 
@@ -54,6 +55,10 @@ struct FdWatch {
 struct HubInbox {
     std::mutex mutex;
     Hub* hub = nullptr;
+    // The hub's thread only: how many ExpectPosts live, and the work that
+    // keeps Asio's loop waiting for posts while any does.
+    std::size_t expecting = 0;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> expected_work;
 };
 
 /// Cancels a timer when the scope ends, however it ends.

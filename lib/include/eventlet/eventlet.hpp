@@ -40,6 +40,10 @@
 #include "eventlet/serve.hpp"
 #include "eventlet/signals.hpp"
 
+// OS threads: calls that block, and items that cross hubs.
+#include "eventlet/tpool.hpp"
+#include "eventlet/shared_queue.hpp"
+
 // pools.
 #include "eventlet/imap.hpp"
 #include "eventlet/greenpool.hpp"

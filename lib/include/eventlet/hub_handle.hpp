@@ -30,10 +30,10 @@ struct HubInbox;
 ///     });
 ///
 /// The hub does not wait for calls it was not told about: a green thread
-/// that parks until a call from another thread wakes it must tell the hub
-/// to keep its loop alive meanwhile, or the hub, seeing nothing left that
-/// could wake anyone, raises Deadlock. tpool::execute() and SharedQueue do
-/// that; they are built on this handle.
+/// that parks until a call from another thread wakes it must keep an
+/// ExpectPosts alive meanwhile, or the hub, seeing nothing left that could
+/// wake anyone, raises Deadlock. tpool::execute() and SharedQueue do that
+/// themselves; they are built on this handle.
 class HubHandle {
 public:
     /// A handle that reaches no hub: post() returns false.
@@ -62,10 +62,35 @@ public:
 
 private:
     friend class Hub;
+    friend class ExpectPosts;
     explicit HubHandle(std::shared_ptr<detail::HubInbox> inbox) noexcept
         : inbox_(std::move(inbox))
     {
     }
+    std::shared_ptr<detail::HubInbox> inbox_;
+};
+
+/// While one exists, the calling OS thread's hub expects calls from other
+/// threads (HubHandle::post()): it waits for them instead of raising
+/// Deadlock when nothing else is left that could wake a green thread.
+///
+///     eventlet::ExpectPosts expecting;                 // before the other thread may post
+///     std::thread worker([hub, &done] { ...; hub.post([&done] { done.send(); }); });
+///     done.wait();                                     // no Deadlock while the worker works
+///
+/// Keep it no longer than the posts are expected: while it lives, a hub
+/// whose green threads really are stuck waits for ever instead of saying so.
+/// Create and destroy it in the hub's own thread.
+class ExpectPosts {
+public:
+    /// Tells the calling thread's hub to expect posts (creating the hub if need be).
+    ExpectPosts();
+    /// The hub stops expecting (once no other ExpectPosts of it is left).
+    ~ExpectPosts();
+    ExpectPosts(const ExpectPosts&) = delete;
+    ExpectPosts& operator=(const ExpectPosts&) = delete;
+
+private:
     std::shared_ptr<detail::HubInbox> inbox_;
 };
 

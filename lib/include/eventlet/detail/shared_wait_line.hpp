@@ -1,0 +1,61 @@
+/// \file
+/// A condition variable for green threads of different hubs.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+
+#include "eventlet/detail/remote_waiter.hpp"
+#include "eventlet/detail/wait_queue.hpp"
+
+namespace eventlet::detail {
+
+/// A first-in, first-out line of green threads, of any hubs, that wait for
+/// a condition guarded by one std::mutex: what WaitQueue is within one hub,
+/// across OS threads. Every member is called with that mutex held.
+///
+/// As with WaitQueue, a notification is a chance, not a promise: the green
+/// thread it wakes checks its condition again, since another thread may
+/// have taken what it was woken for. A green thread that leaves the line by
+/// an exception after it was notified passes the notification on, so that
+/// none is lost.
+class SharedWaitLine {
+public:
+    SharedWaitLine() noexcept = default;
+    SharedWaitLine(const SharedWaitLine&) = delete;
+    SharedWaitLine& operator=(const SharedWaitLine&) = delete;
+
+    /// Parks the current green thread at the end of the line, with `lock`
+    /// released, until a notification reaches it or `deadline` passes;
+    /// `lock` is held again when it returns or throws.
+    /// \returns true if notified, false if the deadline passed first.
+    /// \throws whatever is thrown into the green thread while it is parked;
+    ///         std::logic_error in the hub.
+    bool wait(std::unique_lock<std::mutex>& lock, const Deadline& deadline);
+
+    /// Wakes the first green thread in line, at its hub's next turn.
+    void notify_one() noexcept;
+    /// Wakes every green thread in line now.
+    void notify_all() noexcept;
+    /// Number of green threads in line.
+    std::size_t size() const noexcept { return size_; }
+
+private:
+    // Lives on the waiting green thread's stack for the length of its wait.
+    struct Entry {
+        std::shared_ptr<RemoteWaiter> waiter;
+        Entry* previous = nullptr;
+        Entry* next = nullptr;
+        bool in_line = false;
+        bool notified = false;
+    };
+    void append(Entry& entry) noexcept;
+    void remove(Entry& entry) noexcept;
+
+    Entry* first_ = nullptr;
+    Entry* last_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+} // namespace eventlet::detail

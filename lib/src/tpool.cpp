@@ -1,0 +1,211 @@
+// The pool of OS threads behind tpool::execute().
+#include "eventlet/tpool.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace eventlet {
+
+namespace {
+
+constinit thread_local bool pool_thread = false;
+
+} // namespace
+
+bool detail::on_pool_thread() noexcept { return pool_thread; }
+
+// Shared by the green threads that submit calls (on any OS thread) and the
+// pool's threads, under one lock.
+struct ThreadPool::State {
+    std::mutex mutex;
+    std::condition_variable work_ready;
+    std::deque<std::shared_ptr<detail::PoolJob>> line;
+    std::vector<std::thread> threads; // every thread started, joined by ~ThreadPool
+    std::size_t max_threads;
+    std::size_t running = 0; // threads not yet ended
+    std::size_t idle = 0;    // threads waiting for a call
+    bool stopping = false;
+
+    explicit State(std::size_t max) : max_threads(max) {}
+    void work();
+    void start_thread_if_needed();
+};
+
+void ThreadPool::State::work()
+{
+    pool_thread = true;
+    std::unique_lock lock(mutex);
+    for (;;) {
+        ++idle;
+        work_ready.wait(lock, [this] { return !line.empty() || stopping || running > max_threads; });
+        --idle;
+        // Ends when there are too many threads (the last one drains the
+        // line first: a pool set to no thread must not strand the calls
+        // in it), or when the pool is going and its line is empty.
+        const bool too_many = running > max_threads && (running > 1 || line.empty());
+        if (too_many || line.empty()) {
+            --running;
+            return;
+        }
+        std::shared_ptr<detail::PoolJob> job = std::move(line.front());
+        line.pop_front();
+        if (job->stage == detail::PoolJob::Stage::queued) {
+            job->stage = detail::PoolJob::Stage::running;
+            lock.unlock();
+            job->run();
+            lock.lock();
+            // The waiter reads the result after it sees `done` under this
+            // lock, which orders the result's writes before its reads.
+            if (job->stage == detail::PoolJob::Stage::running) {
+                job->stage = detail::PoolJob::Stage::done;
+                job->waiter->wake();
+            }
+        }
+        // A dropped call's result (or function) dies here, on this thread,
+        // and outside the lock: its destructor may take time, or locks.
+        lock.unlock();
+        job.reset();
+        lock.lock();
+    }
+}
+
+void ThreadPool::State::start_thread_if_needed()
+{
+    if (line.size() <= idle || running >= max_threads)
+        return;
+    try {
+        threads.emplace_back([this] { work(); });
+        ++running;
+    } catch (const std::system_error&) {
+        if (running == 0)
+            throw; // nobody would ever take the call
+        // Out of threads: the call waits for one of those running.
+    }
+}
+
+ThreadPool::ThreadPool(std::size_t max_threads) : state_(std::make_shared<State>(max_threads)) {}
+
+ThreadPool::~ThreadPool()
+{
+    {
+        const std::lock_guard lock(state_->mutex);
+        state_->stopping = true;
+    }
+    state_->work_ready.notify_all();
+    for (std::thread& thread : state_->threads)
+        thread.join();
+}
+
+bool ThreadPool::wait_for(const std::shared_ptr<detail::PoolJob>& job)
+{
+    job->waiter = detail::RemoteWaiter::for_current();
+    const std::shared_ptr<State> keep = state_;
+    State& state = *keep;
+    {
+        const std::lock_guard lock(state.mutex);
+        if (state.max_threads == 0)
+            return false;
+        if (state.stopping)
+            throw std::logic_error("ThreadPool::execute() on a pool being destroyed");
+        state.line.push_back(job);
+        try {
+            state.start_thread_if_needed();
+        } catch (...) {
+            state.line.pop_back();
+            throw;
+        }
+    }
+    state.work_ready.notify_one();
+    // However the wait ends, a call not done yet is the pool's to drop: in
+    // line, it never runs; running, its result is not waited for.
+    struct StopWaiting {
+        State& state;
+        detail::PoolJob& job;
+        ~StopWaiting()
+        {
+            const std::lock_guard lock(state.mutex);
+            if (job.stage != detail::PoolJob::Stage::done)
+                job.stage = detail::PoolJob::Stage::abandoned;
+        }
+    } stop_waiting{state, *job};
+    for (;;) {
+        job->waiter->park(detail::Deadline(std::nullopt));
+        const std::lock_guard lock(state.mutex);
+        if (job->stage == detail::PoolJob::Stage::done)
+            return true;
+    }
+}
+
+std::size_t ThreadPool::max_threads() const
+{
+    const std::lock_guard lock(state_->mutex);
+    return state_->max_threads;
+}
+
+void ThreadPool::set_max_threads(std::size_t max_threads)
+{
+    {
+        const std::lock_guard lock(state_->mutex);
+        state_->max_threads = max_threads;
+        // Calls already in line may now have threads to start.
+        while (state_->running < max_threads && state_->line.size() > state_->idle) {
+            const std::size_t before = state_->running;
+            state_->start_thread_if_needed();
+            if (state_->running == before)
+                break;
+        }
+    }
+    state_->work_ready.notify_all(); // threads beyond the bound end
+}
+
+std::size_t ThreadPool::threads() const
+{
+    const std::lock_guard lock(state_->mutex);
+    return state_->running;
+}
+
+namespace tpool {
+
+namespace {
+
+constexpr std::size_t largest_pool = 1000;
+
+std::size_t size_from_environment()
+{
+    const char* text = std::getenv("EVENTLET_THREADPOOL_SIZE");
+    if (text == nullptr)
+        return ThreadPool::default_max_threads;
+    const std::string_view value(text);
+    std::size_t size = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), size);
+    if (value.empty() || error != std::errc() || end != value.data() + value.size() ||
+        size > largest_pool)
+        throw std::invalid_argument("EVENTLET_THREADPOOL_SIZE must be a whole number from 0 to " +
+                                    std::to_string(largest_pool) + ", not '" + std::string(value) +
+                                    "'");
+    return size;
+}
+
+} // namespace
+
+ThreadPool& pool()
+{
+    static ThreadPool shared(size_from_environment());
+    return shared;
+}
+
+void set_num_threads(std::size_t max_threads) { pool().set_max_threads(max_threads); }
+
+} // namespace tpool
+
+} // namespace eventlet
