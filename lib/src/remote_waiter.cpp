@@ -5,9 +5,6 @@
 #include <stdexcept>
 #include <utility>
 
-#include <asio/executor_work_guard.hpp>
-#include <asio/io_context.hpp>
-
 #include "eventlet/hub.hpp"
 #include "hub_impl.hpp"
 #include "report.hpp"
@@ -34,10 +31,9 @@ bool RemoteWaiter::park(const Deadline& deadline)
     if (deadline.expired())
         return false;
     Hub& hub = Hub::current();
-    // Counts as work for the loop: without it, a hub whose green threads all
-    // wait on other OS threads would find nothing that could wake anyone,
-    // and raise Deadlock.
-    const auto keep_looping = asio::make_work_guard(hub.io_context());
+    // Without it, a hub whose green threads all wait on other OS threads
+    // would find nothing that could wake anyone, and raise Deadlock.
+    const ExpectPosts expecting;
     TimerHandle timer;
     if (const auto left = deadline.remaining()) {
         timer = hub.schedule_call(*left, [this] {
