@@ -183,6 +183,12 @@ $(TEST_OBJS): $(LIB_OUT)/tests/%.o: $(TEST_UNIT_DIR)/%.cpp $(FLAGS_STAMP)
 
 # The same for the test runner: a test file deleted must not stay linked in.
 RUNNER_LIST := $(RUN_OUT)/run-tests.objects
+# A test file that needs a flag where the runner is linked names it on a
+# line of its own, "// RUNNER LDFLAGS: -rdynamic" (the blocking detector's
+# test, whose backtraces must name the test's own functions). Only the
+# runners that link such a file get the flag.
+RUNNER_LDFLAGS := $(sort $(shell sed -n 's|^// RUNNER LDFLAGS: ||p' /dev/null \
+                              $(foreach dir,$(TEST_DIRS),$(call test_files,$(dir)))))
 
 $(RUNNER_LIST): FORCE
 	@mkdir -p $(@D)
@@ -190,7 +196,7 @@ $(RUNNER_LIST): FORCE
 
 $(RUNNER): $(TEST_OBJS) $(RUNNER_LIST) $(CATCH_MAIN) $(LINK_LIBRARIES)
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $(TEST_OBJS) $(CATCH_MAIN) $(LINK_LIBRARIES) $(LDLIBS) -o $@
+	$(CXX) $(CXXFLAGS) $(RUNNER_LDFLAGS) $(TEST_OBJS) $(CATCH_MAIN) $(LINK_LIBRARIES) $(LDLIBS) -o $@
 
 $(LIB_OUT)/examples/%.o: $(SNAPSHOT_DIR)/examples/%.cpp $(FLAGS_STAMP)
 	@mkdir -p $(@D)

@@ -33,6 +33,7 @@ Hub::Impl::Impl()
         throw;
     }
     epoll_fd = set;
+    blocking_watch.start_from_environment();
 }
 
 Hub::Impl::~Impl()
@@ -154,11 +155,13 @@ void Hub::Impl::fire(detail::TimerState& state)
     state.done = true;
     // Moved out first, so that the callback may cancel its own handle.
     const std::function<void()> callback = std::move(state.callback);
+    const detail::UserCodeSpan user_code(handoffs);
     run_reporting(callback);
 }
 
 void Hub::Impl::resume(Greenlet& greenlet)
 {
+    const detail::UserCodeSpan user_code(handoffs);
     run_reporting([&greenlet] { greenlet.switch_to(); });
 }
 

@@ -15,6 +15,7 @@
 #include <asio/posix/stream_descriptor.hpp>
 
 #include "eventlet/hub.hpp"
+#include "blocking_detector.hpp"
 #include "timer_queue.hpp"
 
 namespace eventlet::detail {
@@ -129,9 +130,22 @@ struct Hub::Impl {
     // Shared with every HubHandle; the destructor empties it, under its
     // lock, before the context goes, so that no post reaches a dead hub.
     std::shared_ptr<detail::HubInbox> inbox = std::make_shared<detail::HubInbox>();
+    // The blocking detector's view of the hub (blocking_detector.hpp): odd
+    // while user code holds it; and its registration while detection is on.
+    detail::HandoffCount handoffs{0};
+    detail::BlockingWatch blocking_watch{handoffs};
     // Declared last so that it is destroyed first: unwinding the loop
     // still finds the context alive.
     Greenlet greenlet;
 };
+
+namespace detail {
+
+/// What the library's other files need of a hub's private state.
+struct HubInternals {
+    static Hub::Impl& impl(Hub& hub) noexcept { return *hub.impl_; }
+};
+
+} // namespace detail
 
 } // namespace eventlet

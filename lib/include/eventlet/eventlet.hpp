@@ -23,6 +23,7 @@
 #include "eventlet/timer.hpp"
 #include "eventlet/hub.hpp"
 #include "eventlet/hub_handle.hpp"
+#include "eventlet/debug.hpp"
 
 // green threads and what they wait on.
 #include "eventlet/greenthread.hpp"

@@ -19,6 +19,10 @@ class io_context;
 
 namespace eventlet {
 
+namespace detail {
+struct HubInternals;
+} // namespace detail
+
 /// What a green thread waits for on a descriptor.
 enum class Readiness {
     read,  ///< data to read, a connection to accept, or end of file
@@ -131,6 +135,7 @@ public:
     HubHandle handle() const noexcept;
 
 private:
+    friend struct detail::HubInternals;
     struct Impl;
     Hub();
     std::unique_ptr<Impl> impl_;
