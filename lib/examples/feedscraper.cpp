@@ -18,7 +18,10 @@
 //
 // Usage: feedscraper [--host H] [--port P] [--pool N] [--max-urls M] [--timeout S]
 //                    [--max-feed-size B] [--grace S] [--idle-timeout S]
-//                    [--cacert FILE] [--cert FILE --key FILE]
+//                    [--cacert FILE] [--cert FILE --key FILE] [--threads T]
+//
+// With --threads T, T OS threads serve, each with its own hub; the pool's
+// limit stays one limit for the whole process (see FetchPermits).
 //
 // The feeds are parsed with pugixml, a shared library, so this program
 // (and only it) links it; tools/snapshot.mk reads the next line:
@@ -29,10 +32,14 @@
 #include <eventlet/http/client.hpp>
 #include <eventlet/http/session.hpp>
 #include <eventlet/join.hpp>
+#include <eventlet/server_threads.hpp>
+#include <eventlet/shared_queue.hpp>
 #include <eventlet/signals.hpp>
 #include <eventlet/socket.hpp>
+#include <eventlet/tpool.hpp>
 #include <eventlet/tls/context.hpp>
 #include <eventlet/wsgi/server.hpp>
+#include <eventlet/wsgi/server_threads.hpp>
 
 #include <pugixml.hpp>
 
@@ -47,12 +54,14 @@
 #include <exception>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -62,7 +71,7 @@ namespace wsgi = eventlet::wsgi;
 constexpr std::string_view usage_text =
     "usage: feedscraper [--host H] [--port P] [--pool N] [--max-urls M] [--timeout S]\n"
     "                   [--max-feed-size B] [--grace S] [--idle-timeout S]\n"
-    "                   [--cacert FILE] [--cert FILE --key FILE]\n"
+    "                   [--cacert FILE] [--cert FILE --key FILE] [--threads T]\n"
     "Serves HTTP on H:P (default 127.0.0.1:9010; port 0 lets the system choose)\n"
     "and prints 'listening on H:P'. POST it feed URLs (RSS 2.0, RSS 1.0, Atom;\n"
     "http:// or https://), one per line, at most M per request (default 100):\n"
@@ -70,6 +79,10 @@ constexpr std::string_view usage_text =
     "line for a URL that is not a feed or cannot be fetched within S seconds\n"
     "(default 20). The feeds of all requests are fetched through one pool of N\n"
     "green threads (default 1000).\n"
+    "With --threads T it serves with T OS threads, each with its own event loop\n"
+    "and its own listener on the port (SO_REUSEPORT), the kernel spreading the\n"
+    "connections over them (default 1; 0: one per core). N stays one limit for\n"
+    "the whole process; the wsgi server's limits below are per thread.\n"
     "Feeds are asked for gzip or deflate, and decoded. A feed larger than B bytes\n"
     "(default 4194304, 4 MiB; decoded or not) is not read past B: an empty line.\n"
     "A title is cut to 1024 bytes; invalid UTF-8 becomes U+FFFD.\n"
@@ -109,6 +122,7 @@ struct Settings {
     std::string cacert;
     std::string certificate;
     std::string key;
+    std::size_t threads = 1;
     bool help = false;
 };
 
@@ -135,7 +149,8 @@ Settings parse_arguments(int argc, char** argv)
         const std::string_view name = argument.substr(0, argument.find('='));
         if (name != "--host" && name != "--port" && name != "--pool" && name != "--max-urls" &&
             name != "--timeout" && name != "--max-feed-size" && name != "--grace" &&
-            name != "--idle-timeout" && name != "--cacert" && name != "--cert" && name != "--key")
+            name != "--idle-timeout" && name != "--cacert" && name != "--cert" && name != "--key" &&
+            name != "--threads")
             throw UsageError("unknown argument '" + std::string(argument) + "'");
         std::string_view value;
         if (name.size() < argument.size())
@@ -156,6 +171,11 @@ Settings parse_arguments(int argc, char** argv)
             if (n == 0 || n > 1'000'000)
                 throw UsageError(std::string(name) + " must be from 1 to 1000000");
             (name == "--pool" ? settings.pool : settings.max_urls) = n;
+        } else if (name == "--threads") {
+            settings.threads = parse_number<std::size_t>(name, value);
+            if (settings.threads > eventlet::ServerThreads::max_threads)
+                throw UsageError("--threads must be from 0 to " +
+                                 std::to_string(eventlet::ServerThreads::max_threads));
         } else if (name == "--max-feed-size") {
             settings.max_feed_size = parse_number<std::size_t>(name, value);
             if (settings.max_feed_size == 0 || settings.max_feed_size > std::size_t(1) << 30)
@@ -506,11 +526,26 @@ public:
 // feed, as `d.feed.get('title', '')` does; OutOfDescriptors for what goes
 // wrong with this process. GreenletExit is no std::exception: a kill goes
 // through.
+// A feed this large takes a millisecond or more to parse: long enough to
+// hold up every other request of the hub. It is parsed on the thread pool
+// instead (tpool), while this green thread parks; a smaller one costs less
+// to parse here than to hand over.
+constexpr std::size_t parse_on_pool_from = 64 * 1024;
+
+std::optional<std::string> parsed_title(std::string body)
+{
+    if (body.size() < parse_on_pool_from)
+        return feed_title(body);
+    // The body moves into the call: a green thread killed while the pool
+    // parses goes on at once, and the parse must not read its stack.
+    return eventlet::tpool::execute([body = std::move(body)] { return feed_title(body); });
+}
+
 std::string fetch_title(eventlet::http::Session& session, const std::string& url,
                         const eventlet::http::Options& options)
 {
     try {
-        return feed_title(session.urlopen(url, options).body).value_or("");
+        return parsed_title(std::move(session.urlopen(url, options).body)).value_or("");
     } catch (const eventlet::SocketError& e) {
         if (e.code() == std::errc::too_many_files_open ||
             e.code() == std::errc::too_many_files_open_in_system)
@@ -546,9 +581,63 @@ std::vector<std::string> read_urls(wsgi::Input& input, std::size_t max_urls)
     }
 }
 
+// The limit on the fetches under way in the whole process, whichever
+// thread's request they serve. A GreenPool or a Semaphore belongs to the hub
+// of one thread, so across threads the permits are tokens in a SharedQueue,
+// whose get() parks a green thread of any hub until one is free.
+class FetchPermits {
+public:
+    explicit FetchPermits(std::size_t count)
+    {
+        for (std::size_t i = 0; i < count; ++i)
+            tokens_.put(Token{});
+    }
+
+    // A fetch's permit, given back however the fetch ends (a kill included).
+    class Permit {
+    public:
+        explicit Permit(FetchPermits& permits) : permits_(&permits) {}
+        Permit(Permit&& other) noexcept : permits_(std::exchange(other.permits_, nullptr)) {}
+        Permit& operator=(Permit&&) = delete;
+        // The queue is unbounded: put() never parks, not even while a
+        // killed green thread unwinds.
+        ~Permit()
+        {
+            if (permits_ != nullptr)
+                permits_->tokens_.put(Token{});
+        }
+
+    private:
+        FetchPermits* permits_;
+    };
+
+    // Parks the calling green thread until a permit is free.
+    Permit take()
+    {
+        tokens_.get();
+        return Permit(*this);
+    }
+
+private:
+    struct Token {};
+    eventlet::SharedQueue<Token> tokens_;
+};
+
+// What one thread's requests share: green objects, which belong to the hub
+// of the thread that made them.
+struct HubFetching {
+    explicit HubFetching(std::size_t limit)
+        // No more connections are idle than the pool ever had fetching at once.
+        : pool(limit), session({.per_host = limit, .total = limit})
+    {
+    }
+    eventlet::GreenPool pool;        // one for every request of this hub
+    eventlet::http::Session session; // and one set of kept connections
+};
+
 struct Scraper {
-    eventlet::GreenPool& pool;        // one for every request: the limit is global
-    eventlet::http::Session& session; // and one set of kept connections
+    std::shared_ptr<HubFetching> fetching;
+    FetchPermits& permits; // one for the whole process: the limit is global
     std::size_t max_urls;
     eventlet::http::Options fetch_options;
 
@@ -563,9 +652,14 @@ struct Scraper {
         try {
             // Leaving this scope early destroys the pile, which kills the
             // fetches still running: their answer is not coming.
-            eventlet::GreenPile<std::string> pile(pool);
+            eventlet::GreenPile<std::string> pile(fetching->pool);
             for (const std::string& url : urls)
-                pile.spawn(fetch_title, std::ref(session), url, fetch_options);
+                pile.spawn(
+                    [this](const std::string& feed) {
+                        const FetchPermits::Permit permit = permits.take();
+                        return fetch_title(fetching->session, feed, fetch_options);
+                    },
+                    url);
             titles = eventlet::join(pile, "\n");
         } catch (const OutOfDescriptors&) {
             // An empty line would say "not a feed", wrongly: 503 says "not
@@ -578,15 +672,15 @@ struct Scraper {
     }
 };
 
-// The first SIGINT or SIGTERM closes the listener: wsgi::server stops
-// accepting, closes the idle connections, gives the requests under way the
-// grace period, and returns. The second ends the process at once, whatever
-// is under way: the user has asked twice.
-void stop_on_signals(eventlet::SignalSet& signals, eventlet::GreenSocket& listener)
+// The first SIGINT or SIGTERM stops the servers (each thread's closes its
+// listener): they stop accepting, close the idle connections, give the
+// requests under way the grace period, and return. The second ends the
+// process at once, whatever is under way: the user has asked twice.
+void stop_on_signals(eventlet::SignalSet& signals, wsgi::ServerThreads& servers)
 {
     signals.wait();
     std::cout << "stopping" << std::endl;
-    listener.close();
+    servers.stop();
     signals.wait();
     std::_Exit(1);
 }
@@ -611,19 +705,21 @@ int serve(const Settings& settings)
     // Caught from before the server listens: a signal sent as soon as
     // "listening on" is read must not find its default action (death).
     eventlet::SignalSet signals{SIGINT, SIGTERM};
-    eventlet::GreenSocket listener = eventlet::listen({settings.host, settings.port});
-    std::cout << "listening on " << listener.local_address().to_string() << std::endl;
-    auto watcher = eventlet::spawn(stop_on_signals, std::ref(signals), std::ref(listener));
+    wsgi::ServerThreads servers({settings.host, settings.port}, settings.threads, options);
+    std::cout << "listening on " << servers.address().to_string() << std::endl;
+    auto watcher = eventlet::spawn(stop_on_signals, std::ref(signals), std::ref(servers));
     // Killed however serve() ends, before the SignalSet it waits on goes.
     struct KillAtEnd {
         eventlet::GreenThread<void>& thread;
         ~KillAtEnd() { thread.kill(); }
     } kill_at_end{watcher};
 
-    eventlet::GreenPool pool(settings.pool);
-    // No more connections are idle than the pool ever had fetching at once.
-    eventlet::http::Session session({.per_host = settings.pool, .total = settings.pool});
-    wsgi::server(listener, Scraper{pool, session, settings.max_urls, fetch_options}, options);
+    FetchPermits permits(settings.pool);
+    // Each thread makes its application, in that thread: its pool and
+    // session are green objects of its own hub.
+    servers.serve([&]() -> wsgi::App {
+        return Scraper{std::make_shared<HubFetching>(settings.pool), permits, settings.max_urls, fetch_options};
+    });
     return 0;
 }
 

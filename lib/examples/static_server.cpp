@@ -3,17 +3,19 @@
 // programs without the network. A wsgi::server application in a few lines.
 //
 // Usage: static_server --root DIR [--host H] [--port P] [--grace S] [--idle-timeout S]
-//                      [--cert FILE --key FILE]
+//                      [--cert FILE --key FILE] [--threads N]
 //
 // It reads the folder's files once, when it starts, and serves them from
 // memory: reading a file while serving would block the hub (the system has
 // no "ready" for a regular file), and a table of what exists is also the
 // surest guard against a request for "/../../etc/passwd": a path that is
-// not in the table is not found, whatever it spells.
+// not in the table is not found, whatever it spells. The table is read only
+// once loaded, so the threads of --threads share it without a lock.
 #include <eventlet/greenthread.hpp>
 #include <eventlet/signals.hpp>
 #include <eventlet/socket.hpp>
 #include <eventlet/wsgi/server.hpp>
+#include <eventlet/wsgi/server_threads.hpp>
 
 #include <signal.h>
 
@@ -42,12 +44,16 @@ namespace wsgi = eventlet::wsgi;
 
 constexpr std::string_view usage_text =
     "usage: static_server --root DIR [--host H] [--port P] [--grace S] [--idle-timeout S]\n"
-    "                     [--cert FILE --key FILE]\n"
+    "                     [--cert FILE --key FILE] [--threads N]\n"
     "Serves the files under DIR (read once, at start) on H:P (default\n"
     "127.0.0.1:8000; port 0 lets the system choose), GET and HEAD only, and\n"
     "prints 'listening on H:P'. A path naming a folder serves its index.html.\n"
     "With --cert and --key it serves HTTPS, with the certificate chain and the\n"
     "private key of those files (PEM).\n"
+    "With --threads N it serves with N OS threads, each with its own event loop\n"
+    "and its own listener on the port (SO_REUSEPORT), the kernel spreading the\n"
+    "connections over them (default 1; 0: one per core); the limits below are\n"
+    "per thread.\n"
     "SIGINT or SIGTERM stops it: it stops accepting, gives the requests under\n"
     "way S seconds (--grace, default 10), closes what is left and exits 0; a\n"
     "second signal exits 1 at once.\n"
@@ -75,6 +81,7 @@ struct Settings {
     double idle_timeout = 60;
     std::string certificate;
     std::string key;
+    std::size_t threads = 1;
 };
 
 double parse_seconds(std::string_view option, std::string_view text)
@@ -96,7 +103,7 @@ Settings parse_arguments(int argc, char** argv)
             std::exit(0);
         }
         if (name != "--root" && name != "--host" && name != "--port" && name != "--grace" &&
-            name != "--idle-timeout" && name != "--cert" && name != "--key")
+            name != "--idle-timeout" && name != "--cert" && name != "--key" && name != "--threads")
             throw UsageError("unknown argument '" + std::string(name) + "'");
         if (i + 1 == argc)
             throw UsageError(std::string(name) + " needs a value");
@@ -113,6 +120,12 @@ Settings parse_arguments(int argc, char** argv)
             settings.grace = parse_seconds(name, value);
         } else if (name == "--idle-timeout") {
             settings.idle_timeout = parse_seconds(name, value);
+        } else if (name == "--threads") {
+            const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), settings.threads);
+            if (error != std::errc() || end != value.data() + value.size() ||
+                settings.threads > eventlet::ServerThreads::max_threads)
+                throw UsageError("'" + std::string(value) + "' is not a number of threads (0 to " +
+                                 std::to_string(eventlet::ServerThreads::max_threads) + ")");
         } else {
             const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), settings.port);
             if (error != std::errc() || end != value.data() + value.size())
@@ -190,15 +203,15 @@ struct StaticFiles {
     }
 };
 
-// The first SIGINT or SIGTERM closes the listener: wsgi::server stops
-// accepting, closes the idle connections, gives the requests under way the
-// grace period, and returns. The second ends the process at once, whatever
-// is under way: the user has asked twice.
-void stop_on_signals(eventlet::SignalSet& signals, eventlet::GreenSocket& listener)
+// The first SIGINT or SIGTERM stops the servers (each thread's closes its
+// listener): they stop accepting, close the idle connections, give the
+// requests under way the grace period, and return. The second ends the
+// process at once, whatever is under way: the user has asked twice.
+void stop_on_signals(eventlet::SignalSet& signals, wsgi::ServerThreads& servers)
 {
     signals.wait();
     std::cout << "stopping" << std::endl;
-    listener.close();
+    servers.stop();
     signals.wait();
     std::_Exit(1);
 }
@@ -216,15 +229,15 @@ int serve(const Settings& settings)
     // Caught from before the server listens: a signal sent as soon as
     // "listening on" is read must not find its default action (death).
     eventlet::SignalSet signals{SIGINT, SIGTERM};
-    eventlet::GreenSocket listener = eventlet::listen({settings.host, settings.port});
-    std::cout << "listening on " << listener.local_address().to_string() << std::endl;
-    auto watcher = eventlet::spawn(stop_on_signals, std::ref(signals), std::ref(listener));
+    wsgi::ServerThreads servers({settings.host, settings.port}, settings.threads, options);
+    std::cout << "listening on " << servers.address().to_string() << std::endl;
+    auto watcher = eventlet::spawn(stop_on_signals, std::ref(signals), std::ref(servers));
     // Killed however serve() ends, before the SignalSet it waits on goes.
     struct KillAtEnd {
         eventlet::GreenThread<void>& thread;
         ~KillAtEnd() { thread.kill(); }
     } kill_at_end{watcher};
-    wsgi::server(listener, StaticFiles{files}, options);
+    servers.serve(StaticFiles{files});
     return 0;
 }
 

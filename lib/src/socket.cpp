@@ -454,11 +454,18 @@ Family GreenSocket::family() const
 
 GreenSocket listen(const Address& address, int backlog)
 {
+    return listen(address, ListenOptions{.backlog = backlog});
+}
+
+GreenSocket listen(const Address& address, const ListenOptions& options)
+{
     const Address where = resolve(address).front();
     GreenSocket socket(family_of(where));
     socket.set_reuse_address(true);
+    if (options.reuse_port) // before bind(): the kernel checks it there
+        socket.set_reuse_port(true);
     socket.bind(where);
-    socket.listen(backlog);
+    socket.listen(options.backlog);
     return socket;
 }
 

@@ -39,6 +39,7 @@
 #include "eventlet/socket.hpp"
 #include "eventlet/buffered_reader.hpp"
 #include "eventlet/serve.hpp"
+#include "eventlet/server_threads.hpp"
 #include "eventlet/signals.hpp"
 
 // OS threads: calls that block, and items that cross hubs.
@@ -73,3 +74,4 @@
 #include "eventlet/wsgi/body.hpp"
 #include "eventlet/wsgi/start_response.hpp"
 #include "eventlet/wsgi/server.hpp"
+#include "eventlet/wsgi/server_threads.hpp"

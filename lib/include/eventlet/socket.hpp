@@ -189,6 +189,10 @@ public:
     void set_nodelay(bool on) { set_option(IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0); }
     /// SO_REUSEADDR: bind to a port whose old connections linger in TIME_WAIT.
     void set_reuse_address(bool on) { set_option(SOL_SOCKET, SO_REUSEADDR, on ? 1 : 0); }
+    /// SO_REUSEPORT: let other sockets of this user bind the same address
+    /// and port, each with SO_REUSEPORT too; the kernel then spreads the
+    /// incoming connections over their listeners. Set it before bind().
+    void set_reuse_port(bool on) { set_option(SOL_SOCKET, SO_REUSEPORT, on ? 1 : 0); }
     /// SO_KEEPALIVE: probe an idle connection, to notice a vanished peer.
     void set_keepalive(bool on) { set_option(SOL_SOCKET, SO_KEEPALIVE, on ? 1 : 0); }
 
@@ -250,6 +254,23 @@ struct Accepted {
     Address peer;       ///< the address it comes from (numeric)
 };
 
+/// How listen() sets up its socket, beyond the address.
+///
+///     auto listener = eventlet::listen({"0.0.0.0", 8080}, {.reuse_port = true});
+struct ListenOptions {
+    /// The connections the kernel completes before accept() takes them;
+    /// the kernel caps it at net.core.somaxconn (see listen()).
+    int backlog = SOMAXCONN;
+    /// Sets SO_REUSEPORT (see GreenSocket::set_reuse_port()): several
+    /// listeners, in one process or several, may then bind the same port,
+    /// and the kernel hands each new connection to one of them, chosen by
+    /// a hash of its addresses and ports. One listener per OS thread is how
+    /// ServerThreads spreads connections over its hubs. Off by default:
+    /// with it, a second server started by mistake on a port of this user
+    /// shares the connections silently, where EADDRINUSE would have told.
+    bool reuse_port = false;
+};
+
 /// Opens a TCP socket listening on `address` (Eventlet's `eventlet.listen`),
 /// with SO_REUSEADDR set, as Eventlet does. Port 0 lets the system choose
 /// (read it back with local_address()). A host name is resolved first, and
@@ -260,6 +281,10 @@ struct Accepted {
 /// retrying its SYN after a second or more.
 /// \throws SocketError (EADDRINUSE, say); AddressError; ResolveError.
 GreenSocket listen(const Address& address, int backlog = SOMAXCONN);
+
+/// listen() with `options`: the backlog and SO_REUSEPORT.
+/// \throws as listen(const Address&, int).
+GreenSocket listen(const Address& address, const ListenOptions& options);
 
 /// Opens a TCP connection to `address` (Eventlet's `eventlet.connect`). A
 /// host name is resolved off the hub, and its addresses are tried in order

@@ -122,7 +122,10 @@ public:
     /// A green thread that stops waiting (killed, or its Timeout expired)
     /// goes on at once: a call still in line is dropped without running; a
     /// call already running cannot be stopped, and its result is destroyed,
-    /// on the pool thread, when it ends.
+    /// on the pool thread, when it ends. Such a call outlives the caller's
+    /// frame: where the caller may be killed or timed out, give `function`
+    /// what it reads by value (a capture by copy, or moved in), not by a
+    /// reference to the caller's locals.
     /// \returns what `function` returned (a reference, if it returned one).
     /// \throws what `function` threw; whatever is thrown into the green
     ///         thread while it waits; std::logic_error in the hub or on a
