@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 namespace bench {
@@ -129,6 +130,35 @@ inline ServerArguments server_arguments(int argc, char** argv, std::string defau
         }
     }
     return arguments;
+}
+
+/// The N of `--threads N` wherever it is on a server's command line, which
+/// is then taken out of argc and argv, so that server_arguments() reads the
+/// rest; 1 without it. 0 means one thread per core, as build/bin/echo_server
+/// --threads 0 does. Only the servers of several threads call it: the
+/// others keep rejecting --threads, rather than ignore it.
+inline int threads_argument(int& argc, char** argv)
+{
+    for (int i = 1; i < argc; ++i) {
+        if (std::string_view(argv[i]) != "--threads")
+            continue;
+        char* end = nullptr;
+        const long threads = i + 1 < argc ? std::strtol(argv[i + 1], &end, 10) : -1;
+        if (i + 1 == argc || end == argv[i + 1] || *end != '\0' || threads < 0 || threads > 1024) {
+            std::fprintf(stderr, "%s: --threads needs a number of threads (0: one per core)\n",
+                         argv[0]);
+            std::exit(2);
+        }
+        for (int j = i; j + 2 <= argc; ++j) // argv[argc] (the null) moves down too
+            argv[j] = argv[j + 2];
+        argc -= 2;
+        if (threads == 0) {
+            const unsigned cores = std::thread::hardware_concurrency();
+            return cores == 0 ? 1 : static_cast<int>(cores);
+        }
+        return static_cast<int>(threads);
+    }
+    return 1;
 }
 
 /// Where a TLS server of a row listens, and with what certificate: its

@@ -12,7 +12,12 @@ all do, and a server that does not fails the run.
 
 The server is pinned to the first CPU this process may use, the load client
 to the second (the same CPU on a 1-CPU machine), so that neither steals the
-other's CPU while it has work.
+other's CPU while it has work. With --shared-cpus (the echo_mt row, whose
+servers have several threads), neither is pinned: the server's threads and
+the load share every CPU this process may use, as the scheduler places
+them, and the line gets two more fields: server_cpus=... and load_cpus=...,
+the CPU time each process used while the load ran (warm-up included),
+divided by that wall time: how many CPUs each kept busy on average.
 
 Starting, pinning and stopping the server is serving.py's, shared with the
 other server rows' drivers.
@@ -20,11 +25,29 @@ other server rows' drivers.
 Prints echo_load's line: round trips per second, p50_us=... p99_us=...
 """
 import argparse
+import os
+import resource
 import shlex
 import subprocess
+import time
 from pathlib import Path
 
 from serving import cpus, fail, pinned, serving
+
+
+def process_cpu_seconds(pid):
+    """User plus system CPU time of every thread of process `pid` so far:
+    fields 14 and 15 of /proc/PID/stat, in clock ticks."""
+    with open(f"/proc/{pid}/stat") as stat:
+        # The command name (field 2) may hold spaces: count from after it.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds():
+    """User plus system CPU time of this process's children waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main():
@@ -32,6 +55,8 @@ def main():
     parser.add_argument("--load", required=True, help="the echo_load program")
     parser.add_argument("--seconds", default="2", help="measured window (default 2)")
     parser.add_argument("--warmup", default="0.5", help="warm-up before it (default 0.5)")
+    parser.add_argument("--shared-cpus", action="store_true",
+                        help="pin neither server nor load; report the CPUs each kept busy")
     parser.add_argument("server", help="the server's command, as one string")
     parser.add_argument("connections", type=int)
     args = parser.parse_args()
@@ -39,15 +64,23 @@ def main():
     command = shlex.split(args.server)
     if not Path(command[0]).exists():
         fail(f"missing: {command[0]} is not built")
-    server_cpu, client_cpu = cpus()
-    with serving(command, server_cpu, args.server) as (host, port):
+    server_cpu, client_cpu = (None, None) if args.shared_cpus else cpus()
+    with serving(command, server_cpu, args.server, with_pid=True) as (host, port, pid):
+        server_before, load_before = process_cpu_seconds(pid), children_cpu_seconds()
+        started = time.monotonic()
         load = subprocess.run([args.load, host, port, str(args.connections),
                                args.seconds, args.warmup],
                               capture_output=True, text=True, check=False,
                               preexec_fn=pinned(client_cpu))
+        wall = time.monotonic() - started
+        server_used, load_used = process_cpu_seconds(pid) - server_before, \
+            children_cpu_seconds() - load_before
         if load.returncode != 0:
             fail(f"echo_load exited with {load.returncode}: {load.stderr.strip()}")
-    print(load.stdout.strip())
+    line = load.stdout.strip()
+    if args.shared_cpus:
+        line += f" server_cpus={server_used / wall:.2f} load_cpus={load_used / wall:.2f}"
+    print(line)
 
 
 if __name__ == "__main__":

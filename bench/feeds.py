@@ -111,3 +111,60 @@ def expected_titles(documents):
             raise ValueError(f"feedparser reads the title of {name} as {title!r}, not {meant!r}")
         titles.append(title)
     return titles
+
+
+# The feed_big row: BIG_FEEDS feeds of BIG_SIZE bytes among the first
+# 50 - BIG_FEEDS feeds above, one big feed every 10 URLs.
+BIG_FEEDS = 5
+BIG_SIZE = 8_000_000
+
+
+def big_rss(i, size=BIG_SIZE):
+    """(file name, bytes, the title's text) of big RSS feed i: `size` bytes
+    (to within one item) of items of about 1 KiB, under a plain title."""
+    title = f"Big feed {i}: everything about {TOPICS[i % len(TOPICS)]}"
+    head = f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0">
+  <channel>
+    <title>{escape(title)}</title>
+    <link>http://example.com/big/{i}</link>
+    <description>The feed_big row's big feed {i}</description>
+"""
+    tail = "  </channel>\n</rss>\n"
+    parts = [head]
+    written = len(head) + len(tail)
+    j = 0
+    while written < size:
+        item = f"""    <item>
+      <title>Item {j} of big feed {i}: {escape(TOPICS[(i + j) % len(TOPICS)])} &amp; more</title>
+      <link>http://example.com/big/{i}/{j}</link>
+      <guid>http://example.com/big/{i}/{j}</guid>
+      <description>Entry {j} of big feed {i}: {"lorem ipsum dolor sit amet " * 30}</description>
+    </item>
+"""
+        parts.append(item)
+        written += len(item)
+        j += 1
+    parts.append(tail)
+    return f"big-{i:02d}.rss", "".join(parts).encode(), title
+
+
+def big_feeds():
+    """The feed_big row's 50 documents, as feeds() gives them: its first
+    50 - BIG_FEEDS feeds, with a big one at every tenth place (0, 10, ...)."""
+    small = iter(feeds()[:2 * FEEDS - BIG_FEEDS])
+    spacing = 2 * FEEDS // BIG_FEEDS
+    return [big_rss(n // spacing) if n % spacing == 0 else next(small)
+            for n in range(2 * FEEDS)]
+
+
+def expected_big_titles(documents):
+    """The titles of big_feeds()' documents: feedparser's for the small
+    ones (expected_titles()), and for the first big one; the others are
+    made the same way, with other plain titles, and feedparser takes 2 to
+    4 s to read each (8 MB, the 2-core machine), so the title written
+    stands for theirs."""
+    big = [n for n, (name, _, _) in enumerate(documents) if name.startswith("big-")]
+    checked = [document for n, document in enumerate(documents) if n not in big[1:]]
+    titles = iter(expected_titles(checked))
+    return [documents[n][2] if n in big[1:] else next(titles) for n in range(len(documents))]

@@ -32,7 +32,11 @@ def cpus():
 
 
 def pinned(cpu):
-    """A preexec_fn that pins the child to `cpu`."""
+    """A preexec_fn that pins the child to `cpu`; None leaves it on every CPU
+    this process may use (the echo_mt row's servers, which have threads for
+    more than one)."""
+    if cpu is None:
+        return None
     return lambda: os.sched_setaffinity(0, {cpu})
 
 
@@ -66,9 +70,10 @@ def wait_for_listening(server, name, errors):
 
 
 @contextlib.contextmanager
-def serving(command, cpu, name=None):
-    """Runs `command` plus `--host 127.0.0.1 --port 0`, pinned to `cpu`, and
-    yields (host, port) once it listens. On leaving, stops it with SIGTERM
+def serving(command, cpu, name=None, with_pid=False):
+    """Runs `command` plus `--host 127.0.0.1 --port 0`, pinned to `cpu` (None:
+    not pinned), and yields (host, port) once it listens ((host, port, the
+    server's process ID) with `with_pid`). On leaving, stops it with SIGTERM
     (also when the body failed: a server left behind would hold its CPU
     through the next runs) and, if the body succeeded, fails unless the
     server exited with status 0 within STOP_TIMEOUT."""
@@ -79,7 +84,8 @@ def serving(command, cpu, name=None):
                                   stderr=errors, preexec_fn=pinned(cpu))
         body_ok = False
         try:
-            yield wait_for_listening(server, name, errors)
+            host, port = wait_for_listening(server, name, errors)
+            yield (host, port, server.pid) if with_pid else (host, port)
             body_ok = True
         finally:
             # Its stdout stays open, unread: a server may print a line as it
