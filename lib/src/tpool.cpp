@@ -33,7 +33,7 @@ struct ThreadPool::State {
     std::vector<std::thread> threads; // every thread started, joined by ~ThreadPool
     std::size_t max_threads;
     std::size_t running = 0; // threads not yet ended
-    std::size_t idle = 0;    // threads waiting for a call
+    std::size_t busy = 0;    // threads making a call now
     bool stopping = false;
 
     explicit State(std::size_t max) : max_threads(max) {}
@@ -46,9 +46,7 @@ void ThreadPool::State::work()
     pool_thread = true;
     std::unique_lock lock(mutex);
     for (;;) {
-        ++idle;
         work_ready.wait(lock, [this] { return !line.empty() || stopping || running > max_threads; });
-        --idle;
         // Ends when there are too many threads (the last one drains the
         // line first: a pool set to no thread must not strand the calls
         // in it), or when the pool is going and its line is empty.
@@ -61,9 +59,11 @@ void ThreadPool::State::work()
         line.pop_front();
         if (job->stage == detail::PoolJob::Stage::queued) {
             job->stage = detail::PoolJob::Stage::running;
+            ++busy;
             lock.unlock();
             job->run();
             lock.lock();
+            --busy;
             // The waiter reads the result after it sees `done` under this
             // lock, which orders the result's writes before its reads.
             if (job->stage == detail::PoolJob::Stage::running) {
@@ -81,7 +81,8 @@ void ThreadPool::State::work()
 
 void ThreadPool::State::start_thread_if_needed()
 {
-    if (line.size() <= idle || running >= max_threads)
+    // A thread not busy with a call takes the next one soon, asleep or not.
+    if (line.size() <= running - busy || running >= max_threads)
         return;
     try {
         threads.emplace_back([this] { work(); });
@@ -158,7 +159,8 @@ void ThreadPool::set_max_threads(std::size_t max_threads)
         const std::lock_guard lock(state_->mutex);
         state_->max_threads = max_threads;
         // Calls already in line may now have threads to start.
-        while (state_->running < max_threads && state_->line.size() > state_->idle) {
+        while (state_->running < max_threads &&
+               state_->line.size() > state_->running - state_->busy) {
             const std::size_t before = state_->running;
             state_->start_thread_if_needed();
             if (state_->running == before)
