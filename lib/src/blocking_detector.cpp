@@ -2,6 +2,7 @@
 // a hub held too long by user code, a signal handler that notes, on the
 // culprit's own thread, which greenlet runs and where, and the reports.
 #include "blocking_detector.hpp"
+#include "decimal.hpp"
 
 #include <dlfcn.h>
 #include <execinfo.h>
@@ -106,13 +107,9 @@ void note_name(const char* text, std::size_t length) noexcept
 
 void note_number(std::uint64_t number) noexcept
 {
-    char digits[24];
-    std::size_t length = 0;
-    do {
-        digits[sizeof digits - 1 - length++] = static_cast<char>('0' + number % 10);
-        number /= 10;
-    } while (number != 0);
-    note_name(digits + sizeof digits - length, length);
+    DecimalDigits digits;
+    const std::string_view text = decimal(number, digits);
+    note_name(text.data(), text.size());
 }
 
 // Only async-signal-safe work from here to the end of on_probe_signal():

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "decimal.hpp"
 #include "thread_state.hpp"
 
 namespace eventlet::detail {
@@ -30,13 +31,9 @@ void write_text(const char* text) noexcept { write_text(text, std::strlen(text))
 
 void write_number(std::uint64_t number) noexcept
 {
-    char digits[24];
-    std::size_t length = 0;
-    do {
-        digits[sizeof digits - 1 - length++] = static_cast<char>('0' + number % 10);
-        number /= 10;
-    } while (number != 0);
-    write_text(digits + sizeof digits - length, length);
+    DecimalDigits digits;
+    const std::string_view text = decimal(number, digits);
+    write_text(text.data(), text.size());
 }
 
 // Only async-signal-safe calls from here on: write(2), sigaction(2).
