@@ -6,6 +6,7 @@
 #   make test-NN     chapter NN's snapshot with the tests of chapters 1..NN
 #   make asan        lib (every test) and each frozen snapshot (its own chapter's tests)
 #                    under AddressSanitizer + UBSan
+#   make tsan        lib under ThreadSanitizer, the tests that use OS threads ([threads])
 #   make docs        the Doxygen site, in docs/html/index.html
 #   make diff-NN     what chapter NN changed against chapter NN-1
 #   make bench       the benchmarks, side by side with their peers (BENCH=id for one)
@@ -15,7 +16,7 @@
 #                    (default /usr/local; DESTDIR=dir stages them for a package)
 #   make clean       remove every build product
 
-.PHONY: demo test asan docs bench fuzz install clean help
+.PHONY: demo test asan tsan docs bench fuzz install clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -33,6 +34,9 @@ test:
 
 asan:
 	@tools/run-tests --asan
+
+tsan:
+	@tools/run-tests --tsan
 
 docs:
 	@tools/build-docs

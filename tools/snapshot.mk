@@ -11,7 +11,8 @@
 # Targets: lib (the static library), programs (library and programs),
 # objects (library, programs and compiled tests: all but the test runner),
 # build (all of it), test (build and run), clean. MODE=asan builds and runs
-# everything under AddressSanitizer and UBSan, in a build tree of its own.
+# everything under AddressSanitizer and UBSan, in a build tree of its own;
+# MODE=tsan under ThreadSanitizer, in another.
 # For tools/run-tests: shared and catch-main (below).
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)

@@ -183,7 +183,7 @@ TEST_CASE("names default to greenlet-<id> and ids are unique", "[greenlet]")
     CHECK(a.id() != b.id());
 }
 
-TEST_CASE("a greenlet cannot be switched to from another thread", "[greenlet]")
+TEST_CASE("a greenlet cannot be switched to from another thread", "[greenlet][threads]")
 {
     Greenlet g([] {});
     std::string error;

@@ -269,7 +269,7 @@ TEST_CASE("destroying a sleeping green thread cancels its wake-up", "[hub][sleep
     CHECK(log == std::vector<std::string>{"unwound"});
 }
 
-TEST_CASE("each OS thread has a hub of its own", "[hub]")
+TEST_CASE("each OS thread has a hub of its own", "[hub][threads]")
 {
     Hub* here = &Hub::current();
     Hub* there = nullptr;

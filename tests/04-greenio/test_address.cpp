@@ -91,7 +91,7 @@ TEST_CASE("a numeric address resolves to itself without switching", "[greenio][r
 }
 
 TEST_CASE("a host name is resolved off the hub while other green threads run",
-          "[greenio][resolve]")
+          "[greenio][resolve][threads]")
 {
     // Spawned first, so it runs at the hub's next turn: before resolve()
     // returns if, and only if, resolve() parks instead of blocking the
@@ -112,7 +112,7 @@ TEST_CASE("a host name is resolved off the hub while other green threads run",
     other.wait();
 }
 
-TEST_CASE("a name that does not exist is a ResolveError naming it", "[greenio][resolve]")
+TEST_CASE("a name that does not exist is a ResolveError naming it", "[greenio][resolve][threads]")
 {
     // .invalid is reserved (RFC 6761): it never resolves anywhere.
     CHECK_THROWS_AS(eventlet::resolve({"no-such-host.invalid", 80}, 10), eventlet::ResolveError);
@@ -218,7 +218,7 @@ private:
 
 TEST_CASE("lookups run at once: a slow name holds up neither other names nor, once given up, "
           "the line",
-          "[greenio][resolve]")
+          "[greenio][resolve][threads]")
 {
     ScriptedLookups lookups;
     std::vector<eventlet::GreenThread<std::vector<Address>>> slow;

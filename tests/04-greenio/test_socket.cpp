@@ -93,7 +93,7 @@ TEST_CASE("a client and a server talk over the loopback, IPv4 and IPv6", "[green
     }
 }
 
-TEST_CASE("connect tries every address of a name until one accepts", "[greenio][socket]")
+TEST_CASE("connect tries every address of a name until one accepts", "[greenio][socket][threads]")
 {
     GreenSocket listener = eventlet::listen({"127.0.0.1", 0});
     GreenSocket client = eventlet::connect({"localhost", listener.local_address().port()}, 5);
@@ -272,7 +272,7 @@ TEST_CASE("a peer that aborts mid-read gives ConnectionReset", "[greenio][socket
 }
 
 TEST_CASE("sending to a connection that cannot carry data throws BrokenPipe, never SIGPIPE",
-          "[greenio][socket]")
+          "[greenio][socket][threads]")
 {
     // In a child process with SIGPIPE at its default action, which kills;
     // a new OS thread gives the child a hub of its own.
@@ -493,7 +493,7 @@ TEST_CASE("a descriptor number reused after a socket closed or gave its descript
 }
 
 TEST_CASE("a socket destroyed during its thread's exit, after the hub, closes without touching it",
-          "[greenio][socket]")
+          "[greenio][socket][threads]")
 {
     // As a global socket of the main thread is destroyed at exit(): the
     // thread's objects go in the reverse order of their making, so one
@@ -520,7 +520,7 @@ TEST_CASE("a socket destroyed during its thread's exit, after the hub, closes wi
 }
 
 TEST_CASE("a socket closed on another OS thread than its hub's throws a clear error and stays open",
-          "[greenio][socket]")
+          "[greenio][socket][threads]")
 {
     auto [client, server] = test_support::connect_pair();
     server.set_timeout(0.001);
@@ -544,7 +544,8 @@ TEST_CASE("a socket closed on another OS thread than its hub's throws a clear er
     CHECK_FALSE(server.is_open());
 }
 
-TEST_CASE("a socket that has never waited may be handed to another OS thread", "[greenio][socket]")
+TEST_CASE("a socket that has never waited may be handed to another OS thread",
+          "[greenio][socket][threads]")
 {
     GreenSocket fresh(Family::ipv4);
     const int fd = fresh.fd();

@@ -336,7 +336,7 @@ TEST_CASE("after a call's exception the iterator is not at the end while results
 
 TEST_CASE("a pile destroyed after its thread's hub ends the process with a message naming it, "
           "instead of touching the hub",
-          "[greenpile]")
+          "[greenpile][threads]")
 {
     // As a pile kept in a global is destroyed at exit(), after the hub of
     // the main thread: one made before the hub outlives it.

@@ -51,7 +51,7 @@ void expect(bool condition, const std::string& failure)
 
 TEST_CASE("out of descriptors, the accept loop pauses instead of spinning, and serves again "
           "once descriptors free",
-          "[server][emfile]")
+          "[server][emfile][threads]")
 {
     // In a child process, whose open-file limit the test may lower; a new
     // OS thread gives the child a hub of its own.

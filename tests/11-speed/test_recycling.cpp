@@ -87,7 +87,7 @@ TEST_CASE("allocate_shared reuses the control block and the object together", "[
 }
 
 TEST_CASE("a thread's kept blocks are freed when it exits, and late frees still work",
-          "[recycling]")
+          "[recycling][threads]")
 {
     // Run under `make asan`, LeakSanitizer fails the run if the exiting
     // thread leaves its kept blocks behind.

@@ -211,6 +211,13 @@ private:
     void* asan_fake_stack_ = nullptr;
     const void* asan_stack_bottom_ = nullptr;
     std::size_t asan_stack_size_ = 0;
+#if defined(__SANITIZE_THREAD__)
+    // ThreadSanitizer's view of it: its fiber, while it has a stack (the
+    // thread's own for the root greenlet). Only in a TSan build, where every
+    // file is compiled with -fsanitize=thread: elsewhere it would cost every
+    // green thread 8 bytes.
+    void* tsan_fiber_ = nullptr;
+#endif
 
     // Made on first use; its weak_ptrs expire with the greenlet.
     std::shared_ptr<const void> lifetime_;
