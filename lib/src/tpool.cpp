@@ -68,7 +68,19 @@ void ThreadPool::State::work()
             // lock, which orders the result's writes before its reads.
             if (job->stage == detail::PoolJob::Stage::running) {
                 job->stage = detail::PoolJob::Stage::done;
-                job->waiter->wake();
+                // Let go of the call before the wake-up, so that the waiter,
+                // who still holds it (it cannot leave while this lock is
+                // held), is its last owner: a result it reads is destroyed
+                // in its own thread. An exception object is freed by its
+                // last owner through a count kept inside the C++ runtime,
+                // which ThreadSanitizer does not see: freed here, after the
+                // waiter read its message, it would look like a race.
+                const std::shared_ptr<detail::RemoteWaiter> waiter = job->waiter;
+                job.reset();
+                lock.unlock();
+                waiter->wake();
+                lock.lock();
+                continue;
             }
         }
         // A dropped call's result (or function) dies here, on this thread,

@@ -45,7 +45,7 @@ private:
 
 } // namespace threaded_programs_test
 
-TEST_CASE("echo_server --threads 2 echoes every client and exits 0 on SIGTERM", "[threads][server-threads]")
+TEST_CASE("echo_server --threads 2 echoes every client and exits 0 on SIGTERM", "[threads][server-threads][program]")
 {
     const eventlet::Timeout bound(20); // a failure bound, not a synchronisation
     dispatch_test::Program program(EVENTLET_BIN_DIR "/echo_server",
@@ -68,7 +68,7 @@ TEST_CASE("echo_server --threads 2 echoes every client and exits 0 on SIGTERM", 
 }
 
 TEST_CASE("echo_server refuses a --threads that is no count of threads, with status 2",
-          "[threads][server-threads]")
+          "[threads][server-threads][program]")
 {
     const eventlet::Timeout bound(20);
     const std::string value = GENERATE("-1", "two", "1025", "");
@@ -78,7 +78,7 @@ TEST_CASE("echo_server refuses a --threads that is no count of threads, with sta
     CHECK_THAT(program.errors(), Catch::Contains("[--threads N]"));
 }
 
-TEST_CASE("static_server --threads 2 serves every request and exits 0 on SIGTERM", "[threads][server-threads]")
+TEST_CASE("static_server --threads 2 serves every request and exits 0 on SIGTERM", "[threads][server-threads][program]")
 {
     const eventlet::Timeout bound(20);
     threaded_programs_test::OnePageSite site;
@@ -98,7 +98,7 @@ TEST_CASE("static_server --threads 2 serves every request and exits 0 on SIGTERM
 }
 
 TEST_CASE("feedscraper --threads 2 --pool 2: at most two feeds are fetched at a time in the whole process",
-          "[threads][server-threads]")
+          "[threads][server-threads][program]")
 {
     const eventlet::Timeout bound(20);
     dispatch_test::FeedServer feeds(
