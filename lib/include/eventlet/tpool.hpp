@@ -92,7 +92,7 @@ bool on_pool_thread() noexcept;
 /// computation long enough to keep the hub's other green threads waiting.
 /// A round trip costs two context switches between OS threads and a few
 /// locks (`make bench BENCH=tpool` measures it): worth it for a call of
-/// tens of microseconds or more, not for a short one.
+/// a hundred microseconds or more, not for a short one.
 ///
 /// Threads start on demand, up to max_threads(), and stay for the next
 /// call. The function runs on a pool thread: it must not touch the green
