@@ -201,7 +201,21 @@ void GreenSocket::park(Readiness want, const char* operation, Tried tried)
     // descriptor, so the hub may keep it registered between waits.
     check_thread(operation);
     owner_ = std::this_thread::get_id();
+    unparked_bytes_ = 0;
     trampoline(fd_, want, timeout_, Registration::until_close, tried);
+}
+
+void GreenSocket::yield_if_over_share()
+{
+    if (unparked_bytes_ < fair_share_bytes)
+        return;
+    // A callback running in the hub cannot yield (and could not park
+    // either): it keeps the turn it has.
+    Hub* const hub = Hub::existing();
+    if (hub != nullptr && &Greenlet::current() == &hub->greenlet())
+        return;
+    unparked_bytes_ = 0;
+    sleep(0);
 }
 
 void GreenSocket::park_for_tls(bool wants_read, const char* operation, bool resumable)
@@ -298,6 +312,7 @@ std::optional<std::size_t> GreenSocket::try_recv(std::span<std::byte> buffer)
         const tls::detail::Engine::Step step = tls_->read(buffer);
         if (step.want != tls::detail::Want::nothing)
             return std::nullopt;
+        unparked_bytes_ += step.bytes;
         return step.bytes;
     }
     for (;;) {
@@ -310,6 +325,7 @@ std::optional<std::size_t> GreenSocket::try_recv(std::span<std::byte> buffer)
         const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
         if (n >= 0) {
             read_drained_ = stream_ && n > 0 && static_cast<std::size_t>(n) < buffer.size();
+            unparked_bytes_ += static_cast<std::size_t>(n);
             return static_cast<std::size_t>(n);
         }
         if (errno == EINTR)
@@ -333,12 +349,15 @@ std::size_t GreenSocket::recv(std::span<std::byte> buffer)
         checked_fd("recv");
         return 0;
     }
+    yield_if_over_share();
     for (;;) {
         if (tls_) {
             checked_fd("recv");
             const tls::detail::Engine::Step step = tls_->read(buffer);
-            if (step.want == tls::detail::Want::nothing)
+            if (step.want == tls::detail::Want::nothing) {
+                unparked_bytes_ += step.bytes;
                 return step.bytes;
+            }
             park_for_tls(step.want == tls::detail::Want::read, "recv", true);
             continue;
         }
@@ -368,22 +387,28 @@ std::string GreenSocket::recv(std::size_t max_bytes)
 
 std::size_t GreenSocket::send(std::span<const std::byte> data)
 {
+    if (!data.empty())
+        yield_if_over_share();
     for (;;) {
         const int fd = checked_fd("send");
         if (data.empty())
             return 0;
         if (tls_) {
             const tls::detail::Engine::Step step = tls_->write(data);
-            if (step.want == tls::detail::Want::nothing)
+            if (step.want == tls::detail::Want::nothing) {
+                unparked_bytes_ += step.bytes;
                 return step.bytes;
+            }
             park_for_tls(step.want == tls::detail::Want::read, "send", false);
             continue;
         }
         // MSG_NOSIGNAL: a peer that went away must give this call EPIPE,
         // not the whole process a SIGPIPE, whose default is to kill it.
         const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n >= 0)
+        if (n >= 0) {
+            unparked_bytes_ += static_cast<std::size_t>(n);
             return static_cast<std::size_t>(n);
+        }
         if (errno == EINTR)
             continue;
         if (!would_block(errno))

@@ -61,8 +61,21 @@ enum class Shutdown {
 /// rare exception: a receive that must first write (the peer asked for a key
 /// update) while the other green thread waits to send into a full buffer
 /// would be a second writer, and throws std::logic_error (the hub's rule).
+///
+/// A green thread whose peer keeps the kernel's buffers ready never parks:
+/// every recv() finds data, every send() finds room. So that it cannot hold
+/// its hub for a whole transfer, a socket that has moved fair_share_bytes
+/// without parking gives the hub's other green threads a turn (a sleep(0))
+/// at the start of its next recv() or send(), before it touches the data.
 class GreenSocket {
 public:
+    /// The bytes a socket may receive and send, together, without parking
+    /// before its next recv() or send() first lets the hub's other green
+    /// threads run. One turn of the hub then costs at most this much copying
+    /// per busy socket: 64 KiB is a few microseconds of memcpy, and one big
+    /// read. try_recv() counts toward it but never yields itself.
+    static constexpr std::size_t fair_share_bytes = 64 * 1024;
+
     /// A socket that is not open.
     GreenSocket() noexcept;
     /// Opens a new TCP socket of `family`, unbound and unconnected.
@@ -104,7 +117,9 @@ public:
     Accepted accept();
 
     /// Receives at most `buffer.size()` bytes, parking until at least one
-    /// byte or the end of the stream arrives.
+    /// byte or the end of the stream arrives. May first yield to the hub's
+    /// other green threads (see fair_share_bytes); an exception thrown into
+    /// it then comes before the read, so no received byte is lost to it.
     /// \returns the number of bytes received; 0 means the peer shut down
     ///          writing (end of file; with TLS, its close_notify), or
     ///          `buffer` is empty.
@@ -131,7 +146,9 @@ public:
     /// result and errors as recv().
     std::size_t recv_after_try(std::span<char> buffer);
     /// Sends some of `data`, parking until at least one byte fits in the
-    /// socket's buffer. \returns the number of bytes sent.
+    /// socket's buffer. May first yield, as recv() does (see
+    /// fair_share_bytes), before a byte is sent.
+    /// \returns the number of bytes sent.
     /// \throws BrokenPipe (never a SIGPIPE); ConnectionReset; IOTimeout;
     ///         IOClosed; SocketError. With TLS, a wait cut short (IOTimeout,
     ///         a Timeout, a kill) leaves a record half sent: every later
@@ -227,6 +244,9 @@ private:
     explicit GreenSocket(int fd, std::optional<Seconds> timeout) noexcept;
     int checked_fd(const char* operation) const;
     void park(Readiness want, const char* operation, Tried tried = Tried::not_yet);
+    // Gives the hub's other green threads a turn once the socket has moved
+    // its fair share without parking (see fair_share_bytes).
+    void yield_if_over_share();
     void check_thread(const char* operation) const;
     // TLS (socket.cpp): the handshake, and a park for what the engine wants.
     void start_tls(const tls::Context& context, bool server, const std::string& server_name);
@@ -242,6 +262,8 @@ private:
     // stream socket). Another read before the hub notes new data is an
     // EAGAIN, and try_recv() spares the system call.
     bool read_drained_ = false;
+    // Bytes moved (received and sent) since the socket last parked.
+    std::size_t unparked_bytes_ = 0;
     // A short read means an empty queue only on a stream (an adopted
     // datagram socket reads one datagram at a time).
     bool stream_ = true;
