@@ -112,6 +112,10 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start)
         return true;
     }
     last_asio_look = now; // what comes below looks, and may wait
+    if (post_at_hand()) {
+        run_guarded([this] { io.poll(); });
+        return true;
+    }
     // Nothing to do now: wait in Asio, which watches the epoll set too.
     watch_epoll_set();
     if (earliest) {
@@ -131,6 +135,17 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start)
             io.poll();
     });
     return handlers != 0;
+}
+
+bool Hub::Impl::post_at_hand()
+{
+    const std::uint64_t posted = inbox->posted.load(std::memory_order_acquire);
+    if (posted != inbox->delivered)
+        return true;
+    if (inbox->expecting == 0)
+        return false; // nobody waits for another thread: sleep at once
+    return post_spin.spin(
+        [this, posted] { return inbox->posted.load(std::memory_order_acquire) != posted; });
 }
 
 void Hub::Impl::run_reporting(const std::function<void()>& callback)

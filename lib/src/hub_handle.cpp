@@ -26,8 +26,11 @@ bool HubHandle::post(std::function<void()> call) const
         return false;
     // In the hub's thread the call joins the hub's own line of calls, so that
     // it runs in order with them, reported like them if it throws.
-    asio::post(hub->io_context(),
-               [hub, call = std::move(call)]() mutable { hub->schedule_call(0, std::move(call)); });
+    asio::post(hub->io_context(), [hub, inbox = inbox_.get(), call = std::move(call)]() mutable {
+        ++inbox->delivered;
+        hub->schedule_call(0, std::move(call));
+    });
+    inbox_->posted.fetch_add(1, std::memory_order_release);
     return true;
 }
 

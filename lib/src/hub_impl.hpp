@@ -1,6 +1,7 @@
 // Private: the hub's state, shared by the files that implement it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -16,6 +17,7 @@
 
 #include "eventlet/hub.hpp"
 #include "blocking_detector.hpp"
+#include "spin.hpp"
 #include "timer_queue.hpp"
 
 namespace eventlet::detail {
@@ -56,6 +58,11 @@ struct FdWatch {
 struct HubInbox {
     std::mutex mutex;
     Hub* hub = nullptr;
+    // Calls posted, counted by the posting threads after each post; and
+    // those the hub's thread has taken from Asio's queue. A hub about to
+    // sleep while it expects posts watches the first for a while (spin.hpp).
+    std::atomic<std::uint64_t> posted{0};
+    std::uint64_t delivered = 0;
     // The hub's thread only: how many ExpectPosts live, and the work that
     // keeps Asio's loop waiting for posts while any does.
     std::size_t expecting = 0;
@@ -103,6 +110,10 @@ struct Hub::Impl {
     void watch_epoll_set();
     /// Throws std::logic_error if the current greenlet is the hub.
     Greenlet& blockable_current() const;
+    /// Before the loop sleeps: true if a call posted from another thread is
+    /// in Asio's queue, or comes within detail::hand_over_spin while some
+    /// green thread expects one (ExpectPosts). Then the loop polls instead.
+    bool post_at_hand();
 
     // A single-threaded context: the hub is the only thread that runs it.
     asio::io_context io{1};
@@ -127,6 +138,8 @@ struct Hub::Impl {
     /// Resumes the waits of closed_first. \returns false if there were none.
     bool resume_closed();
     detail::TimerQueue timers;
+    // How long the loop watches for a post before it sleeps (post_at_hand).
+    detail::SpinLimit post_spin;
     // Shared with every HubHandle; the destructor empties it, under its
     // lock, before the context goes, so that no post reaches a dead hub.
     std::shared_ptr<detail::HubInbox> inbox = std::make_shared<detail::HubInbox>();

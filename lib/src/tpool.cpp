@@ -1,6 +1,7 @@
 // The pool of OS threads behind tpool::execute().
 #include "eventlet/tpool.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <condition_variable>
@@ -13,6 +14,8 @@
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include "spin.hpp"
 
 namespace eventlet {
 
@@ -30,6 +33,11 @@ struct ThreadPool::State {
     std::mutex mutex;
     std::condition_variable work_ready;
     std::deque<std::shared_ptr<detail::PoolJob>> line;
+    // line.size(), written under the lock, read by a thread that spins
+    // without it; and whether a thread spins now (one is enough).
+    std::atomic<std::size_t> calls_in_line{0};
+    std::atomic<bool> a_thread_spins{false};
+    detail::SpinLimit spin_limit; // used by the thread that spins
     std::vector<std::thread> threads; // every thread started, joined by ~ThreadPool
     std::size_t max_threads;
     std::size_t running = 0; // threads not yet ended
@@ -46,6 +54,14 @@ void ThreadPool::State::work()
     pool_thread = true;
     std::unique_lock lock(mutex);
     for (;;) {
+        if (line.empty() && !stopping && !a_thread_spins.exchange(true)) {
+            // A caller whose call just came back often makes the next one
+            // at once: watch for it a while before sleeping (spin.hpp).
+            lock.unlock();
+            spin_limit.spin([this] { return calls_in_line.load(std::memory_order_relaxed) != 0; });
+            a_thread_spins.store(false);
+            lock.lock();
+        }
         work_ready.wait(lock, [this] { return !line.empty() || stopping || running > max_threads; });
         // Ends when there are too many threads (the last one drains the
         // line first: a pool set to no thread must not strand the calls
@@ -57,6 +73,7 @@ void ThreadPool::State::work()
         }
         std::shared_ptr<detail::PoolJob> job = std::move(line.front());
         line.pop_front();
+        calls_in_line.store(line.size(), std::memory_order_relaxed);
         if (job->stage == detail::PoolJob::Stage::queued) {
             job->stage = detail::PoolJob::Stage::running;
             ++busy;
@@ -124,6 +141,7 @@ bool ThreadPool::wait_for(const std::shared_ptr<detail::PoolJob>& job)
     job->waiter = detail::RemoteWaiter::for_current();
     const std::shared_ptr<State> keep = state_;
     State& state = *keep;
+    bool wake_a_thread = true;
     {
         const std::lock_guard lock(state.mutex);
         if (state.max_threads == 0)
@@ -137,8 +155,13 @@ bool ThreadPool::wait_for(const std::shared_ptr<detail::PoolJob>& job)
             state.line.pop_back();
             throw;
         }
+        state.calls_in_line.store(state.line.size(), std::memory_order_relaxed);
+        // A spinning thread takes a lone call without a wake-up: it still
+        // spins, or it is about to take the lock and find the call in line.
+        wake_a_thread = state.line.size() > 1 || !state.a_thread_spins.load();
     }
-    state.work_ready.notify_one();
+    if (wake_a_thread)
+        state.work_ready.notify_one();
     // However the wait ends, a call not done yet is the pool's to drop: in
     // line, it never runs; running, its result is not waited for.
     struct StopWaiting {
