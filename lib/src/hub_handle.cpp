@@ -28,6 +28,7 @@ bool HubHandle::post(std::function<void()> call) const
     // it runs in order with them, reported like them if it throws.
     asio::post(hub->io_context(), [hub, inbox = inbox_.get(), call = std::move(call)]() mutable {
         ++inbox->delivered;
+        detail::HubInternals::impl(*hub).post_spin.handed_over();
         hub->schedule_call(0, std::move(call));
     });
     inbox_->posted.fetch_add(1, std::memory_order_release);

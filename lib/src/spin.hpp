@@ -2,7 +2,9 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 
 namespace eventlet::detail {
 
@@ -45,26 +47,59 @@ bool spin_until(std::chrono::nanoseconds limit, Ready&& ready)
     }
 }
 
-/// A spin limit that learns from its hand-overs: after a spin that saw one
-/// it doubles, up to hand_over_spin; after one that did not it halves, down
-/// to a microsecond. A thread whose hand-overs come late (a slow call, a
-/// queue fed once a second) soon stops paying for the wait; one whose
-/// hand-overs come fast keeps the whole of it.
+/// A spin limit that learns from its hand-overs. It doubles, up to
+/// hand_over_spin, after a spin that saw its hand-over, and after one that
+/// gave up too early: the hand-over came while the spinner slept, but
+/// within hand_over_spin of the spin's start. It halves, down to a
+/// microsecond, after a spin that saw nothing. A thread whose hand-overs
+/// come late (a slow call, a queue fed once a second) soon stops paying
+/// for the wait; one whose hand-overs come fast keeps the whole of it.
+/// Safe to share between threads (its state is atomic).
 class SpinLimit {
 public:
     /// spin_until() with the current limit, which it then adjusts.
     template <class Ready>
     bool spin(Ready&& ready)
     {
-        const bool seen = spin_until(limit_, ready);
-        limit_ = seen ? std::min<std::chrono::nanoseconds>(limit_ * 2, hand_over_spin)
-                      : std::max<std::chrono::nanoseconds>(limit_ / 2, shortest);
+        const std::chrono::nanoseconds limit(limit_ns_.load(std::memory_order_relaxed));
+        const std::int64_t started = now_ns();
+        const bool seen = spin_until(limit, ready);
+        if (seen)
+            grow();
+        else
+            limit_ns_.store(std::max(limit.count() / 2, shortest.count()), std::memory_order_relaxed);
+        missed_at_ns_.store(seen ? 0 : started, std::memory_order_relaxed);
         return seen;
+    }
+
+    /// Tells the limit that a hand-over came, after the spinner slept (a
+    /// spin that saw it needs no telling).
+    void handed_over() noexcept
+    {
+        const std::int64_t missed_at = missed_at_ns_.exchange(0, std::memory_order_relaxed);
+        if (missed_at != 0 && now_ns() - missed_at < hand_over_spin_ns)
+            grow();
     }
 
 private:
     static constexpr std::chrono::nanoseconds shortest{1000};
-    std::chrono::nanoseconds limit_ = hand_over_spin;
+    static constexpr std::int64_t hand_over_spin_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(hand_over_spin).count();
+
+    static std::int64_t now_ns() noexcept
+    {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    }
+    void grow() noexcept
+    {
+        const std::int64_t limit = limit_ns_.load(std::memory_order_relaxed);
+        limit_ns_.store(std::min(limit * 2, hand_over_spin_ns), std::memory_order_relaxed);
+    }
+
+    std::atomic<std::int64_t> limit_ns_{hand_over_spin_ns};
+    std::atomic<std::int64_t> missed_at_ns_{0}; // when a spin that saw nothing began; 0: none
 };
 
 } // namespace eventlet::detail

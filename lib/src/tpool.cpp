@@ -37,7 +37,7 @@ struct ThreadPool::State {
     // without it; and whether a thread spins now (one is enough).
     std::atomic<std::size_t> calls_in_line{0};
     std::atomic<bool> a_thread_spins{false};
-    detail::SpinLimit spin_limit; // used by the thread that spins
+    detail::SpinLimit spin_limit; // of the thread that spins; told by those woken
     std::vector<std::thread> threads; // every thread started, joined by ~ThreadPool
     std::size_t max_threads;
     std::size_t running = 0; // threads not yet ended
@@ -62,7 +62,11 @@ void ThreadPool::State::work()
             a_thread_spins.store(false);
             lock.lock();
         }
-        work_ready.wait(lock, [this] { return !line.empty() || stopping || running > max_threads; });
+        if (line.empty()) {
+            work_ready.wait(lock, [this] { return !line.empty() || stopping || running > max_threads; });
+            if (!line.empty())
+                spin_limit.handed_over();
+        }
         // Ends when there are too many threads (the last one drains the
         // line first: a pool set to no thread must not strand the calls
         // in it), or when the pool is going and its line is empty.
