@@ -26,6 +26,7 @@
 // The feeds are parsed with pugixml, a shared library, so this program
 // (and only it) links it; tools/snapshot.mk reads the next line:
 // LDLIBS: -lpugixml
+#include <eventlet/greenlet.hpp>
 #include <eventlet/greenpile.hpp>
 #include <eventlet/greenpool.hpp>
 #include <eventlet/hub.hpp>
@@ -657,6 +658,8 @@ struct Scraper {
             for (const std::string& url : urls)
                 pile.spawn(
                     [this](const std::string& feed) {
+                        // What the blocking detector names if this fetch holds the hub.
+                        eventlet::Greenlet::current().set_name("fetch " + feed);
                         const FetchPermits::Permit permit = permits.take();
                         return fetch_title(fetching->session, feed, fetch_options);
                     },

@@ -547,6 +547,17 @@ void complain_about_environment(const char* value)
 
 } // namespace
 
+ProbeHold::ProbeHold() noexcept
+{
+    sigset_t probe_only;
+    sigemptyset(&probe_only);
+    sigaddset(&probe_only, probe_signal);
+    ::pthread_sigmask(SIG_BLOCK, &probe_only, &previous_);
+}
+
+// A probe that came meanwhile is delivered here, and finds the name whole.
+ProbeHold::~ProbeHold() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+
 void BlockingWatch::start(Seconds resolution, debug::BlockingReporter reporter)
 {
     if (!(resolution.count() > 0))

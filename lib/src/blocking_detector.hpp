@@ -3,6 +3,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <signal.h>
 
 #include <atomic>
 #include <cstdint>
@@ -19,6 +20,20 @@ namespace eventlet::detail {
 /// read the clock on it). The watchdog reads it from its own thread; seeing
 /// the same odd value for a whole resolution means the hold never ended.
 using HandoffCount = std::atomic<std::uint64_t>;
+
+/// Holds off the detector's probe signal from the calling thread while it
+/// lives: the probe's handler reads the current greenlet's name, which must
+/// not be caught half-changed (Greenlet::set_name()).
+class ProbeHold {
+public:
+    ProbeHold() noexcept;
+    ~ProbeHold();
+    ProbeHold(const ProbeHold&) = delete;
+    ProbeHold& operator=(const ProbeHold&) = delete;
+
+private:
+    sigset_t previous_;
+};
 
 /// Marks the span during which the hub has handed control to user code (a
 /// callback, or a resumed green thread) and not got it back. Spans never

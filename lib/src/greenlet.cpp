@@ -7,6 +7,7 @@
 
 #include <cxxabi.h>
 
+#include "blocking_detector.hpp"
 #include "thread_state.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -160,6 +161,15 @@ Greenlet& Greenlet::root() { return detail::ThreadState::get().root; }
 std::string Greenlet::name() const
 {
     return name_.empty() ? "greenlet-" + std::to_string(id_) : name_;
+}
+
+void Greenlet::set_name(std::string name)
+{
+    check_thread();
+    // The blocking detector's probe reads the name in a signal handler on
+    // this very thread: it must not land in the middle of the assignment.
+    const detail::ProbeHold hold;
+    name_.swap(name); // the old name is freed after the hold, outside it
 }
 
 void Greenlet::check_thread() const

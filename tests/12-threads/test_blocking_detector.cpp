@@ -9,6 +9,7 @@
 
 #include <eventlet/debug.hpp>
 #include <eventlet/event.hpp>
+#include <eventlet/greenthread.hpp>
 #include <eventlet/greenlet.hpp>
 #include <eventlet/hub.hpp>
 
@@ -21,6 +22,7 @@
 #include <functional>
 #include <iostream>
 #include <mutex>
+#include <stdexcept>
 #include <streambuf>
 #include <string>
 #include <string_view>
@@ -199,6 +201,64 @@ TEST_CASE(
     CHECK_THAT(backtrace, Catch::Contains("detector_test::spin_until("));
     // The library's frames, below it, are named and demangled too.
     CHECK_THAT(backtrace, Catch::Contains("eventlet::Greenlet::"));
+}
+
+TEST_CASE("a spawned green thread that names itself is reported by that name",
+          "[threads][detector]")
+{
+    Reports reports;
+    const DetectionOn detection(50ms, reports.reporter());
+    auto culprit = eventlet::spawn([&] {
+        eventlet::Greenlet::current().set_name("fetch http://127.0.0.1/feed.xml");
+        return detector_test::spin_until(
+            [&] { return reports.naming("fetch http://127.0.0.1/feed.xml") > 0; }, 5s);
+    });
+    CHECK(culprit.wait());
+    CHECK(culprit.greenlet().name() == "fetch http://127.0.0.1/feed.xml");
+}
+
+TEST_CASE("a green thread that renames itself while it holds its hub is reported by a whole name",
+          "[threads][detector]")
+{
+    // Names too long for the string's inline buffer: a probe landing inside
+    // the swap, were it not held off, would copy through a freed pointer.
+    const std::string first(100, 'a');
+    const std::string second(120, 'b');
+    Reports reports;
+    const DetectionOn detection(20ms, reports.reporter());
+    constexpr std::size_t holds = 5;
+    std::size_t reported = 0;
+    detector_test::run_green_thread("renamer", [&] {
+        eventlet::Greenlet& self = eventlet::Greenlet::current();
+        for (std::size_t hold = 0; hold < holds; ++hold) {
+            const auto give_up = Clock::now() + 5s;
+            std::size_t renames = 0;
+            while (reports.all().size() <= hold && Clock::now() < give_up)
+                self.set_name(++renames % 2 == 0 ? first : second);
+            eventlet::sleep(0); // ends this hold
+        }
+        reported = reports.all().size();
+    });
+    CHECK(reported >= holds);
+    for (const BlockingReport& report : reports.all())
+        CHECK((report.green_thread == first || report.green_thread == second));
+}
+
+TEST_CASE("a greenlet is renamed only from its own OS thread", "[threads][detector]")
+{
+    eventlet::Greenlet& root = eventlet::Greenlet::root();
+    const std::string before = root.name();
+    bool refused = false;
+    std::thread other([&] {
+        try {
+            root.set_name("stolen");
+        } catch (const std::logic_error&) {
+            refused = true;
+        }
+    });
+    other.join();
+    CHECK(refused);
+    CHECK(root.name() == before);
 }
 
 TEST_CASE("a green thread that holds its hub twice is reported once per hold",

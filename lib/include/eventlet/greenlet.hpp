@@ -125,8 +125,13 @@ public:
 
     /// A number unique among the greenlets of the process (the root of a thread is 0).
     std::uint64_t id() const noexcept { return id_; }
-    /// The name given at creation, or "greenlet-<id>".
+    /// The name given at creation or by set_name(), or "greenlet-<id>".
     std::string name() const;
+    /// Renames the greenlet: the name that error messages and the blocking
+    /// detector's reports show. A green thread may name itself, with what
+    /// it works on: `Greenlet::current().set_name("fetch " + url)`.
+    /// \throws std::logic_error for a greenlet of another thread.
+    void set_name(std::string name);
 
     /// A token that lives exactly as long as this greenlet, for a callback
     /// that may outlive it (a Timeout's): it keeps the weak_ptr and checks
