@@ -73,6 +73,10 @@ void ThreadPool::State::work()
         const bool too_many = running > max_threads && (running > 1 || line.empty());
         if (too_many || line.empty()) {
             --running;
+            // A call left in line may have skipped the wake-up for this
+            // thread, which spun: pass it on to one that sleeps.
+            if (!line.empty())
+                work_ready.notify_one();
             return;
         }
         std::shared_ptr<detail::PoolJob> job = std::move(line.front());
