@@ -179,6 +179,7 @@ private:
     }
 
     void check_thread() const;
+    [[noreturn]] void throw_wrong_thread() const;
     void start();
     std::any transfer_to(Greenlet& target);
     static std::any receive(detail::ThreadState& thread);
