@@ -15,7 +15,6 @@
 // on SIGTERM or SIGINT.
 #include <sys/socket.h>
 
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -26,57 +25,16 @@
 #include <thread>
 #include <vector>
 
-#include <asio/buffer.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/signal_set.hpp>
-#include <asio/write.hpp>
 
 #include "bench.hpp"
+#include "echo_asio_session.hpp"
 
 namespace {
 
 using asio::ip::tcp;
-
-/// One client: reads what it sends and writes it back, until it closes.
-/// Owned by the handler in flight (shared_from_this), as in Asio's examples
-/// and echo_asio.cpp.
-class Session : public std::enable_shared_from_this<Session> {
-public:
-    explicit Session(tcp::socket socket) : socket_(std::move(socket)) {}
-
-    void read()
-    {
-        socket_.async_read_some(asio::buffer(data_),
-                                [self = shared_from_this()](std::error_code error, std::size_t got) {
-                                    if (!error)
-                                        self->write(got);
-                                });
-    }
-
-private:
-    void write(std::size_t size)
-    {
-        asio::async_write(socket_, asio::buffer(data_, size),
-                          [self = shared_from_this()](std::error_code error, std::size_t) {
-                              if (!error)
-                                  self->read();
-                          });
-    }
-
-    tcp::socket socket_;
-    std::array<char, 4096> data_{};
-};
-
-void accept(tcp::acceptor& acceptor)
-{
-    acceptor.async_accept([&acceptor](std::error_code error, tcp::socket socket) {
-        if (error)
-            return; // the loop is stopping
-        std::make_shared<Session>(std::move(socket))->read();
-        accept(acceptor);
-    });
-}
 
 /// One thread's share of the server: its loop and its own listener.
 struct Worker {
@@ -115,7 +73,7 @@ int main(int argc, char** argv)
         listen_on(worker.acceptor, endpoint);
         // With port 0, the first listener's port is the one the others share.
         endpoint = worker.acceptor.local_endpoint();
-        accept(worker.acceptor);
+        echo_asio::accept(worker.acceptor);
     }
 
     // A signal stops every loop (io_context::stop is safe from any thread);

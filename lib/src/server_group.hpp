@@ -7,6 +7,8 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "eventlet/address.hpp"
@@ -103,5 +105,22 @@ private:
     std::size_t size_ = 0;
     bool ran_ = false;
 };
+
+/// The serve(make) of a ServerThreads whose shared State holds a `group`
+/// and serves one member with `serve_member(listener, member, make)`:
+/// checks `make`, then runs the group. The State is held for the whole run,
+/// since the ServerThreads may be destroyed while the caller waits.
+/// \throws std::invalid_argument (with `empty_message`) for an empty `make`;
+///         as ServerGroup::run().
+template <class State, class Make>
+void serve_each_member(const std::shared_ptr<State>& shared, const Make& make, const char* empty_message)
+{
+    if (!make)
+        throw std::invalid_argument(empty_message);
+    const std::shared_ptr<State> state = shared;
+    state->group.run([&state = *state, &make](GreenSocket listener, GroupMember& member) {
+        state.serve_member(std::move(listener), member, make);
+    });
+}
 
 } // namespace eventlet::detail

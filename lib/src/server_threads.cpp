@@ -93,13 +93,7 @@ void ServerThreads::serve(Handler handler)
 
 void ServerThreads::serve(MakeHandler make_handler)
 {
-    if (!make_handler)
-        throw std::invalid_argument("serve() needs a make_handler");
-    // Held here: the ServerThreads may be destroyed while this call waits.
-    const std::shared_ptr<State> state = state_;
-    state->group.run([&state = *state, &make_handler](GreenSocket listener, detail::GroupMember& member) {
-        state.serve_member(std::move(listener), member, make_handler);
-    });
+    detail::serve_each_member(state_, make_handler, "serve() needs a make_handler");
 }
 
 void ServerThreads::stop() noexcept { state_->group.stop(); }

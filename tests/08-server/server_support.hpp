@@ -31,4 +31,17 @@ inline std::string recv_to_end(eventlet::GreenSocket& socket)
     return result;
 }
 
+/// Receives exactly `n` bytes, or fewer if the stream ends first.
+inline std::string recv_exactly(eventlet::GreenSocket& socket, std::size_t n)
+{
+    std::string result;
+    while (result.size() < n) {
+        const std::string chunk = socket.recv(n - result.size());
+        if (chunk.empty())
+            break;
+        result += chunk;
+    }
+    return result;
+}
+
 } // namespace server_test

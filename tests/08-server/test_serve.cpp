@@ -27,6 +27,7 @@ using eventlet::Address;
 using eventlet::GreenSocket;
 using eventlet::Server;
 using server_test::echo;
+using server_test::recv_exactly;
 using server_test::recv_to_end;
 using test_support::loopback;
 
@@ -47,19 +48,6 @@ eventlet::Handler signalling_end(eventlet::Handler inner, eventlet::Event<>& end
         } send_on_exit{ended};
         inner(client, peer);
     };
-}
-
-/// Receives exactly `n` bytes, or fewer if the stream ends first.
-std::string recv_exactly(GreenSocket& socket, std::size_t n)
-{
-    std::string result;
-    while (result.size() < n) {
-        const std::string chunk = socket.recv(n - result.size());
-        if (chunk.empty())
-            break;
-        result += chunk;
-    }
-    return result;
 }
 
 /// Sends `message` and returns what comes back, as many bytes.

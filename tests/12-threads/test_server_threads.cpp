@@ -68,19 +68,6 @@ eventlet::Handler noting_echo(ThreadsSeen& seen)
     };
 }
 
-/// Receives exactly `n` bytes, or fewer if the stream ends first.
-std::string receive_exactly(GreenSocket& socket, std::size_t n)
-{
-    std::string result;
-    while (result.size() < n) {
-        const std::string chunk = socket.recv(n - result.size());
-        if (chunk.empty())
-            break;
-        result += chunk;
-    }
-    return result;
-}
-
 /// Connects clients, one round trip each, until handlers have run on
 /// `threads` OS threads: then every thread's server is serving. The kernel
 /// picks the listener by a hash of each connection's ports, so a few
@@ -90,7 +77,7 @@ void connect_until_served_by(const ServerThreads& servers, const ThreadsSeen& se
     while (seen.count() < threads) {
         GreenSocket client = eventlet::connect(servers.address(), 5);
         client.sendall("ping");
-        REQUIRE(receive_exactly(client, 4) == "ping");
+        REQUIRE(server_test::recv_exactly(client, 4) == "ping");
     }
 }
 
@@ -115,7 +102,7 @@ TEST_CASE("two threads serve one port: 64 clients each get their echo, from two 
     for (std::size_t i = 0; i < clients.size(); ++i)
         clients[i].sendall(message(i));
     for (std::size_t i = 0; i < clients.size(); ++i)
-        CHECK(receive_exactly(clients[i], message(i).size()) == message(i));
+        CHECK(server_test::recv_exactly(clients[i], message(i).size()) == message(i));
     clients.clear(); // each handler reads the end of its stream, and returns
 
     servers.stop();

@@ -83,13 +83,7 @@ void ServerThreads::serve(App app)
 
 void ServerThreads::serve(MakeApp make_app)
 {
-    if (!make_app)
-        throw std::invalid_argument("wsgi::ServerThreads::serve needs a make_app");
-    // Held here: the ServerThreads may be destroyed while this call waits.
-    const std::shared_ptr<State> state = state_;
-    state->group.run([&state = *state, &make_app](GreenSocket listener, eventlet::detail::GroupMember& member) {
-        state.serve_member(std::move(listener), member, make_app);
-    });
+    eventlet::detail::serve_each_member(state_, make_app, "wsgi::ServerThreads::serve needs a make_app");
 }
 
 void ServerThreads::stop() noexcept { state_->group.stop(); }
