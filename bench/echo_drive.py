@@ -27,12 +27,10 @@ Prints echo_load's line: round trips per second, p50_us=... p99_us=...
 import argparse
 import os
 import resource
-import shlex
 import subprocess
 import time
-from pathlib import Path
 
-from serving import cpus, fail, pinned, serving
+from serving import cpus, fail, pinned, server_command, serving
 
 
 def process_cpu_seconds(pid):
@@ -61,9 +59,7 @@ def main():
     parser.add_argument("connections", type=int)
     args = parser.parse_args()
 
-    command = shlex.split(args.server)
-    if not Path(command[0]).exists():
-        fail(f"missing: {command[0]} is not built")
+    command = server_command(args.server)
     server_cpu, client_cpu = (None, None) if args.shared_cpus else cpus()
     with serving(command, server_cpu, args.server, with_pid=True) as (host, port, pid):
         server_before, load_before = process_cpu_seconds(pid), children_cpu_seconds()

@@ -37,14 +37,11 @@ p50_ms=... max_ms=... gets=... (those sent) post_ms=... (the mean time of
 a POST).
 """
 import argparse
-import json
-import shlex
 import socket
 import threading
 import time
-from pathlib import Path
 
-from feed_drive import check, post
+from feed_drive import check, feed_arguments, post, read_feeds
 from serving import fail, serving
 
 GET_TIMEOUT = 30  # seconds a GET may take before the run fails
@@ -73,19 +70,12 @@ def percentile(values, fraction):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--urls", required=True, help="a file of feed URLs, one a line")
-    parser.add_argument("--titles", required=True, help="a JSON list of their titles")
     parser.add_argument("--interval", type=float, default=2.0,
                         help="milliseconds between the GETs' starts (default 2)")
-    parser.add_argument("server", help="the scraper's command, as one string")
-    parser.add_argument("posts", type=int)
+    feed_arguments(parser)
     args = parser.parse_args()
 
-    command = shlex.split(args.server)
-    if not Path(command[0]).exists():
-        fail(f"missing: {command[0]} is not built")
-    urls = Path(args.urls).read_text().split()
-    titles = json.loads(Path(args.titles).read_text())
+    command, urls, titles = read_feeds(args)
     small = [(url, title) for url, title in zip(urls, titles) if "/big-" not in url]
     body = "".join(url + "\n" for url in urls).encode()
     expected = "\n".join(titles)

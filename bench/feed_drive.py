@@ -26,13 +26,12 @@ Prints the mean milliseconds per POST, then best_ms=... (the fastest).
 """
 import argparse
 import json
-import shlex
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from serving import cpus, fail, serving
+from serving import cpus, fail, server_command, serving
 
 
 def post(url, body):
@@ -67,19 +66,31 @@ def check(answer, expected):
              f"(last line {got[-1]!r})")
 
 
-def main():
-    parser = argparse.ArgumentParser()
+def feed_arguments(parser):
+    """Adds what every feed driver takes: --urls, --titles, the scraper's
+    command and the count of POSTs."""
     parser.add_argument("--urls", required=True, help="a file of feed URLs, one a line")
     parser.add_argument("--titles", required=True, help="a JSON list of their titles")
     parser.add_argument("server", help="the scraper's command, as one string")
     parser.add_argument("posts", type=int)
+
+
+def read_feeds(args):
+    """(the scraper's command, the feed URLs, their titles) from the
+    arguments of feed_arguments(); fails if the scraper is not built."""
+    command = server_command(args.server)
+    urls = Path(args.urls).read_text().split()
+    titles = json.loads(Path(args.titles).read_text())
+    return command, urls, titles
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    feed_arguments(parser)
     args = parser.parse_args()
 
-    command = shlex.split(args.server)
-    if not Path(command[0]).exists():
-        fail(f"missing: {command[0]} is not built")
-    urls = Path(args.urls).read_text().split()
-    expected = "\n".join(json.loads(Path(args.titles).read_text()))
+    command, urls, titles = read_feeds(args)
+    expected = "\n".join(titles)
     body = "".join(url + "\n" for url in urls).encode()
     _, client_cpu = cpus()
     times = []

@@ -28,13 +28,12 @@ distribution, in microseconds).
 """
 import argparse
 import re
-import shlex
 import ssl
 import subprocess
 import urllib.request
 from pathlib import Path
 
-from serving import cpus, fail, pinned, serving
+from serving import cpus, fail, pinned, server_command, serving
 
 WRK = "/usr/bin/wrk"
 EXPECTED_BODY = b"Hello, World!\r\n"
@@ -87,9 +86,7 @@ def main():
     parser.add_argument("connections", type=int)
     args = parser.parse_args()
 
-    command = shlex.split(args.server)
-    if not Path(command[0]).exists():
-        fail(f"missing: {command[0]} is not built")
+    command = server_command(args.server)
     if not Path(WRK).exists():
         fail(f"missing: {WRK} (tools/install-deps bench installs wrk)")
     server_cpu, client_cpu = cpus()

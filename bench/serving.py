@@ -13,11 +13,13 @@ import contextlib
 import os
 import re
 import select
+import shlex
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 LISTENING = re.compile(r"listening on (\S+):(\d+)$")
 START_TIMEOUT = 20  # seconds for the server to listen (Python imports included)
@@ -42,6 +44,16 @@ def pinned(cpu):
 
 def fail(message):
     sys.exit(f"bench: {message}")
+
+
+def server_command(text):
+    """The argument list of a server's command given as one string (split
+    as a shell would, without a shell); fails, with the "missing:" that the
+    runner reports as such, when its program does not exist."""
+    command = shlex.split(text)
+    if not Path(command[0]).exists():
+        fail(f"missing: {command[0]} is not built")
+    return command
 
 
 def read_text(file):

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "program_support.hpp"
+#include "../support/temporary_folder.hpp"
 #include "wsgi_support.hpp"
 
 using dispatch_test::Program;
@@ -37,26 +38,20 @@ class Site {
 public:
     Site()
     {
-        char pattern[] = "/tmp/static-server-test-XXXXXX";
-        REQUIRE(::mkdtemp(pattern) != nullptr);
-        top_ = pattern;
-        fs::create_directories(top_ / "root" / "feeds");
-        write(top_ / "secret.txt", "the secret");
-        write(top_ / "root" / "index.html", "<h1>home</h1>");
-        write(top_ / "root" / "feeds" / "a.xml", "<rss/>");
-        write(top_ / "root" / "notes.txt", "notes");
-        fs::create_symlink("../secret.txt", top_ / "root" / "link.txt");
+        fs::create_directories(folder_.path() / "root" / "feeds");
+        write(folder_.path() / "secret.txt", "the secret");
+        write(folder_.path() / "root" / "index.html", "<h1>home</h1>");
+        write(folder_.path() / "root" / "feeds" / "a.xml", "<rss/>");
+        write(folder_.path() / "root" / "notes.txt", "notes");
+        fs::create_symlink("../secret.txt", folder_.path() / "root" / "link.txt");
     }
-    ~Site() { fs::remove_all(top_); }
-    Site(const Site&) = delete;
-    Site& operator=(const Site&) = delete;
 
-    std::string root() const { return (top_ / "root").string(); }
+    std::string root() const { return (folder_.path() / "root").string(); }
 
 private:
     static void write(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
 
-    fs::path top_;
+    test_support::TemporaryFolder folder_{"static-server-test"};
 };
 
 } // namespace

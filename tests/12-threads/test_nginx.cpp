@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "../09-dispatch/program_support.hpp"
+#include "../support/temporary_folder.hpp"
 #include "../09-dispatch/wsgi_support.hpp"
 
 // A namespace of its own: the folder's test files are compiled as one unit.
@@ -97,31 +98,21 @@ std::string fill(std::string text, const std::string& placeholder, const std::st
     return text;
 }
 
-/// A fresh folder under /tmp, removed with everything in it at the end.
+/// A fresh folder under /tmp that nginx's workers can reach.
 class Folder {
 public:
     Folder()
     {
-        char pattern[] = "/tmp/nginx-test-XXXXXX";
-        REQUIRE(::mkdtemp(pattern) != nullptr);
-        path_ = pattern;
         // Run by root, nginx runs its workers as nobody, who must reach the
         // temporary folders nginx makes in here (the pages are read by
         // static_server, which runs as whoever runs the test).
-        ::chmod(pattern, 0755);
+        ::chmod(folder_.path().c_str(), 0755);
     }
-    ~Folder()
-    {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    Folder(const Folder&) = delete;
-    Folder& operator=(const Folder&) = delete;
 
-    const fs::path& path() const { return path_; }
+    const fs::path& path() const { return folder_.path(); }
 
 private:
-    fs::path path_;
+    test_support::TemporaryFolder folder_{"nginx-test"};
 };
 
 /// A port that the system just gave out on 127.0.0.1, closed again: nginx

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../09-dispatch/feed_server.hpp"
+#include "../support/temporary_folder.hpp"
 #include "../09-dispatch/program_support.hpp"
 #include "../09-dispatch/wsgi_support.hpp"
 
@@ -26,21 +27,12 @@ namespace threaded_programs_test {
 /// A fresh folder under /tmp holding index.html, removed at the end.
 class OnePageSite {
 public:
-    OnePageSite()
-    {
-        char pattern[] = "/tmp/threaded-static-server-XXXXXX";
-        REQUIRE(::mkdtemp(pattern) != nullptr);
-        root_ = pattern;
-        std::ofstream(root_ / "index.html") << "<h1>home</h1>";
-    }
-    ~OnePageSite() { std::filesystem::remove_all(root_); }
-    OnePageSite(const OnePageSite&) = delete;
-    OnePageSite& operator=(const OnePageSite&) = delete;
+    OnePageSite() { std::ofstream(folder_.path() / "index.html") << "<h1>home</h1>"; }
 
-    std::string root() const { return root_.string(); }
+    std::string root() const { return folder_.path().string(); }
 
 private:
-    std::filesystem::path root_;
+    test_support::TemporaryFolder folder_{"threaded-static-server"};
 };
 
 } // namespace threaded_programs_test
