@@ -64,24 +64,19 @@ public:
     ///         exception that ends one thread's server stops them all and
     ///         is rethrown here.
     void serve(App app);
-    /// serve(App), but each thread first calls `make_app`, once, in that
-    /// thread, and serves the application it returns: the way to give each
-    /// hub objects of its own, green ones above all (a GreenPool, an
-    /// http::Session), which no other thread may touch. `make_app` itself
-    /// runs in every thread at once.
+    /// serve(App), but each thread first calls `make_app` and serves the
+    /// application it returns: objects of each hub's own, as
+    /// eventlet::ServerThreads::serve(MakeHandler) says (the same rules,
+    /// for an application instead of a handler).
     /// \throws as serve(App); std::invalid_argument for an empty
-    ///         `make_app`. What `make_app` throws, or an empty application
-    ///         it returns, ends that thread's server as a failure does:
-    ///         every thread stops, and serve() rethrows it.
+    ///         `make_app`; what `make_app` throws (every thread stops).
     void serve(MakeApp make_app);
 
-    /// Closes every thread's listener, in its own hub: at once for the
-    /// calling thread's own, at their hubs' next turn for the others. Each
-    /// server then ends as wsgi::server() does when its listener
-    /// is closed (idle connections closed, the requests under way given
-    /// `options.grace`). Callable from any OS thread and any green thread;
-    /// calling it again does nothing. Never blocks (beyond a short lock)
-    /// and never switches.
+    /// Closes every thread's listener, in its own hub, as
+    /// eventlet::ServerThreads::stop() stops its servers (from any thread;
+    /// never blocks nor switches). Each server then ends as wsgi::server()
+    /// does when its listener is closed: idle connections closed, the
+    /// requests under way given `options.grace`.
     void stop() noexcept;
 
     /// Where every listener listens (numeric): the port chosen for port 0.
