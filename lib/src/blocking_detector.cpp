@@ -123,12 +123,12 @@ void note_greenlet_and_frames(void* context) noexcept
     const ThreadState* thread = this_thread;
     if (thread != nullptr && thread->current != nullptr) {
         const Greenlet& greenlet = *thread->current;
-        const std::string& name = GreenletInternals::given_name(greenlet);
-        if (name.empty()) {
+        const std::string* name = GreenletInternals::given_name(greenlet);
+        if (name == nullptr || name->empty()) {
             note_name("greenlet-", 9);
             note_number(greenlet.id());
         } else {
-            note_name(name.data(), name.size());
+            note_name(name->data(), name->size());
         }
     }
 #if defined(__x86_64__)

@@ -77,7 +77,8 @@ ExceptionGlobals& exception_globals(detail::ThreadState& thread) noexcept
 } // namespace
 
 Greenlet::Greenlet(RootTag, detail::ThreadState& thread)
-    : name_("root"), id_(0), thread_(&thread), state_(State::started)
+    : name_(std::make_unique<std::string>("root")), id_(0), thread_(&thread),
+      state_(State::started)
 {
 #if defined(__SANITIZE_THREAD__)
     // The root runs on the thread's own stack, as the thread's own fiber:
@@ -88,7 +89,8 @@ Greenlet::Greenlet(RootTag, detail::ThreadState& thread)
 
 Greenlet::Greenlet(Body body, GreenletOptions options)
     : body_(std::move(body)),
-      name_(std::move(options.name)),
+      name_(options.name.empty() ? nullptr
+                                 : std::make_unique<std::string>(std::move(options.name))),
       id_(next_greenlet_id.fetch_add(1, std::memory_order_relaxed)),
       thread_(&detail::ThreadState::get()),
       stack_size_(options.stack_size)
@@ -160,16 +162,17 @@ Greenlet& Greenlet::root() { return detail::ThreadState::get().root; }
 
 std::string Greenlet::name() const
 {
-    return name_.empty() ? "greenlet-" + std::to_string(id_) : name_;
+    return name_ && !name_->empty() ? *name_ : "greenlet-" + std::to_string(id_);
 }
 
 void Greenlet::set_name(std::string name)
 {
     check_thread();
+    auto given = std::make_unique<std::string>(std::move(name));
     // The blocking detector's probe reads the name in a signal handler on
     // this very thread: it must not land in the middle of the assignment.
     const detail::ProbeHold hold;
-    name_.swap(name); // the old name is freed after the hold, outside it
+    name_.swap(given); // the old name is freed after the hold, outside it
 }
 
 // Out of line and cold, so that check_thread() is a compare small enough

@@ -10,31 +10,39 @@
 namespace eventlet::detail {
 
 GreenThreadCore::GreenThreadCore(bool detached)
-    : greenlet_([this] { return main(); }, {.parent = &Hub::current().greenlet()}),
-      detached_(detached)
+    : TimerNode(&start_now),
+      detached_(detached),
+      greenlet_([this] { return main(); }, {.parent = &Hub::current().greenlet()})
 {
 }
 
-GreenThreadCore::~GreenThreadCore() = default;
+GreenThreadCore::~GreenThreadCore()
+{
+    if (start_node().queue != nullptr)
+        start_node().queue->remove(start_node());
+}
 
 void GreenThreadCore::start(Seconds delay, std::shared_ptr<GreenThreadCore> self)
 {
     keep_alive_ = std::move(self);
-    start_timer_ = Hub::current().schedule_call(delay, [this] {
-        try {
-            greenlet_.switch_to();
-        } catch (const StackAllocationError&) {
-            if (greenlet_.started())
-                throw;
-            // No stack for it (too many alive at once): it ends before it
-            // begins, and its waiters get the error instead of waiting for ever.
-            const std::shared_ptr<GreenThreadCore> self = std::move(keep_alive_);
-            finish(std::current_exception());
-        }
-    });
+    HubInternals::impl(Hub::current()).timers.push(start_node(), delay.to_steady());
 }
 
-// The body of the green thread's greenlet.
+void GreenThreadCore::start_now(TimerNode& node, TimerEvent event)
+{
+    if (event == TimerEvent::dropped)
+        return;
+    auto& core = static_cast<GreenThreadCore&>(node);
+    try {
+        core.greenlet_.switch_to();
+    } catch (const StackAllocationError&) {
+        if (core.greenlet_.started())
+            throw;
+        const std::shared_ptr<GreenThreadCore> self = std::move(core.keep_alive_);
+        core.finish(std::current_exception());
+    }
+}
+
 std::any GreenThreadCore::main()
 {
     std::exception_ptr error;
@@ -86,13 +94,13 @@ void GreenThreadCore::finish(std::exception_ptr error) noexcept
     }
     waiters_.notify_all();
     // Links may be added while links run: take them one at a time.
-    while (!links_.empty()) {
-        std::function<void()> link = std::move(links_.front());
-        links_.erase(links_.begin());
+    while (links_ && !links_->empty()) {
+        std::function<void()> link = std::move(links_->front());
+        links_->erase(links_->begin());
         try {
             link();
         } catch (const GreenletExit&) {
-            links_.clear(); // killed while in a link: stop here
+            links_->clear(); // killed while in a link: stop here
         } catch (...) {
             report_current_exception("a link of green thread '" + greenlet_.name() + "'");
         }
@@ -121,7 +129,8 @@ void GreenThreadCore::kill(std::exception_ptr error)
         return;
     if (!greenlet_.started()) {
         // It never ran and never will: it ends now, with `error` as its outcome.
-        start_timer_.cancel();
+        if (start_node().queue != nullptr)
+            start_node().queue->remove(start_node());
         const std::shared_ptr<GreenThreadCore> self = std::move(keep_alive_);
         finish(std::move(error));
         return;
@@ -133,10 +142,10 @@ void GreenThreadCore::kill(std::exception_ptr error)
     // The killer yields, as in Eventlet: the target runs now (it unwinds),
     // and the killer resumes at the hub's next turn. Unless the killer leaves
     // early (something thrown into it), then the resume must not happen.
-    TimerHandle resume_killer;
+    GreenletWake resume_killer(killer);
     if (&killer != &hub.greenlet())
-        resume_killer = hub.schedule_call(0, [&killer] { killer.switch_to(); });
-    CancelOnExit cancel_resume(resume_killer);
+        HubInternals::impl(hub).timers.push(resume_killer, {});
+    const UnqueueOnExit unqueue(resume_killer);
     greenlet_.throw_in(std::move(error));
 }
 
@@ -151,7 +160,9 @@ bool GreenThreadCore::cancel()
 void GreenThreadCore::add_link(std::function<void()> callback)
 {
     if (!finished_) {
-        links_.push_back(std::move(callback));
+        if (!links_)
+            links_ = std::make_unique<std::vector<std::function<void()>>>();
+        links_->push_back(std::move(callback));
         return;
     }
     try {

@@ -76,8 +76,8 @@ void Hub::Impl::run_loop()
     for (;;) {
         const auto now = detail::TimerQueue::Clock::now();
         const std::uint64_t before = timers.next_sequence();
-        while (const auto state = timers.pop_due(now, before))
-            fire(*state);
+        while (detail::TimerNode* const node = timers.pop_due(now, before))
+            fire(*node);
         if (!run_ready(now))
             Greenlet::root().throw_in(std::make_exception_ptr(
                 Deadlock("every green thread is waiting and nothing can wake one: the hub has no "
@@ -148,10 +148,11 @@ bool Hub::Impl::post_at_hand()
         [this, posted] { return inbox->posted.load(std::memory_order_acquire) != posted; });
 }
 
-void Hub::Impl::run_reporting(const std::function<void()>& callback)
+template <class Call>
+void Hub::Impl::run_reporting(Call&& call)
 {
     try {
-        callback();
+        call();
     } catch (const GreenletExit&) {
         // A greenlet that ends with GreenletExit returns normally, so this
         // one was thrown into the hub itself: let it unwind the loop.
@@ -163,15 +164,11 @@ void Hub::Impl::run_reporting(const std::function<void()>& callback)
     }
 }
 
-void Hub::Impl::fire(detail::TimerState& state)
+// The node is out of the queue: its handler may free it, or queue it again.
+void Hub::Impl::fire(detail::TimerNode& node)
 {
-    if (state.done)
-        return;
-    state.done = true;
-    // Moved out first, so that the callback may cancel its own handle.
-    const std::function<void()> callback = std::move(state.callback);
     const detail::UserCodeSpan user_code(handoffs);
-    run_reporting(callback);
+    run_reporting([&node] { node.handler(node, detail::TimerEvent::due); });
 }
 
 void Hub::Impl::resume(Greenlet& greenlet)
@@ -231,7 +228,8 @@ TimerHandle Hub::schedule_call(Seconds delay, std::function<void()> callback)
     // Recycled: a busy hub makes and drops one of these at every wake-up.
     auto state = std::allocate_shared<detail::TimerState>(
         detail::RecyclingAllocator<detail::TimerState>{}, std::move(callback));
-    impl_->timers.push(state, delay.to_steady());
+    impl_->timers.push(*state, delay.to_steady());
+    state->queued_self = state;
     return TimerHandle(std::move(state));
 }
 
@@ -246,22 +244,32 @@ void TimerHandle::cancel() noexcept
         return;
     state_->done = true;
     state_->callback = nullptr;
-    // A cancelled timer no longer counts as something that could wake a
-    // greenlet; the queue lets go of it when it comes to the front.
-    if (state_->queue != nullptr)
-        state_->queue->note_cancelled();
+    // Out of the queue at once: a cancelled timer no longer counts as
+    // something that could wake a greenlet.
+    if (state_->queue != nullptr) {
+        state_->queue->remove(*state_);
+        state_->queued_self.reset();
+    }
 }
 
 bool TimerHandle::pending() const noexcept { return state_ && !state_->done; }
 
+void detail::GreenletWake::wake(TimerNode& node, TimerEvent event)
+{
+    if (event == TimerEvent::due)
+        static_cast<GreenletWake&>(node).greenlet->switch_to();
+}
+
+// The wake-up lives on the sleeper's stack, in a page it has touched
+// already: a parked green thread costs the hub no allocation.
 void sleep(Seconds seconds)
 {
     Hub& hub = Hub::current();
-    Greenlet& sleeper = Greenlet::current();
-    TimerHandle wake = hub.schedule_call(seconds, [&sleeper] { sleeper.switch_to(); });
+    detail::GreenletWake wake(Greenlet::current());
+    detail::HubInternals::impl(hub).timers.push(wake, seconds.to_steady());
     // However this greenlet leaves (woken, or unwound by an exception thrown
-    // into it), the timer must not fire later into a greenlet that moved on.
-    detail::CancelOnExit cancel_wake(wake);
+    // into it), the node must leave the queue before its frame goes.
+    const detail::UnqueueOnExit unqueue(wake);
     hub.switch_to();
 }
 

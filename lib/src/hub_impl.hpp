@@ -81,6 +81,31 @@ private:
     TimerHandle& timer_;
 };
 
+// A node that switches to a greenlet parked until a deadline (sleep()) or
+// until the next turn. It lives on that greenlet's stack.
+struct GreenletWake : TimerNode {
+    explicit GreenletWake(Greenlet& sleeper) noexcept : TimerNode(&wake), greenlet(&sleeper) {}
+    static void wake(TimerNode& node, TimerEvent event);
+    Greenlet* greenlet;
+};
+
+// Takes a node out of its queue, if it is still in one, when a scope ends:
+// the node's owner is about to free it.
+class UnqueueOnExit {
+public:
+    explicit UnqueueOnExit(TimerNode& node) noexcept : node_(node) {}
+    ~UnqueueOnExit()
+    {
+        if (node_.queue != nullptr)
+            node_.queue->remove(node_);
+    }
+    UnqueueOnExit(const UnqueueOnExit&) = delete;
+    UnqueueOnExit& operator=(const UnqueueOnExit&) = delete;
+
+private:
+    TimerNode& node_;
+};
+
 } // namespace eventlet::detail
 
 namespace eventlet {
@@ -94,11 +119,12 @@ struct Hub::Impl {
     /// \returns false if nothing is left that could ever wake anyone.
     bool run_ready(detail::TimerQueue::Clock::time_point turn_start);
     /// Runs a scheduled call unless it already ran or was cancelled.
-    void fire(detail::TimerState& state);
+    void fire(detail::TimerNode& node);
     /// Switches to a parked greenlet from a hub callback.
     void resume(Greenlet& greenlet);
     /// Runs `callback` (in the hub), reporting whatever escapes it.
-    static void run_reporting(const std::function<void()>& callback);
+    template <class Call>
+    static void run_reporting(Call&& call);
     /// Takes `fd` out of the epoll set and forgets it.
     void forget(int fd) noexcept;
     /// Runs the waiters of the descriptors that became ready, without

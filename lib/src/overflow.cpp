@@ -45,12 +45,12 @@ void on_segv(int signal, siginfo_t* info, void* context)
         const Stack& stack = GreenletInternals::stack(greenlet);
         if (stack.guard_contains(info->si_addr)) {
             write_text("eventlet: stack overflow in greenlet '");
-            const std::string& name = GreenletInternals::given_name(greenlet);
-            if (name.empty()) {
+            const std::string* name = GreenletInternals::given_name(greenlet);
+            if (name == nullptr || name->empty()) {
                 write_text("greenlet-");
                 write_number(greenlet.id());
             } else {
-                write_text(name.data(), name.size());
+                write_text(name->data(), name->size());
             }
             write_text("' (its stack has ");
             write_number(stack.size() / 1024);

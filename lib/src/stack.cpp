@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <chrono>
 #include <fstream>
 #include <new>
@@ -66,42 +67,35 @@ StackAllocationError::StackAllocationError(int error, const std::string& message
 Stack::Stack(std::size_t usable_size)
 {
     const std::size_t guard = page_size();
-    usable_size_ = round_up_to_pages(usable_size);
-    mapping_size_ = guard + usable_size_;
-    // MAP_NORESERVE: a stack's pages are committed as they are touched, so
-    // thousands of mostly idle stacks cost address space, not memory.
-    void* mapping = ::mmap(nullptr, mapping_size_, PROT_NONE,
+    const std::size_t usable = round_up_to_pages(usable_size);
+    if (usable > UINT32_MAX)
+        throw StackAllocationError(EINVAL, "cannot map a greenlet stack of " +
+                                               std::to_string(usable / 1024) +
+                                               " KiB: a stack is at most 4 GiB");
+    void* mapping = ::mmap(nullptr, guard + usable, PROT_NONE,
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (mapping == MAP_FAILED) {
         const int error = errno;
         throw StackAllocationError(error, "cannot map a greenlet stack of " +
-                                              std::to_string(usable_size_ / 1024) + " KiB: " +
+                                              std::to_string(usable / 1024) + " KiB: " +
                                               mapping_limit_hint());
     }
-    mapping_ = static_cast<char*>(mapping);
-    usable_ = mapping_ + guard;
-    // The stack grows down, so the guard page stays PROT_NONE at the low
-    // end: running off the stack faults instead of scribbling on whatever
-    // the kernel mapped below. Splitting the mapping in two is what costs
-    // the second entry in the process's mapping table.
-    if (::mprotect(usable_, usable_size_, PROT_READ | PROT_WRITE) != 0) {
+    char* const usable_start = static_cast<char*>(mapping) + guard;
+    if (::mprotect(usable_start, usable, PROT_READ | PROT_WRITE) != 0) {
         const int error = errno;
-        ::munmap(mapping_, mapping_size_);
-        mapping_ = usable_ = nullptr;
+        ::munmap(mapping, guard + usable);
         throw StackAllocationError(error, "cannot make a greenlet stack writable: " +
                                               mapping_limit_hint());
     }
-    // Without this, valgrind takes the first switch onto this memory for a
-    // wild stack-pointer change and floods the log with false errors.
+    usable_ = usable_start;
+    usable_size_ = static_cast<std::uint32_t>(usable);
     valgrind_id_ = VALGRIND_STACK_REGISTER(usable_, usable_ + usable_size_);
 }
 
 Stack::~Stack() { unmap(); }
 
 Stack::Stack(Stack&& other) noexcept
-    : mapping_(std::exchange(other.mapping_, nullptr)),
-      mapping_size_(std::exchange(other.mapping_size_, 0)),
-      usable_(std::exchange(other.usable_, nullptr)),
+    : usable_(std::exchange(other.usable_, nullptr)),
       usable_size_(std::exchange(other.usable_size_, 0)),
       valgrind_id_(std::exchange(other.valgrind_id_, 0))
 {
@@ -111,8 +105,6 @@ Stack& Stack::operator=(Stack&& other) noexcept
 {
     if (this != &other) {
         unmap();
-        mapping_ = std::exchange(other.mapping_, nullptr);
-        mapping_size_ = std::exchange(other.mapping_size_, 0);
         usable_ = std::exchange(other.usable_, nullptr);
         usable_size_ = std::exchange(other.usable_size_, 0);
         valgrind_id_ = std::exchange(other.valgrind_id_, 0);
@@ -123,17 +115,18 @@ Stack& Stack::operator=(Stack&& other) noexcept
 bool Stack::guard_contains(const void* address) const noexcept
 {
     const char* byte = static_cast<const char*>(address);
-    return mapping_ != nullptr && byte >= mapping_ && byte < usable_;
+    return usable_ != nullptr && byte >= usable_ - page_size() && byte < usable_;
 }
 
 void Stack::unmap() noexcept
 {
-    if (mapping_ == nullptr)
+    if (usable_ == nullptr)
         return;
     VALGRIND_STACK_DEREGISTER(valgrind_id_);
-    ::munmap(mapping_, mapping_size_);
-    mapping_ = usable_ = nullptr;
-    mapping_size_ = usable_size_ = 0;
+    const std::size_t guard = page_size();
+    ::munmap(usable_ - guard, guard + usable_size_);
+    usable_ = nullptr;
+    usable_size_ = 0;
 }
 
 StackPool& StackPool::local()

@@ -52,7 +52,8 @@ extern constinit thread_local ThreadState* this_thread;
 /// What the overflow handler needs from a greenlet.
 struct GreenletInternals {
     static const Stack& stack(const Greenlet& g) noexcept { return g.stack_; }
-    static const std::string& given_name(const Greenlet& g) noexcept { return g.name_; }
+    /// Null for a greenlet never named.
+    static const std::string* given_name(const Greenlet& g) noexcept { return g.name_.get(); }
 };
 
 /// Installs, once per process, the SIGSEGV handler that names a greenlet

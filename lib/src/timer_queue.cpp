@@ -1,132 +1,185 @@
 #include "timer_queue.hpp"
 
-#include <algorithm>
+#include <utility>
 
 namespace eventlet::detail {
 namespace {
 
-// The heap's order: std::push_heap keeps the greatest in front, so
-// "greater" here means "due earlier".
-bool due_later(const std::shared_ptr<TimerState>& a, const std::shared_ptr<TimerState>& b)
+bool due_before(const TimerNode& a, const TimerNode& b) noexcept
 {
-    if (a->deadline != b->deadline)
-        return a->deadline > b->deadline;
-    return a->sequence > b->sequence;
+    if (a.deadline != b.deadline)
+        return a.deadline < b.deadline;
+    return a.sequence < b.sequence;
 }
 
-// Cancelled calls are let go of at once when they are this many and the
-// majority: a server that sets a long Timeout per request and cancels it
-// soon after would otherwise keep every one of them queued until its deadline.
-constexpr std::size_t compact_threshold = 256;
+// A shared call's handler. The queue's reference is taken over first: the
+// state then lives until its call has returned, even if the call drops
+// every handle to it.
+void run_shared_call(TimerNode& node, TimerEvent event)
+{
+    auto& state = static_cast<TimerState&>(node);
+    const std::shared_ptr<TimerState> self = std::move(state.queued_self);
+    if (event == TimerEvent::dropped || state.done)
+        return;
+    state.done = true;
+    // Moved out first, so that the callback may cancel its own handle.
+    const std::function<void()> callback = std::move(state.callback);
+    callback();
+}
 
 } // namespace
 
+TimerState::TimerState(std::function<void()> callback)
+    : TimerNode(&run_shared_call), callback(std::move(callback))
+{
+}
+
 TimerQueue::~TimerQueue()
 {
-    for (const auto& state : heap_)
-        state->queue = nullptr;
-    for (const auto& state : soon_)
-        state->queue = nullptr;
+    // Each handler may free its node: read the next one first.
+    const auto drop = [](TimerNode* node) {
+        if (node == nullptr)
+            return;
+        node->queue = nullptr;
+        node->handler(*node, TimerEvent::dropped);
+    };
+    const std::vector<TimerNode*> heap = std::move(heap_);
+    for (TimerNode* node : heap)
+        drop(node);
+    const std::deque<TimerNode*> next_turn = std::move(next_turn_);
+    for (TimerNode* node : next_turn)
+        drop(node);
 }
 
-void TimerQueue::push(const std::shared_ptr<TimerState>& state, Clock::duration delay)
+void TimerQueue::push(TimerNode& node, Clock::duration delay)
 {
-    state->sequence = sequence_++;
-    state->queue = this;
+    node.sequence = sequence_++;
+    node.queue = this;
     if (delay <= Clock::duration::zero()) {
-        // Due now. Its deadline only orders it against the timers queued
-        // already: with none, the last time read is as good as the clock
-        // (any later timer is due after it either way), and a busy hub
-        // spares a clock reading per wake-up.
         if (!heap_.empty())
             last_now_ = Clock::now();
-        state->deadline = last_now_;
-        soon_.push_back(state);
+        node.deadline = last_now_;
+        node.next_turn = true;
+        node.slot = next_turn_popped_ + static_cast<std::uint32_t>(next_turn_.size());
+        next_turn_.push_back(&node);
     } else {
         last_now_ = Clock::now();
-        state->deadline = last_now_ + delay;
-        heap_.push_back(state);
-        std::push_heap(heap_.begin(), heap_.end(), due_later);
+        node.deadline = last_now_ + delay;
+        node.next_turn = false;
+        heap_.push_back(&node);
+        sift_up(heap_.size() - 1, &node);
     }
 }
 
-bool TimerQueue::front_is_soon() const noexcept
+void TimerQueue::remove(TimerNode& node) noexcept
 {
-    if (soon_.empty())
-        return false;
-    return heap_.empty() || !due_later(soon_.front(), heap_.front());
+    node.queue = nullptr;
+    if (node.next_turn) {
+        next_turn_[node.slot - next_turn_popped_] = nullptr;
+        drop_removed_fronts();
+        return;
+    }
+    TimerNode* last = heap_.back();
+    heap_.pop_back();
+    if (last == &node)
+        return;
+    // The last node takes the removed one's place, then moves up or down
+    // to where its deadline belongs.
+    const std::size_t index = node.slot;
+    if (index > 0 && due_before(*last, *heap_[(index - 1) / 2]))
+        sift_up(index, last);
+    else
+        sift_down(index, last);
 }
 
-void TimerQueue::drop_cancelled_fronts() noexcept
+void TimerQueue::place(std::size_t index, TimerNode* node) noexcept
 {
+    heap_[index] = node;
+    node->slot = static_cast<std::uint32_t>(index);
+}
+
+void TimerQueue::sift_up(std::size_t index, TimerNode* node) noexcept
+{
+    while (index > 0) {
+        const std::size_t parent = (index - 1) / 2;
+        if (!due_before(*node, *heap_[parent]))
+            break;
+        place(index, heap_[parent]);
+        index = parent;
+    }
+    place(index, node);
+}
+
+void TimerQueue::sift_down(std::size_t index, TimerNode* node) noexcept
+{
+    const std::size_t size = heap_.size();
     for (;;) {
-        if (!soon_.empty() && soon_.front()->done) {
-            soon_.front()->queue = nullptr;
-            soon_.pop_front();
-        } else if (!heap_.empty() && heap_.front()->done) {
-            heap_.front()->queue = nullptr;
-            std::pop_heap(heap_.begin(), heap_.end(), due_later);
-            heap_.pop_back();
-        } else {
-            return;
-        }
-        --cancelled_;
+        std::size_t child = 2 * index + 1;
+        if (child >= size)
+            break;
+        if (child + 1 < size && due_before(*heap_[child + 1], *heap_[child]))
+            ++child;
+        if (!due_before(*heap_[child], *node))
+            break;
+        place(index, heap_[child]);
+        index = child;
+    }
+    place(index, node);
+}
+
+TimerNode* TimerQueue::take_heap_front() noexcept
+{
+    TimerNode* front = heap_.front();
+    TimerNode* last = heap_.back();
+    heap_.pop_back();
+    if (!heap_.empty())
+        sift_down(0, last);
+    return front;
+}
+
+void TimerQueue::drop_removed_fronts() noexcept
+{
+    while (!next_turn_.empty() && next_turn_.front() == nullptr) {
+        next_turn_.pop_front();
+        ++next_turn_popped_;
     }
 }
 
-std::shared_ptr<TimerState> TimerQueue::pop_due(Clock::time_point now, std::uint64_t before)
+bool TimerQueue::front_is_next_turn() const noexcept
+{
+    if (next_turn_.empty())
+        return false;
+    return heap_.empty() || !due_before(*heap_.front(), *next_turn_.front());
+}
+
+TimerNode* TimerQueue::pop_due(Clock::time_point now, std::uint64_t before) noexcept
 {
     if (now > last_now_)
         last_now_ = now;
-    drop_cancelled_fronts();
-    std::shared_ptr<TimerState> state;
-    if (front_is_soon()) {
-        if (soon_.front()->sequence >= before)
+    TimerNode* node = nullptr;
+    if (front_is_next_turn()) {
+        if (next_turn_.front()->sequence >= before)
             return nullptr;
-        state = std::move(soon_.front());
-        soon_.pop_front();
+        node = next_turn_.front();
+        next_turn_.pop_front();
+        ++next_turn_popped_;
+        drop_removed_fronts();
     } else {
         if (heap_.empty() || heap_.front()->deadline > now || heap_.front()->sequence >= before)
             return nullptr;
-        std::pop_heap(heap_.begin(), heap_.end(), due_later);
-        state = std::move(heap_.back());
-        heap_.pop_back();
+        node = take_heap_front();
     }
-    state->queue = nullptr;
-    return state;
+    node->queue = nullptr;
+    return node;
 }
 
-std::optional<TimerQueue::Clock::time_point> TimerQueue::earliest()
+std::optional<TimerQueue::Clock::time_point> TimerQueue::earliest() noexcept
 {
-    drop_cancelled_fronts();
-    if (front_is_soon())
-        return soon_.front()->deadline;
+    if (front_is_next_turn())
+        return next_turn_.front()->deadline;
     if (heap_.empty())
         return std::nullopt;
     return heap_.front()->deadline;
-}
-
-void TimerQueue::note_cancelled() noexcept
-{
-    ++cancelled_;
-    if (cancelled_ >= compact_threshold && 2 * cancelled_ > heap_.size() + soon_.size())
-        compact();
-}
-
-// Takes every cancelled call out. Neither erasing nor re-making the heap
-// allocates, so a cancel, which must not throw, may do it.
-void TimerQueue::compact() noexcept
-{
-    const auto cancelled = [](const std::shared_ptr<TimerState>& state) {
-        if (!state->done)
-            return false;
-        state->queue = nullptr;
-        return true;
-    };
-    std::erase_if(heap_, cancelled);
-    std::make_heap(heap_.begin(), heap_.end(), due_later);
-    std::erase_if(soon_, cancelled);
-    cancelled_ = 0;
 }
 
 } // namespace eventlet::detail

@@ -10,19 +10,19 @@
 #include <optional>
 #include <vector>
 
+#include "eventlet/detail/timer_node.hpp"
+
 namespace eventlet::detail {
 
-class TimerQueue;
-
-/// A call scheduled on the hub. Shared by the TimerHandle and the queue, so
-/// that either may outlive the other.
-struct TimerState {
-    explicit TimerState(std::function<void()> callback) : callback(std::move(callback)) {}
+/// A call scheduled with Hub::schedule_call(): a node shared by the
+/// TimerHandle and the queue, so that either may outlive the other. While
+/// queued, it holds a reference to itself (`queued_self`), the queue's:
+/// a call whose handles were all dropped still runs.
+struct TimerState : TimerNode {
+    explicit TimerState(std::function<void()> callback);
     std::function<void()> callback;
-    std::chrono::steady_clock::time_point deadline;
-    std::uint64_t sequence = 0; // equal deadlines: the call scheduled first is due first
-    TimerQueue* queue = nullptr; // while queued: where a cancel is counted
-    bool done = false;           // ran or cancelled: never run (again)
+    std::shared_ptr<TimerState> queued_self;
+    bool done = false; // ran or cancelled: never run (again)
 };
 
 /// The hub's timers, Eventlet's heap: a call is due at its deadline, and
@@ -30,46 +30,53 @@ struct TimerState {
 /// scheduling. A call at the next turn is a timer too, due the moment it
 /// was scheduled, so that a timer that became overdue before it runs first.
 ///
-/// A cancelled call stays queued until it reaches the front (or until
-/// cancelled calls are the majority, then they all go at once), but it no
-/// longer counts: earliest() skips it.
+/// The queue holds nodes it does not own (TimerNode): a node taken out
+/// (remove()) is gone from it at once, since its owner may be about to
+/// free it.
 class TimerQueue {
 public:
     using Clock = std::chrono::steady_clock;
 
     TimerQueue() = default;
-    /// Handles that outlive the queue must not count their cancels in it.
+    /// Lets go of the nodes still queued (TimerEvent::dropped).
     ~TimerQueue();
     TimerQueue(const TimerQueue&) = delete;
     TimerQueue& operator=(const TimerQueue&) = delete;
 
-    /// Queues `state` to be due `delay` from now (zero or less: now).
-    void push(const std::shared_ptr<TimerState>& state, Clock::duration delay);
+    /// Queues `node`, which must be in no queue, to be due `delay` from now
+    /// (zero or less: at the next turn).
+    void push(TimerNode& node, Clock::duration delay);
+    /// Takes `node` out of this queue, where it must be.
+    void remove(TimerNode& node) noexcept;
     /// The sequence number the next call pushed will get: calls pushed from
     /// now on are not due before the hub's next turn.
     std::uint64_t next_sequence() const noexcept { return sequence_; }
     /// Takes out the first call that is due at `now` and was pushed before
     /// `before`, or returns null.
-    std::shared_ptr<TimerState> pop_due(Clock::time_point now, std::uint64_t before);
-    /// The deadline of the first call not cancelled, if any.
-    std::optional<Clock::time_point> earliest();
-    /// Counts a queued call that was cancelled (TimerHandle::cancel()).
-    void note_cancelled() noexcept;
+    TimerNode* pop_due(Clock::time_point now, std::uint64_t before) noexcept;
+    /// The deadline of the first call, if any.
+    std::optional<Clock::time_point> earliest() noexcept;
 
 private:
-    void drop_cancelled_fronts() noexcept;
-    void compact() noexcept;
-    bool front_is_soon() const noexcept;
+    void drop_removed_fronts() noexcept;
+    bool front_is_next_turn() const noexcept;
+    void place(std::size_t index, TimerNode* node) noexcept;
+    void sift_up(std::size_t index, TimerNode* node) noexcept;
+    void sift_down(std::size_t index, TimerNode* node) noexcept;
+    TimerNode* take_heap_front() noexcept;
 
-    // Timers with a delay, a binary heap (std::push_heap) whose front is due first.
-    std::vector<std::shared_ptr<TimerState>> heap_;
+    // Timers with a delay, a binary heap whose front is due first; each
+    // node's slot is its index, so that remove() finds it.
+    std::vector<TimerNode*> heap_;
     // Calls at the next turn, due when scheduled: the clock never goes back,
-    // so they are in order already, and a deque keeps them cheap.
-    std::deque<std::shared_ptr<TimerState>> soon_;
+    // so they are in order already, and a deque keeps them cheap. A node's
+    // slot is its place counted from the first ever pushed (modulo 2^32);
+    // one removed leaves a null behind, dropped when it reaches the front.
+    std::deque<TimerNode*> next_turn_;
+    std::uint32_t next_turn_popped_ = 0; // fronts taken off next_turn_, modulo 2^32
     std::uint64_t sequence_ = 0;
-    std::size_t cancelled_ = 0;
     // The latest time the queue read or was told (push(), pop_due()): never
-    // later than now, never earlier than a deadline already in soon_.
+    // later than now, never earlier than a deadline already in next_turn_.
     Clock::time_point last_now_ = Clock::now();
 };
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "eventlet/detail/recycling_allocator.hpp"
+#include "eventlet/detail/timer_node.hpp"
 #include "eventlet/detail/wait_queue.hpp"
 #include "eventlet/greenlet.hpp"
 #include "eventlet/seconds.hpp"
@@ -28,8 +29,9 @@ namespace detail {
 
 /// What a green thread is, whatever its result type: a greenlet whose
 /// parent is the hub, started by a hub callback, and the record of how it
-/// ended for those who wait for it.
-class GreenThreadCore {
+/// ended for those who wait for it. It is its own start on the hub's queue
+/// of timers (the TimerNode base): a spawn allocates nothing but this state.
+class GreenThreadCore : private TimerNode {
 public:
     GreenThreadCore(const GreenThreadCore&) = delete;
     GreenThreadCore& operator=(const GreenThreadCore&) = delete;
@@ -73,15 +75,18 @@ protected:
 private:
     std::any main();
     void finish(std::exception_ptr error) noexcept;
+    static void start_now(TimerNode& node, TimerEvent event);
+    TimerNode& start_node() noexcept { return *this; }
 
-    Greenlet greenlet_;
-    TimerHandle start_timer_;
-    std::shared_ptr<GreenThreadCore> keep_alive_;
-    detail::WaitQueue waiters_{"a GreenThread"};
-    std::vector<std::function<void()>> links_;
-    std::exception_ptr error_;
+    // The two flags first: they fit in the padding at the end of the base.
     bool finished_ = false;
     bool detached_;
+    Greenlet greenlet_;
+    std::shared_ptr<GreenThreadCore> keep_alive_;
+    detail::WaitQueue waiters_{"a GreenThread"};
+    // Made by the first link(): few green threads have one.
+    std::unique_ptr<std::vector<std::function<void()>>> links_;
+    std::exception_ptr error_;
 };
 
 /// A green thread's result, once it has one.
@@ -126,10 +131,16 @@ private:
 template <class F, class... Args>
 auto bind_call(F&& f, Args&&... args)
 {
-    return [function = std::decay_t<F>(std::forward<F>(f)),
-            arguments = std::make_tuple(std::forward<Args>(args)...)]() mutable -> decltype(auto) {
-        return std::apply(function, std::move(arguments));
-    };
+    // With nothing to bind, the function itself: a wrapper would cost every
+    // green thread's state a few bytes (an empty tuple still takes one) and
+    // every spawn's caller the compiling of one more class.
+    if constexpr (sizeof...(Args) == 0)
+        return std::decay_t<F>(std::forward<F>(f));
+    else
+        return [function = std::decay_t<F>(std::forward<F>(f)),
+                arguments = std::make_tuple(std::forward<Args>(args)...)]() mutable -> decltype(auto) {
+            return std::apply(function, std::move(arguments));
+        };
 }
 
 /// The result type a green thread keeps for a bound call.

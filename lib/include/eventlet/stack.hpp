@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -48,10 +49,10 @@ public:
 private:
     void unmap() noexcept;
 
-    char* mapping_ = nullptr;      // start of the mapping: the guard page
-    std::size_t mapping_size_ = 0; // guard + usable
+    // 16 bytes, since every green thread has one: the guard page lies just
+    // below the usable part, and the mapping is the two together.
     char* usable_ = nullptr;
-    std::size_t usable_size_ = 0;
+    std::uint32_t usable_size_ = 0;
     unsigned valgrind_id_ = 0;
 };
 

@@ -1,0 +1,50 @@
+/// \file
+/// Private: one place in a hub's queue of timers, kept where its owner lives.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace eventlet::detail {
+
+class TimerQueue;
+
+/// Why the queue calls a node's handler: it is due, or the queue is being
+/// destroyed and lets go of it without running it.
+enum class TimerEvent : unsigned char { due, dropped };
+
+/// A call scheduled on a hub, stored by whoever scheduled it: on the stack
+/// of a sleeping greenlet (sleep()), inside a green thread's state (its
+/// start), or inside a shared TimerState (Hub::schedule_call()). The queue
+/// only points to it, so scheduling allocates nothing; in exchange, an owner
+/// that goes away while its node is queued must take it out first
+/// (TimerQueue::remove()), which costs O(log n), not a lazy mark.
+///
+/// Neither copyable nor movable: the queue holds its address.
+struct TimerNode {
+    /// What the queue calls: with TimerEvent::due from the hub's loop, once
+    /// the node is out of the queue (so the handler may free it, or push it
+    /// again), and with TimerEvent::dropped from the queue's destructor.
+    using Handler = void (*)(TimerNode& node, TimerEvent event);
+
+    /// A node not queued, that calls `handler`. An owner that needs more
+    /// (the greenlet to wake, say) derives from it.
+    explicit TimerNode(Handler handler) noexcept : handler(handler) {}
+    TimerNode(const TimerNode&) = delete;
+    TimerNode& operator=(const TimerNode&) = delete;
+
+    /// Called when due or dropped (see Handler).
+    Handler handler;
+    /// When it is due.
+    std::chrono::steady_clock::time_point deadline{};
+    /// Equal deadlines: the call scheduled first is due first.
+    std::uint64_t sequence = 0;
+    /// The queue it is in, or null when it is in none.
+    TimerQueue* queue = nullptr;
+    /// Where it is in that queue (the queue's business).
+    std::uint32_t slot = 0;
+    /// In the queue's list of calls for the next turn, rather than its heap.
+    bool next_turn = false;
+};
+
+} // namespace eventlet::detail
