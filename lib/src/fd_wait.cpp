@@ -155,7 +155,20 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
     detail::FdWait wait{&waiter};
     slot = &wait;
     ++impl.fd_waiters;
-    TimerHandle timer;
+    // The timeout's wake-up lives on this stack too: a timed wait allocates
+    // nothing.
+    struct TimeoutWake : detail::TimerNode {
+        explicit TimeoutWake(detail::FdWait& wait) noexcept : TimerNode(&fire), wait(wait) {}
+        static void fire(detail::TimerNode& node, detail::TimerEvent event)
+        {
+            detail::FdWait& wait = static_cast<TimeoutWake&>(node).wait;
+            if (event == detail::TimerEvent::dropped || wait.outcome != Outcome::waiting)
+                return;
+            wait.outcome = Outcome::timed_out;
+            wait.greenlet->switch_to();
+        }
+        detail::FdWait& wait;
+    } timer{wait};
 
     // However the greenlet leaves this call (ready, timed out, closed, or
     // unwound by an exception thrown into it), the wait ends with it.
@@ -164,10 +177,11 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
         int fd;
         Readiness want;
         detail::FdWait& wait;
-        TimerHandle& timer;
+        detail::TimerNode& timer;
         ~Cleanup()
         {
-            timer.cancel();
+            if (timer.queue != nullptr)
+                timer.queue->remove(timer);
             --impl.fd_waiters;
             if (wait.in_closed_list)
                 unlink_closed();
@@ -199,14 +213,8 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
         }
     } cleanup{impl, fd, want, wait, timer};
 
-    if (timeout) {
-        timer = schedule_call(*timeout, [&wait] {
-            if (wait.outcome != Outcome::waiting)
-                return;
-            wait.outcome = Outcome::timed_out;
-            wait.greenlet->switch_to();
-        });
-    }
+    if (timeout)
+        impl.timers.push(timer, timeout->to_steady());
 
     switch_to();
 

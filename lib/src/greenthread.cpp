@@ -24,8 +24,8 @@ GreenThreadCore::~GreenThreadCore()
 
 void GreenThreadCore::start(Seconds delay, std::shared_ptr<GreenThreadCore> self)
 {
-    keep_alive_ = std::move(self);
     HubInternals::impl(Hub::current()).timers.push(start_node(), delay.to_steady());
+    keep_alive_ = std::move(self); // after the push, which may throw: no cycle left behind
 }
 
 void GreenThreadCore::start_now(TimerNode& node, TimerEvent event)

@@ -51,10 +51,11 @@ TimerQueue::~TimerQueue()
         drop(node);
 }
 
+// The node counts as queued (its `queue` set) only once it is in: a
+// push_back that throws leaves it out, and its owner must not remove it.
 void TimerQueue::push(TimerNode& node, Clock::duration delay)
 {
     node.sequence = sequence_++;
-    node.queue = this;
     if (delay <= Clock::duration::zero()) {
         if (!heap_.empty())
             last_now_ = Clock::now();
@@ -69,6 +70,7 @@ void TimerQueue::push(TimerNode& node, Clock::duration delay)
         heap_.push_back(&node);
         sift_up(heap_.size() - 1, &node);
     }
+    node.queue = this;
 }
 
 void TimerQueue::remove(TimerNode& node) noexcept

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "eventlet/hub.hpp"
+#include "hub_impl.hpp"
 
 namespace eventlet::detail {
 
@@ -60,28 +61,41 @@ WaitQueue::Woken WaitQueue::park(std::optional<Seconds> timeout)
     Hub& hub = Hub::current();
     Waiter waiter{&Greenlet::current()};
     append(waiter);
-    TimerHandle timer;
-    if (timeout) {
-        timer = hub.schedule_call(*timeout, [self = handle(), &waiter] {
-            if (*self == nullptr || !waiter.in_line)
+    // The timeout's wake-up lives on this stack, beside the waiter: a timed
+    // park allocates nothing. Both go before this call returns, and the
+    // queue may not be destroyed while anyone waits on it.
+    struct TimeoutWake : TimerNode {
+        TimeoutWake(WaitQueue& queue, Waiter& waiter) noexcept
+            : TimerNode(&fire), queue(queue), waiter(waiter)
+        {
+        }
+        static void fire(TimerNode& node, TimerEvent event)
+        {
+            auto& wake = static_cast<TimeoutWake&>(node);
+            if (event == TimerEvent::dropped || !wake.waiter.in_line)
                 return; // a notification got there first
-            (*self)->remove(waiter);
-            waiter.timed_out = true;
-            waiter.greenlet->switch_to();
-        });
-    }
-    // The waiter lives on this stack: whatever ends the park (a wake-up, an
-    // exception thrown in), it must leave the line and disarm its timer.
+            wake.queue.remove(wake.waiter);
+            wake.waiter.timed_out = true;
+            wake.waiter.greenlet->switch_to();
+        }
+        WaitQueue& queue;
+        Waiter& waiter;
+    } timer{*this, waiter};
+    // Whatever ends the park (a wake-up, an exception thrown in, a push that
+    // throws), the waiter must leave the line and its timeout the hub's queue.
     struct Leave {
         WaitQueue& queue;
         Waiter& waiter;
-        TimerHandle& timer;
+        TimerNode& timer;
         ~Leave()
         {
-            timer.cancel();
+            if (timer.queue != nullptr)
+                timer.queue->remove(timer);
             queue.remove(waiter);
         }
     } leave{*this, waiter, timer};
+    if (timeout)
+        HubInternals::impl(hub).timers.push(timer, timeout->to_steady());
     hub.switch_to();
     return waiter.timed_out ? Woken::timed_out : Woken::notified;
 }
