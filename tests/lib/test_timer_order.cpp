@@ -1,7 +1,7 @@
 // The hub's timers are kept where their owners live (a sleeper's stack, a
 // green thread's state), so a sleeper that leaves early takes its timer out
-// of the hub's heap at once, from wherever it sits in it. These tests make
-// the heap move nodes in every direction and check the order survives.
+// of the hub's heap at once, from wherever it sits in it. These tests take
+// nodes out where the heap must move others up or down to keep its order.
 #include <catch2/catch.hpp>
 
 #include <eventlet/greenthread.hpp>
@@ -19,40 +19,68 @@ using eventlet::GreenThread;
 
 namespace {
 
-// Milliseconds of sleep for sleeper `index`: scattered, with repeats, so
-// that removals land in the middle of the heap, at its ends and among ties;
-// 4 ms apart, far more than two clock readings of one sleeper differ by.
-int sleep_ms(std::size_t index) { return static_cast<int>((index * 37) % 23) * 4 + 1; }
+// Sleepers go to sleep in the order of their index, and each one's sleep is
+// chosen so that it lands at that index of the heap's array: as long as
+// every sleep is at least its parent's, none moves up when it is pushed.
+// The root's subtree on the left gets late sleeps, the one on the right
+// early ones. Taking a node out of the left side puts the array's last
+// node there, an early one from the right side: it must move up, past late
+// ancestors, or it would wake after them. Taking out the right side's top
+// puts a leaf there, later than the nodes below: it must move down.
+constexpr std::size_t heap_size = 255; // a full tree: the last node is on the right
+
+std::size_t depth_of(std::size_t index)
+{
+    std::size_t depth = 0;
+    for (; index > 0; index = (index - 1) / 2)
+        ++depth;
+    return depth;
+}
+
+bool on_the_left(std::size_t index)
+{
+    while (index > 2)
+        index = (index - 1) / 2;
+    return index == 1;
+}
+
+std::chrono::milliseconds sleep_for(std::size_t index)
+{
+    const auto depth = static_cast<int>(depth_of(index));
+    if (index == 0)
+        return std::chrono::milliseconds(1);
+    return std::chrono::milliseconds(on_the_left(index) ? 60 + 4 * depth : 2 + 4 * depth);
+}
 
 } // namespace
 
-TEST_CASE("sleepers killed anywhere in the heap leave the others waking in deadline order",
+TEST_CASE("a sleeper killed deep in the heap is replaced by one that moves up: all wake in order",
           "[lib][timers]")
 {
     using Clock = std::chrono::steady_clock;
-    constexpr std::size_t count = 300;
     eventlet::Event<> go;
-    std::vector<Clock::time_point> deadline(count);
+    std::vector<Clock::time_point> deadline(heap_size);
     std::vector<std::size_t> woke;
     std::vector<GreenThread<void>> sleepers;
-    for (std::size_t i = 0; i < count; ++i) {
+    for (std::size_t i = 0; i < heap_size; ++i) {
         sleepers.push_back(eventlet::spawn([i, &go, &deadline, &woke] {
-            go.wait(); // all go to sleep in one turn, once every stack is mapped
-            const auto sleep = std::chrono::milliseconds(sleep_ms(i));
-            deadline[i] = Clock::now() + sleep;
-            eventlet::sleep(sleep);
+            go.wait(); // all go to sleep in one turn, in this order
+            deadline[i] = Clock::now() + sleep_for(i);
+            eventlet::sleep(sleep_for(i));
             woke.push_back(i);
         }));
     }
-    eventlet::sleep(0);
+    eventlet::sleep(0); // every sleeper runs up to go.wait()
     go.send();
     // Killed from a hub callback of the same turn, after every sleeper went
     // to sleep: a kill from a green thread would yield, and a slow machine
-    // could see sleepers wake between two kills.
+    // could see sleepers wake between two kills. The victims: the right
+    // side's top, whose replacement (a leaf, later than its children) must
+    // move down, then every other node of the left side's deeper levels.
     std::vector<std::size_t> expected;
     eventlet::Hub::current().schedule_call(0, [&sleepers, &expected] {
-        for (std::size_t i = 0; i < count; ++i) {
-            if (i % 3 == 1)
+        for (std::size_t i = 0; i < heap_size; ++i) {
+            if (i == 2 || (on_the_left(i) && depth_of(i) >= 3 && i % 2 == 1))
                 sleepers[i].kill();
             else
                 expected.push_back(i);
@@ -66,7 +94,7 @@ TEST_CASE("sleepers killed anywhere in the heap leave the others waking in deadl
     REQUIRE(sorted_woke == expected); // the killed never woke, the others did, once
     // In the order of their deadlines. Each was read just before its sleep
     // read the clock again, so two read a little apart may pass each other;
-    // a heap that lost its order is off by whole steps of 4 ms.
+    // an early sleeper left under late ones wakes tens of milliseconds late.
     for (std::size_t k = 1; k < woke.size(); ++k) {
         INFO("woke " << woke[k - 1] << " then " << woke[k]);
         CHECK(deadline[woke[k]] >= deadline[woke[k - 1]] - std::chrono::milliseconds(2));
