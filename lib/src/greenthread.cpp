@@ -38,11 +38,14 @@ void GreenThreadCore::start_now(TimerNode& node, TimerEvent event)
     } catch (const StackAllocationError&) {
         if (core.greenlet_.started())
             throw;
+        // No stack for it (too many alive at once): it ends before it
+        // begins, and its waiters get the error instead of waiting for ever.
         const std::shared_ptr<GreenThreadCore> self = std::move(core.keep_alive_);
         core.finish(std::current_exception());
     }
 }
 
+// The body of the green thread's greenlet.
 std::any GreenThreadCore::main()
 {
     std::exception_ptr error;

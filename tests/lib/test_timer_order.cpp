@@ -116,7 +116,7 @@ TEST_CASE("green threads killed before they start are taken out of the next turn
     CHECK(ran == std::vector<int>{1, 2, 3, 6, 7, 8});
 }
 
-TEST_CASE("a cancelled call leaves the hub at once: with nothing else to wake it, a wait is a Deadlock",
+TEST_CASE("a cancelled call leaves the hub at once: with nothing else, a wait is a Deadlock",
           "[lib][timers]")
 {
     eventlet::TimerHandle far = eventlet::Hub::current().schedule_call(3600, [] {});

@@ -134,13 +134,13 @@ auto bind_call(F&& f, Args&&... args)
     // With nothing to bind, the function itself: a wrapper would cost every
     // green thread's state a few bytes (an empty tuple still takes one) and
     // every spawn's caller the compiling of one more class.
-    if constexpr (sizeof...(Args) == 0)
+    if constexpr (sizeof...(Args) == 0) {
         return std::decay_t<F>(std::forward<F>(f));
-    else
+    } else {
         return [function = std::decay_t<F>(std::forward<F>(f)),
-                arguments = std::make_tuple(std::forward<Args>(args)...)]() mutable -> decltype(auto) {
-            return std::apply(function, std::move(arguments));
-        };
+                arguments = std::make_tuple(std::forward<Args>(args)...)]() mutable
+               -> decltype(auto) { return std::apply(function, std::move(arguments)); };
+    }
 }
 
 /// The result type a green thread keeps for a bound call.
