@@ -216,7 +216,7 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
     if (timeout)
         impl.timers.push(timer, timeout->to_steady());
 
-    switch_to();
+    impl.park_current();
 
     switch (wait.outcome) {
     case Outcome::ready:

@@ -51,8 +51,12 @@ namespace {
 // escaping one leaves io.run(); were it to leave this greenlet too, the hub
 // would be finished for good, and every later wait of the thread would fail.
 template <class Run>
-void run_guarded(Run run)
+void run_guarded(asio::io_context& io, Run run)
 {
+    // Asio stops whenever it runs out of work. Asked here, just before it
+    // runs, not on every turn: the question takes the context's lock.
+    if (io.stopped())
+        io.restart();
     try {
         run();
     } catch (const GreenletExit&) {
@@ -93,8 +97,6 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start)
     bool ran = resume_closed();
     if (fd_waiters > 0 && harvest_ready())
         ran = true;
-    if (io.stopped())
-        io.restart(); // Asio stops whenever it runs out of work
     // The turn's start stands for now: the calls just fired took little
     // time, and a busy loop spares a clock reading per turn. A deadline it
     // misses is one Asio finds passed, and returns at once.
@@ -107,13 +109,13 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start)
         // Asio's set, and a busy loop turns far more often than they come.
         if (now - last_asio_look >= asio_look_interval) {
             last_asio_look = now;
-            run_guarded([this] { io.poll(); });
+            run_guarded(io, [this] { io.poll(); });
         }
         return true;
     }
     last_asio_look = now; // what comes below looks, and may wait
     if (post_at_hand()) {
-        run_guarded([this] { io.poll(); });
+        run_guarded(io, [this] { io.poll(); });
         return true;
     }
     // Nothing to do now: wait in Asio, which watches the epoll set too.
@@ -122,14 +124,14 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start)
         // Asio counts only its own work, and would return at once if it had
         // none: the guard makes it wait for I/O until the next deadline.
         const auto work = asio::make_work_guard(io);
-        run_guarded([this, deadline = *earliest] {
+        run_guarded(io, [this, deadline = *earliest] {
             if (io.run_one_until(deadline) != 0)
                 io.poll();
         });
         return true;
     }
     std::size_t handlers = 1; // a handler that threw ran
-    run_guarded([this, &handlers] {
+    run_guarded(io, [this, &handlers] {
         handlers = io.run_one();
         if (handlers != 0)
             io.poll();
@@ -146,35 +148,6 @@ bool Hub::Impl::post_at_hand()
         return false; // nobody waits for another thread: sleep at once
     return post_spin.spin(
         [this, posted] { return inbox->posted.load(std::memory_order_acquire) != posted; });
-}
-
-template <class Call>
-void Hub::Impl::run_reporting(Call&& call)
-{
-    try {
-        call();
-    } catch (const GreenletExit&) {
-        // A greenlet that ends with GreenletExit returns normally, so this
-        // one was thrown into the hub itself: let it unwind the loop.
-        throw;
-    } catch (...) {
-        // An exception escaping a callback, or a green thread whose parent
-        // is the hub: nobody waits for it, and the loop must go on.
-        detail::report_current_exception("a hub callback");
-    }
-}
-
-// The node is out of the queue: its handler may free it, or queue it again.
-void Hub::Impl::fire(detail::TimerNode& node)
-{
-    const detail::UserCodeSpan user_code(handoffs);
-    run_reporting([&node] { node.handler(node, detail::TimerEvent::due); });
-}
-
-void Hub::Impl::resume(Greenlet& greenlet)
-{
-    const detail::UserCodeSpan user_code(handoffs);
-    run_reporting([&greenlet] { greenlet.switch_to(); });
 }
 
 Greenlet& Hub::Impl::blockable_current() const
@@ -212,7 +185,7 @@ Hub& Hub::current()
 std::any Hub::switch_to()
 {
     impl_->blockable_current();
-    return impl_->greenlet.switch_to();
+    return detail::SwitchPath::switch_to(impl_->greenlet, {});
 }
 
 Greenlet& Hub::greenlet() noexcept { return impl_->greenlet; }
@@ -264,13 +237,13 @@ void detail::GreenletWake::wake(TimerNode& node, TimerEvent event)
 // already: a parked green thread costs the hub no allocation.
 void sleep(Seconds seconds)
 {
-    Hub& hub = Hub::current();
-    detail::GreenletWake wake(Greenlet::current());
-    detail::HubInternals::impl(hub).timers.push(wake, seconds.to_steady());
+    auto& hub = detail::HubInternals::impl(Hub::current());
+    detail::GreenletWake wake(hub.blockable_current());
+    hub.timers.push(wake, seconds.to_steady());
     // However this greenlet leaves (woken, or unwound by an exception thrown
     // into it), the node must leave the queue before its frame goes.
     const detail::UnqueueOnExit unqueue(wake);
-    hub.switch_to();
+    hub.park_current();
 }
 
 } // namespace eventlet

@@ -17,7 +17,9 @@
 
 #include "eventlet/hub.hpp"
 #include "blocking_detector.hpp"
+#include "report.hpp"
 #include "spin.hpp"
+#include "switch_path.hpp"
 #include "timer_queue.hpp"
 
 namespace eventlet::detail {
@@ -118,10 +120,14 @@ struct Hub::Impl {
     /// Asio's own completions), waiting for one if no call is due now.
     /// \returns false if nothing is left that could ever wake anyone.
     bool run_ready(detail::TimerQueue::Clock::time_point turn_start);
-    /// Runs a scheduled call unless it already ran or was cancelled.
-    void fire(detail::TimerNode& node);
-    /// Switches to a parked greenlet from a hub callback.
-    void resume(Greenlet& greenlet);
+    /// Runs a call that is due; it is out of the queue, so its handler may
+    /// free it or queue it again.
+    [[gnu::always_inline]] void fire(detail::TimerNode& node);
+    /// Switches to a parked greenlet from the hub's loop.
+    [[gnu::always_inline]] void resume(Greenlet& greenlet);
+    /// Switches from the running green thread (not the hub: see
+    /// blockable_current()) to the hub's loop; returns when it is resumed.
+    [[gnu::always_inline]] void park_current() { detail::SwitchPath::switch_to(greenlet, {}); }
     /// Runs `callback` (in the hub), reporting whatever escapes it.
     template <class Call>
     static void run_reporting(Call&& call);
@@ -177,6 +183,43 @@ struct Hub::Impl {
     // still finds the context alive.
     Greenlet greenlet;
 };
+
+// Inline, as the switch path is (switch_path.hpp): the loop switches to a
+// greenlet from its own frame, and resumes there when the greenlet parks.
+inline void Hub::Impl::fire(detail::TimerNode& node)
+{
+    // A parked greenlet's wake-up (sleep(), a killer waiting for its
+    // victim) is most of what a busy hub fires: switch to it from here,
+    // rather than from its handler, one call deeper.
+    if (node.handler == &detail::GreenletWake::wake) {
+        resume(*static_cast<detail::GreenletWake&>(node).greenlet);
+        return;
+    }
+    const detail::UserCodeSpan user_code(handoffs);
+    run_reporting([&node] { node.handler(node, detail::TimerEvent::due); });
+}
+
+inline void Hub::Impl::resume(Greenlet& greenlet)
+{
+    const detail::UserCodeSpan user_code(handoffs);
+    run_reporting([&greenlet] { detail::SwitchPath::switch_to(greenlet, {}); });
+}
+
+template <class Call>
+void Hub::Impl::run_reporting(Call&& call)
+{
+    try {
+        call();
+    } catch (const GreenletExit&) {
+        // A greenlet that ends with GreenletExit returns normally, so this
+        // one was thrown into the hub itself: let it unwind the loop.
+        throw;
+    } catch (...) {
+        // An exception escaping a callback, or a green thread whose parent
+        // is the hub: nobody waits for it, and the loop must go on.
+        detail::report_current_exception("a hub callback");
+    }
+}
 
 namespace detail {
 

@@ -58,8 +58,8 @@ void WaitQueue::remove(Waiter& waiter) noexcept
 
 WaitQueue::Woken WaitQueue::park(std::optional<Seconds> timeout)
 {
-    Hub& hub = Hub::current();
-    Waiter waiter{&Greenlet::current()};
+    auto& hub = HubInternals::impl(Hub::current());
+    Waiter waiter{&hub.blockable_current()};
     append(waiter);
     // The timeout's wake-up lives on this stack, beside the waiter: a timed
     // park allocates nothing. Both go before this call returns, and the
@@ -95,8 +95,8 @@ WaitQueue::Woken WaitQueue::park(std::optional<Seconds> timeout)
         }
     } leave{*this, waiter, timer};
     if (timeout)
-        HubInternals::impl(hub).timers.push(timer, timeout->to_steady());
-    hub.switch_to();
+        hub.timers.push(timer, timeout->to_steady());
+    hub.park_current();
     return waiter.timed_out ? Woken::timed_out : Woken::notified;
 }
 
