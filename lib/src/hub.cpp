@@ -51,12 +51,8 @@ namespace {
 // escaping one leaves io.run(); were it to leave this greenlet too, the hub
 // would be finished for good, and every later wait of the thread would fail.
 template <class Run>
-void run_guarded(asio::io_context& io, Run run)
+void run_guarded(Run run)
 {
-    // Asio stops whenever it runs out of work. Asked here, just before it
-    // runs, not on every turn: the question takes the context's lock.
-    if (io.stopped())
-        io.restart();
     try {
         run();
     } catch (const GreenletExit&) {
@@ -97,6 +93,8 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start)
     bool ran = resume_closed();
     if (fd_waiters > 0 && harvest_ready())
         ran = true;
+    if (io.stopped())
+        io.restart(); // Asio stops whenever it runs out of work
     // The turn's start stands for now: the calls just fired took little
     // time, and a busy loop spares a clock reading per turn. A deadline it
     // misses is one Asio finds passed, and returns at once.
@@ -109,13 +107,13 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start)
         // Asio's set, and a busy loop turns far more often than they come.
         if (now - last_asio_look >= asio_look_interval) {
             last_asio_look = now;
-            run_guarded(io, [this] { io.poll(); });
+            run_guarded([this] { io.poll(); });
         }
         return true;
     }
     last_asio_look = now; // what comes below looks, and may wait
     if (post_at_hand()) {
-        run_guarded(io, [this] { io.poll(); });
+        run_guarded([this] { io.poll(); });
         return true;
     }
     // Nothing to do now: wait in Asio, which watches the epoll set too.
@@ -124,14 +122,14 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start)
         // Asio counts only its own work, and would return at once if it had
         // none: the guard makes it wait for I/O until the next deadline.
         const auto work = asio::make_work_guard(io);
-        run_guarded(io, [this, deadline = *earliest] {
+        run_guarded([this, deadline = *earliest] {
             if (io.run_one_until(deadline) != 0)
                 io.poll();
         });
         return true;
     }
     std::size_t handlers = 1; // a handler that threw ran
-    run_guarded(io, [this, &handlers] {
+    run_guarded([this, &handlers] {
         handlers = io.run_one();
         if (handlers != 0)
             io.poll();
@@ -185,7 +183,7 @@ Hub& Hub::current()
 std::any Hub::switch_to()
 {
     impl_->blockable_current();
-    return detail::SwitchPath::switch_to(impl_->greenlet, {});
+    return impl_->park_current();
 }
 
 Greenlet& Hub::greenlet() noexcept { return impl_->greenlet; }

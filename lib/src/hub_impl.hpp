@@ -127,7 +127,10 @@ struct Hub::Impl {
     [[gnu::always_inline]] void resume(Greenlet& greenlet);
     /// Switches from the running green thread (not the hub: see
     /// blockable_current()) to the hub's loop; returns when it is resumed.
-    [[gnu::always_inline]] void park_current() { detail::SwitchPath::switch_to(greenlet, {}); }
+    [[gnu::always_inline]] std::any park_current()
+    {
+        return detail::SwitchPath::switch_to(greenlet, {});
+    }
     /// Runs `callback` (in the hub), reporting whatever escapes it.
     template <class Call>
     static void run_reporting(Call&& call);

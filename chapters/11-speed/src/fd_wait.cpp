@@ -208,7 +208,7 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
         });
     }
 
-    switch_to();
+    impl.park_current();
 
     switch (wait.outcome) {
     case Outcome::ready:

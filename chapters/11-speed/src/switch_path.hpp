@@ -1,0 +1,116 @@
+// Private: the path of every switch between greenlets, from the checks of
+// Greenlet::switch_to() down to the register switch. Inline, so that the
+// code that decides to switch (Greenlet::switch_to(), the hub's loop, a
+// green thread that parks) calls the register switch from its own frame:
+// src/context.cpp says why that depth costs time on every switch.
+#pragma once
+
+#include <any>
+#include <exception>
+#include <utility>
+
+#include "eventlet/greenlet.hpp"
+#include "thread_state.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+namespace eventlet::detail {
+
+// libstdc++ keeps, per OS thread, the chain of exceptions currently caught
+// and the number of exceptions in flight (`__cxa_eh_globals`). cxxabi.h
+// declares the struct but not its fields; this mirrors the Itanium C++ ABI
+// layout. A greenlet that switches away inside a catch block must get its
+// own chain back, or `throw;` would rethrow someone else's exception.
+struct ExceptionGlobals {
+    void* caught_exceptions;
+    unsigned int uncaught_exceptions;
+#if defined(__ARM_EABI_UNWINDER__)
+    void* propagating_exceptions;
+#endif
+};
+
+/// The switch, for greenlet.cpp and the hub's files (a friend of Greenlet).
+struct SwitchPath {
+    /// Greenlet::switch_to(): the running greenlet passes `value` to
+    /// `target` and resumes it; returns what is passed back to it.
+    [[gnu::always_inline]] static std::any switch_to(Greenlet& target, std::any value)
+    {
+        target.check_thread();
+        if (target.dead()) [[unlikely]]
+            throw_finished(target, "switch to");
+        ThreadState& thread = *target.thread_;
+        if (thread.current == &target)
+            return value; // switching to yourself is a no-op, as in Python
+        thread.value = std::move(value);
+        thread.error = nullptr;
+        return transfer(*thread.current, target);
+    }
+
+    /// Runs on `from`, the running greenlet: suspends it, resumes `target`
+    /// (starting it first if it never ran), and returns what the greenlet
+    /// that switches back to `from` left in the thread's mailbox.
+    [[gnu::always_inline]] static std::any transfer(Greenlet& from, Greenlet& target)
+    {
+        if (!target.started()) [[unlikely]]
+            start_for_switch(target);
+        swap(from, target, false);
+        return receive(*from.thread_);
+    }
+
+    /// The switch itself: the exception state, the sanitizers' views of
+    /// the stacks, then the registers. `from_finished`: `from` will never
+    /// run again (its last switch).
+    [[gnu::always_inline]] static void swap(Greenlet& from, Greenlet& to,
+                                            bool from_finished) noexcept
+    {
+        ThreadState& thread = *from.thread_;
+        auto& eh = *static_cast<ExceptionGlobals*>(thread.exception_globals);
+        from.caught_exceptions_ = eh.caught_exceptions;
+        from.uncaught_exceptions_ = eh.uncaught_exceptions;
+        eh.caught_exceptions = to.caught_exceptions_;
+        eh.uncaught_exceptions = to.uncaught_exceptions_;
+        thread.previous = &from;
+        thread.current = &to;
+#if defined(__SANITIZE_ADDRESS__)
+        // Tell ASan which stack we are about to run on; a finished greenlet
+        // passes null so that ASan frees its fake stack instead of keeping it.
+        const void* bottom = to.stack_ ? to.stack_.bottom() : to.asan_stack_bottom_;
+        const std::size_t size = to.stack_ ? to.stack_.size() : to.asan_stack_size_;
+        __sanitizer_start_switch_fiber(from_finished ? nullptr : &from.asan_fake_stack_, bottom,
+                                       size);
+#else
+        (void)from_finished;
+#endif
+        MachineContext::swap(from.context_, to.context_);
+#if defined(__SANITIZE_ADDRESS__)
+        // We are `from` again, resumed by `thread.previous`. ASan reports the
+        // bounds of the stack we came from: that is how the root greenlet, which
+        // runs on the thread's own stack, gets its bounds recorded.
+        __sanitizer_finish_switch_fiber(from.asan_fake_stack_, &thread.previous->asan_stack_bottom_,
+                                        &thread.previous->asan_stack_size_);
+#endif
+    }
+
+    /// The first thing a greenlet does whenever it is resumed: give back
+    /// the stack of a greenlet that just finished (it could not free the
+    /// memory it was running on), then open the mailbox.
+    [[gnu::always_inline]] static std::any receive(ThreadState& thread)
+    {
+        if (thread.finished != nullptr) [[unlikely]]
+            release_finished(thread);
+        if (thread.error) [[unlikely]]
+            std::rethrow_exception(std::exchange(thread.error, nullptr));
+        std::any value = std::move(thread.value);
+        thread.value.reset();
+        return value;
+    }
+
+    // The rare branches, out of line (greenlet.cpp) to keep the inline path short.
+    [[noreturn, gnu::cold]] static void throw_finished(const Greenlet& target, const char* verb);
+    [[gnu::cold]] static void start_for_switch(Greenlet& target);
+    static void release_finished(ThreadState& thread) noexcept;
+};
+
+} // namespace eventlet::detail
