@@ -12,24 +12,11 @@ namespace eventlet::detail {
 // eventlet_swap_stack(void** save_to, void* resume_from), System V ABI:
 // pushes the callee-saved registers and the floating-point control words on
 // the current stack, stores the stack pointer in *save_to, loads
-// resume_from, pops the same frame and jumps to the return address found on
-// top of it, in the other flow of control. Caller-saved registers need no
-// saving: the compiler has already assumed that the call clobbers them.
-//
-// Why a jump and not `ret`: the processor predicts each `ret` from a small
-// stack of the return addresses of the calls it has seen (the return stack
-// buffer), and the call that entered here was made by the flow we leave.
-// A `ret` into the other flow would be predicted to land where this one
-// called from, and almost never does: each mispredicted return costs some
-// 20 cycles, as much as the whole switch. An indirect jump is predicted
-// from the jump's own history instead, and a program's switches go to the
-// same few places again and again. The return address the call pushed is
-// left on the predictor's stack unmatched: the first `ret` the resumed flow
-// makes is mispredicted either way, so the callers of swap() call it from
-// the frame that goes on after the switch (it is inline for that), rather
-// than through helper frames that would each return once more.
-// A jump into a stack that no call made is what hardware shadow stacks
-// (Intel CET) forbid; Debian 12 does not enable them for user programs.
+// resume_from, pops the same frame and returns into the other flow of
+// control. Caller-saved registers need no saving: the compiler has already
+// assumed that the call clobbers them. A return into a stack that no call
+// made is what hardware shadow stacks (Intel CET) forbid; Debian 12 does not
+// enable them for user programs.
 //
 // eventlet_context_start: where a prepared stack "returns" to on its first
 // switch. The entry function comes in r12 (popped from the frame that
@@ -38,8 +25,6 @@ namespace eventlet::detail {
 asm(R"(
     .text
     .p2align 4
-    .globl eventlet_swap_stack
-    .hidden eventlet_swap_stack
     .type eventlet_swap_stack, @function
 eventlet_swap_stack:
     pushq %rbp
@@ -62,8 +47,7 @@ eventlet_swap_stack:
     popq %r15
     popq %rbx
     popq %rbp
-    popq %rcx
-    jmpq *%rcx
+    ret
     .size eventlet_swap_stack, .-eventlet_swap_stack
 
     .p2align 4
@@ -81,6 +65,7 @@ eventlet_context_start:
     .size eventlet_context_start, .-eventlet_context_start
 )");
 
+extern "C" void eventlet_swap_stack(void** save_to, void* resume_from) noexcept;
 extern "C" void eventlet_context_start() noexcept;
 
 namespace {
@@ -117,6 +102,11 @@ void MachineContext::prepare(void* bottom, std::size_t size, EntryFunction entry
     frame->r12 = reinterpret_cast<void*>(entry);
     frame->return_address = reinterpret_cast<void*>(&eventlet_context_start);
     stack_pointer_ = frame;
+}
+
+void MachineContext::swap(MachineContext& from, MachineContext& to) noexcept
+{
+    eventlet_swap_stack(&from.stack_pointer_, to.stack_pointer_);
 }
 
 #else // the portable fallback: one signal-mask system call per switch

@@ -208,7 +208,7 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
         });
     }
 
-    impl.park_current();
+    switch_to();
 
     switch (wait.outcome) {
     case Outcome::ready:

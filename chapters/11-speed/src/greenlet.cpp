@@ -7,8 +7,11 @@
 
 #include <cxxabi.h>
 
-#include "switch_path.hpp"
 #include "thread_state.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 namespace eventlet {
 namespace detail {
@@ -41,6 +44,24 @@ ThreadState& ThreadState::get()
 namespace {
 
 std::atomic<std::uint64_t> next_greenlet_id{1};
+
+// libstdc++ keeps, per OS thread, the chain of exceptions currently caught
+// and the number of exceptions in flight (`__cxa_eh_globals`). cxxabi.h
+// declares the struct but not its fields; this mirrors the Itanium C++ ABI
+// layout. A greenlet that switches away inside a catch block must get its
+// own chain back, or `throw;` would rethrow someone else's exception.
+struct ExceptionGlobals {
+    void* caught_exceptions;
+    unsigned int uncaught_exceptions;
+#if defined(__ARM_EABI_UNWINDER__)
+    void* propagating_exceptions;
+#endif
+};
+
+ExceptionGlobals& exception_globals(detail::ThreadState& thread) noexcept
+{
+    return *static_cast<ExceptionGlobals*>(thread.exception_globals);
+}
 
 [[noreturn]] void fatal(const Greenlet& greenlet, const char* problem) noexcept
 {
@@ -178,7 +199,15 @@ void Greenlet::unlink_from_parent() noexcept
 
 std::any Greenlet::switch_to(std::any value)
 {
-    return detail::SwitchPath::switch_to(*this, std::move(value));
+    check_thread();
+    if (dead())
+        throw std::logic_error("cannot switch to greenlet '" + name() + "': it has finished");
+    detail::ThreadState& thread = *thread_;
+    if (thread.current == this)
+        return value; // switching to yourself is a no-op, as in Python
+    thread.value = std::move(value);
+    thread.error = nullptr;
+    return thread.current->transfer_to(*this);
 }
 
 std::any Greenlet::throw_in(std::exception_ptr error)
@@ -187,46 +216,49 @@ std::any Greenlet::throw_in(std::exception_ptr error)
     if (!error)
         throw std::invalid_argument("throw_in needs an exception");
     if (dead())
-        detail::SwitchPath::throw_finished(*this, "throw into");
+        throw std::logic_error("cannot throw into greenlet '" + name() + "': it has finished");
     detail::ThreadState& thread = *thread_;
     if (thread.current == this)
         std::rethrow_exception(error);
     thread.value.reset();
     thread.error = std::move(error);
-    return detail::SwitchPath::transfer(*thread.current, *this);
+    return thread.current->transfer_to(*this);
 }
 
 std::any Greenlet::throw_in() { return throw_in(std::make_exception_ptr(GreenletExit{})); }
 
-namespace detail {
-
-void SwitchPath::throw_finished(const Greenlet& target, const char* verb)
+// Runs on the current greenlet (`this`): suspends it, resumes `target`, and
+// returns when something switches back here.
+std::any Greenlet::transfer_to(Greenlet& target)
 {
-    throw std::logic_error(std::string("cannot ") + verb + " greenlet '" + target.name() +
-                           "': it has finished");
-}
-
-// Starting maps a stack, which can fail: then the switch does not happen,
-// and the value or exception meant for `target` must not wait in the
-// mailbox for whoever is switched to next.
-void SwitchPath::start_for_switch(Greenlet& target)
-{
-    try {
-        target.start();
-    } catch (...) {
-        target.thread_->value.reset();
-        target.thread_->error = nullptr;
-        throw;
+    if (!target.started()) {
+        try {
+            target.start();
+        } catch (...) {
+            thread_->value.reset();
+            thread_->error = nullptr;
+            throw;
+        }
     }
+    switch_context(*this, target, false);
+    return receive(*thread_);
 }
 
-void SwitchPath::release_finished(ThreadState& thread) noexcept
+// The first thing a greenlet does whenever it is resumed: give back the
+// stack of a greenlet that just finished (it could not free the memory it
+// was running on), then open the mailbox.
+std::any Greenlet::receive(detail::ThreadState& thread)
 {
-    thread.stacks.release(std::move(thread.finished->stack_));
-    thread.finished = nullptr;
+    if (thread.finished != nullptr) {
+        thread.stacks.release(std::move(thread.finished->stack_));
+        thread.finished = nullptr;
+    }
+    if (thread.error)
+        std::rethrow_exception(std::exchange(thread.error, nullptr));
+    std::any value = std::move(thread.value);
+    thread.value.reset();
+    return value;
 }
-
-} // namespace detail
 
 void Greenlet::start()
 {
@@ -239,6 +271,35 @@ void Greenlet::start()
     }
     stack_ = std::move(stack);
     state_ = State::started;
+}
+
+void Greenlet::switch_context(Greenlet& from, Greenlet& to, bool from_finished) noexcept
+{
+    detail::ThreadState& thread = *from.thread_;
+    ExceptionGlobals& eh = exception_globals(thread);
+    from.caught_exceptions_ = eh.caught_exceptions;
+    from.uncaught_exceptions_ = eh.uncaught_exceptions;
+    eh.caught_exceptions = to.caught_exceptions_;
+    eh.uncaught_exceptions = to.uncaught_exceptions_;
+    thread.previous = &from;
+    thread.current = &to;
+#if defined(__SANITIZE_ADDRESS__)
+    // Tell ASan which stack we are about to run on; a finished greenlet
+    // passes null so that ASan frees its fake stack instead of keeping it.
+    const void* bottom = to.stack_ ? to.stack_.bottom() : to.asan_stack_bottom_;
+    const std::size_t size = to.stack_ ? to.stack_.size() : to.asan_stack_size_;
+    __sanitizer_start_switch_fiber(from_finished ? nullptr : &from.asan_fake_stack_, bottom, size);
+#else
+    (void)from_finished;
+#endif
+    detail::MachineContext::swap(from.context_, to.context_);
+#if defined(__SANITIZE_ADDRESS__)
+    // We are `from` again, resumed by `thread.previous`. ASan reports the
+    // bounds of the stack we came from: that is how the root greenlet, which
+    // runs on the thread's own stack, gets its bounds recorded.
+    __sanitizer_finish_switch_fiber(from.asan_fake_stack_, &thread.previous->asan_stack_bottom_,
+                                    &thread.previous->asan_stack_size_);
+#endif
 }
 
 // The function a new greenlet starts in (MachineContext::prepare). It must never return
@@ -264,7 +325,7 @@ void Greenlet::run_body(detail::ThreadState& thread) noexcept
     std::any result;
     std::exception_ptr failure;
     try {
-        result = body_(detail::SwitchPath::receive(thread));
+        result = body_(receive(thread));
     } catch (const GreenletExit&) {
         // Finishing on request is a normal end: the parent gets no value.
     } catch (...) {
@@ -295,7 +356,7 @@ void Greenlet::finish(detail::ThreadState& thread) noexcept
     // We are still running on our own stack, so we cannot free it: the
     // greenlet we switch to does, in receive().
     thread.finished = this;
-    detail::SwitchPath::swap(*this, *target, true);
+    switch_context(*this, *target, true);
     fatal(*this, "was resumed after it finished");
 }
 

@@ -127,6 +127,21 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start)
     return handlers != 0;
 }
 
+void Hub::Impl::run_reporting(const std::function<void()>& callback)
+{
+    try {
+        callback();
+    } catch (const GreenletExit&) {
+        // A greenlet that ends with GreenletExit returns normally, so this
+        // one was thrown into the hub itself: let it unwind the loop.
+        throw;
+    } catch (...) {
+        // An exception escaping a callback, or a green thread whose parent
+        // is the hub: nobody waits for it, and the loop must go on.
+        detail::report_current_exception("a hub callback");
+    }
+}
+
 void Hub::Impl::fire(detail::TimerState& state)
 {
     if (state.done)
@@ -135,6 +150,11 @@ void Hub::Impl::fire(detail::TimerState& state)
     // Moved out first, so that the callback may cancel its own handle.
     const std::function<void()> callback = std::move(state.callback);
     run_reporting(callback);
+}
+
+void Hub::Impl::resume(Greenlet& greenlet)
+{
+    run_reporting([&greenlet] { greenlet.switch_to(); });
 }
 
 Greenlet& Hub::Impl::blockable_current() const
@@ -168,7 +188,7 @@ Hub& Hub::current()
 std::any Hub::switch_to()
 {
     impl_->blockable_current();
-    return impl_->park_current();
+    return impl_->greenlet.switch_to();
 }
 
 Greenlet& Hub::greenlet() noexcept { return impl_->greenlet; }

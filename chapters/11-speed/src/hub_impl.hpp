@@ -13,8 +13,6 @@
 #include <asio/posix/stream_descriptor.hpp>
 
 #include "eventlet/hub.hpp"
-#include "report.hpp"
-#include "switch_path.hpp"
 #include "timer_queue.hpp"
 
 namespace eventlet::detail {
@@ -77,17 +75,10 @@ struct Hub::Impl {
     bool run_ready(detail::TimerQueue::Clock::time_point turn_start);
     /// Runs a scheduled call unless it already ran or was cancelled.
     void fire(detail::TimerState& state);
-    /// Switches to a parked greenlet from the hub's loop.
-    [[gnu::always_inline]] void resume(Greenlet& greenlet);
-    /// Switches from the running green thread (not the hub: see
-    /// blockable_current()) to the hub's loop; returns when it is resumed.
-    [[gnu::always_inline]] std::any park_current()
-    {
-        return detail::SwitchPath::switch_to(greenlet, {});
-    }
-    /// Runs `call` (in the hub), reporting whatever escapes it.
-    template <class Call>
-    static void run_reporting(Call&& call);
+    /// Switches to a parked greenlet from a hub callback.
+    void resume(Greenlet& greenlet);
+    /// Runs `callback` (in the hub), reporting whatever escapes it.
+    static void run_reporting(const std::function<void()>& callback);
     /// Takes `fd` out of the epoll set and forgets it.
     void forget(int fd) noexcept;
     /// Runs the waiters of the descriptors that became ready, without
@@ -127,28 +118,5 @@ struct Hub::Impl {
     // still finds the context alive.
     Greenlet greenlet;
 };
-
-// Inline, as the switch path is (switch_path.hpp): the loop switches to a
-// greenlet from its own frame, and resumes there when the greenlet parks.
-inline void Hub::Impl::resume(Greenlet& greenlet)
-{
-    run_reporting([&greenlet] { detail::SwitchPath::switch_to(greenlet, {}); });
-}
-
-template <class Call>
-void Hub::Impl::run_reporting(Call&& call)
-{
-    try {
-        call();
-    } catch (const GreenletExit&) {
-        // A greenlet that ends with GreenletExit returns normally, so this
-        // one was thrown into the hub itself: let it unwind the loop.
-        throw;
-    } catch (...) {
-        // An exception escaping a callback, or a green thread whose parent
-        // is the hub: nobody waits for it, and the loop must go on.
-        detail::report_current_exception("a hub callback");
-    }
-}
 
 } // namespace eventlet

@@ -20,7 +20,6 @@ namespace eventlet {
 namespace detail {
 struct ThreadState;
 struct GreenletInternals;
-struct SwitchPath;
 } // namespace detail
 
 /// Thrown into a greenlet to make it unwind and finish (by `Greenlet::throw_in()`,
@@ -142,7 +141,6 @@ public:
 private:
     friend struct detail::ThreadState;
     friend struct detail::GreenletInternals;
-    friend struct detail::SwitchPath;
     enum class State : unsigned char { not_started, started, dead };
     struct RootTag {};
 
@@ -177,6 +175,9 @@ private:
 
     void check_thread() const;
     void start();
+    std::any transfer_to(Greenlet& target);
+    static std::any receive(detail::ThreadState& thread);
+    static void switch_context(Greenlet& from, Greenlet& to, bool from_finished) noexcept;
     static void entry() noexcept;
     void run_body(detail::ThreadState& thread) noexcept;
     [[noreturn]] void finish(detail::ThreadState& thread) noexcept;

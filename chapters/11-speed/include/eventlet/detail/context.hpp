@@ -16,14 +16,6 @@
 #include <ucontext.h>
 #endif
 
-#if defined(EVENTLET_DETAIL_REGISTER_SWITCH)
-/// The register switch itself (src/context.cpp): saves the running flow of
-/// control's registers on its stack, stores its stack pointer in `*save_to`,
-/// and resumes the flow whose stack pointer is `resume_from`. Only
-/// MachineContext::swap() calls it.
-extern "C" void eventlet_swap_stack(void** save_to, void* resume_from) noexcept;
-#endif
-
 namespace eventlet::detail {
 
 /// Where a suspended flow of control resumes: its registers, kept on its own
@@ -57,14 +49,5 @@ private:
     ucontext_t context_{};
 #endif
 };
-
-#if defined(EVENTLET_DETAIL_REGISTER_SWITCH)
-// Inline, so that whoever decides to switch calls the register switch from
-// its own frame: src/context.cpp says why the depth of that call matters.
-inline void MachineContext::swap(MachineContext& from, MachineContext& to) noexcept
-{
-    eventlet_swap_stack(&from.stack_pointer_, to.stack_pointer_);
-}
-#endif
 
 } // namespace eventlet::detail
