@@ -148,12 +148,9 @@ bool Hub::Impl::post_at_hand()
         [this, posted] { return inbox->posted.load(std::memory_order_acquire) != posted; });
 }
 
-Greenlet& Hub::Impl::blockable_current() const
+void Hub::Impl::throw_blocking_in_hub()
 {
-    Greenlet& current = Greenlet::current();
-    if (&current == &greenlet)
-        throw std::logic_error("cannot block inside the hub: a hub callback must not sleep or wait");
-    return current;
+    throw std::logic_error("cannot block inside the hub: a hub callback must not sleep or wait");
 }
 
 namespace {

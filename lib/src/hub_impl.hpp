@@ -143,8 +143,16 @@ struct Hub::Impl {
     /// some green thread waits on a descriptor, and stop watching it when
     /// none does (an idle watch would hide a deadlock).
     void watch_epoll_set();
-    /// Throws std::logic_error if the current greenlet is the hub.
-    Greenlet& blockable_current() const;
+    /// The running greenlet; throws std::logic_error if it is the hub's.
+    Greenlet& blockable_current() const
+    {
+        // The hub's greenlet exists: so does the thread's state.
+        Greenlet& current = *detail::this_thread->current;
+        if (&current == &greenlet) [[unlikely]]
+            throw_blocking_in_hub();
+        return current;
+    }
+    [[noreturn, gnu::cold]] static void throw_blocking_in_hub();
     /// Before the loop sleeps: true if a call posted from another thread is
     /// in Asio's queue, or comes within detail::hand_over_spin while some
     /// green thread expects one (ExpectPosts). Then the loop polls instead.

@@ -5,13 +5,6 @@
 namespace eventlet::detail {
 namespace {
 
-bool due_before(const TimerNode& a, const TimerNode& b) noexcept
-{
-    if (a.deadline != b.deadline)
-        return a.deadline < b.deadline;
-    return a.sequence < b.sequence;
-}
-
 // A shared call's handler. The queue's reference is taken over first: the
 // state then lives until its call has returned, even if the call drops
 // every handle to it.
@@ -51,25 +44,14 @@ TimerQueue::~TimerQueue()
         drop(node);
 }
 
-// The node counts as queued (its `queue` set) only once it is in: a
-// push_back that throws leaves it out, and its owner must not remove it.
-void TimerQueue::push(TimerNode& node, Clock::duration delay)
+void TimerQueue::push_timed(TimerNode& node, Clock::duration delay)
 {
     node.sequence = sequence_++;
-    if (delay <= Clock::duration::zero()) {
-        if (!heap_.empty())
-            last_now_ = Clock::now();
-        node.deadline = last_now_;
-        node.next_turn = true;
-        node.slot = next_turn_popped_ + static_cast<std::uint32_t>(next_turn_.size());
-        next_turn_.push_back(&node);
-    } else {
-        last_now_ = Clock::now();
-        node.deadline = last_now_ + delay;
-        node.next_turn = false;
-        heap_.push_back(&node);
-        sift_up(heap_.size() - 1, &node);
-    }
+    last_now_ = Clock::now();
+    node.deadline = last_now_ + delay;
+    node.next_turn = false;
+    heap_.push_back(&node);
+    sift_up(heap_.size() - 1, &node);
     node.queue = this;
 }
 
@@ -137,51 +119,6 @@ TimerNode* TimerQueue::take_heap_front() noexcept
     if (!heap_.empty())
         sift_down(0, last);
     return front;
-}
-
-void TimerQueue::drop_removed_fronts() noexcept
-{
-    while (!next_turn_.empty() && next_turn_.front() == nullptr) {
-        next_turn_.pop_front();
-        ++next_turn_popped_;
-    }
-}
-
-bool TimerQueue::front_is_next_turn() const noexcept
-{
-    if (next_turn_.empty())
-        return false;
-    return heap_.empty() || !due_before(*heap_.front(), *next_turn_.front());
-}
-
-TimerNode* TimerQueue::pop_due(Clock::time_point now, std::uint64_t before) noexcept
-{
-    if (now > last_now_)
-        last_now_ = now;
-    TimerNode* node = nullptr;
-    if (front_is_next_turn()) {
-        if (next_turn_.front()->sequence >= before)
-            return nullptr;
-        node = next_turn_.front();
-        next_turn_.pop_front();
-        ++next_turn_popped_;
-        drop_removed_fronts();
-    } else {
-        if (heap_.empty() || heap_.front()->deadline > now || heap_.front()->sequence >= before)
-            return nullptr;
-        node = take_heap_front();
-    }
-    node->queue = nullptr;
-    return node;
-}
-
-std::optional<TimerQueue::Clock::time_point> TimerQueue::earliest() noexcept
-{
-    if (front_is_next_turn())
-        return next_turn_.front()->deadline;
-    if (heap_.empty())
-        return std::nullopt;
-    return heap_.front()->deadline;
 }
 
 } // namespace eventlet::detail

@@ -43,9 +43,28 @@ public:
     TimerQueue(const TimerQueue&) = delete;
     TimerQueue& operator=(const TimerQueue&) = delete;
 
+    // What every turn and every sleep(0) calls is inline here; the heap's
+    // moves stay out of line, in timer_queue.cpp.
+
     /// Queues `node`, which must be in no queue, to be due `delay` from now
     /// (zero or less: at the next turn).
-    void push(TimerNode& node, Clock::duration delay);
+    void push(TimerNode& node, Clock::duration delay)
+    {
+        if (delay > Clock::duration::zero()) {
+            push_timed(node, delay);
+            return;
+        }
+        // The node counts as queued (its `queue` set) only once it is in: a
+        // push_back that throws leaves it out, and its owner must not remove it.
+        node.sequence = sequence_++;
+        if (!heap_.empty())
+            last_now_ = Clock::now();
+        node.deadline = last_now_;
+        node.next_turn = true;
+        node.slot = next_turn_popped_ + static_cast<std::uint32_t>(next_turn_.size());
+        next_turn_.push_back(&node);
+        node.queue = this;
+    }
     /// Takes `node` out of this queue, where it must be.
     void remove(TimerNode& node) noexcept;
     /// The sequence number the next call pushed will get: calls pushed from
@@ -53,13 +72,58 @@ public:
     std::uint64_t next_sequence() const noexcept { return sequence_; }
     /// Takes out the first call that is due at `now` and was pushed before
     /// `before`, or returns null.
-    TimerNode* pop_due(Clock::time_point now, std::uint64_t before) noexcept;
+    TimerNode* pop_due(Clock::time_point now, std::uint64_t before) noexcept
+    {
+        if (now > last_now_)
+            last_now_ = now;
+        TimerNode* node = nullptr;
+        if (front_is_next_turn()) {
+            if (next_turn_.front()->sequence >= before)
+                return nullptr;
+            node = next_turn_.front();
+            next_turn_.pop_front();
+            ++next_turn_popped_;
+            drop_removed_fronts();
+        } else {
+            if (heap_.empty() || heap_.front()->deadline > now || heap_.front()->sequence >= before)
+                return nullptr;
+            node = take_heap_front();
+        }
+        node->queue = nullptr;
+        return node;
+    }
     /// The deadline of the first call, if any.
-    std::optional<Clock::time_point> earliest() noexcept;
+    std::optional<Clock::time_point> earliest() noexcept
+    {
+        if (front_is_next_turn())
+            return next_turn_.front()->deadline;
+        if (heap_.empty())
+            return std::nullopt;
+        return heap_.front()->deadline;
+    }
 
 private:
-    void drop_removed_fronts() noexcept;
-    bool front_is_next_turn() const noexcept;
+    static bool due_before(const TimerNode& a, const TimerNode& b) noexcept
+    {
+        if (a.deadline != b.deadline)
+            return a.deadline < b.deadline;
+        return a.sequence < b.sequence;
+    }
+    // push() with a delay: into the heap.
+    void push_timed(TimerNode& node, Clock::duration delay);
+    void drop_removed_fronts() noexcept
+    {
+        while (!next_turn_.empty() && next_turn_.front() == nullptr) {
+            next_turn_.pop_front();
+            ++next_turn_popped_;
+        }
+    }
+    bool front_is_next_turn() const noexcept
+    {
+        if (next_turn_.empty())
+            return false;
+        return heap_.empty() || !due_before(*heap_.front(), *next_turn_.front());
+    }
     void place(std::size_t index, TimerNode* node) noexcept;
     void sift_up(std::size_t index, TimerNode* node) noexcept;
     void sift_down(std::size_t index, TimerNode* node) noexcept;
