@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -51,8 +52,12 @@ namespace {
 // escaping one leaves io.run(); were it to leave this greenlet too, the hub
 // would be finished for good, and every later wait of the thread would fail.
 template <class Run>
-void run_guarded(Run run)
+void run_guarded(asio::io_context& io, Run run)
 {
+    // Asio stops whenever it runs out of work. Asked here, just before it
+    // runs, not on every turn: the question takes the context's lock.
+    if (io.stopped())
+        io.restart();
     try {
         run();
     } catch (const GreenletExit&) {
@@ -60,6 +65,19 @@ void run_guarded(Run run)
     } catch (...) {
         detail::report_current_exception("a hub handler");
     }
+}
+
+// The kernel's monotonic time at its last tick (CLOCK_MONOTONIC_COARSE):
+// the clock steady_clock reads, without the read of the hardware counter.
+// A few nanoseconds where steady_clock::now() costs tens on a virtual
+// machine, and at most a tick (1 to 4 ms) behind it.
+detail::TimerQueue::Clock::time_point coarse_now() noexcept
+{
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    return detail::TimerQueue::Clock::time_point(
+        std::chrono::duration_cast<detail::TimerQueue::Clock::duration>(
+            std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec)));
 }
 
 } // namespace
@@ -74,18 +92,22 @@ void run_guarded(Run run)
 void Hub::Impl::run_loop()
 {
     for (;;) {
-        const auto now = detail::TimerQueue::Clock::now();
+        // Only a timer with a delay needs the time: a call at the next turn
+        // is due whatever the clock says. A loop of sleep(0)s then reads no
+        // clock (see run_ready() for Asio's share).
+        const bool clock_read = timers.has_deadlines();
+        const auto now = clock_read ? detail::TimerQueue::Clock::now() : timers.last_now();
         const std::uint64_t before = timers.next_sequence();
         while (detail::TimerNode* const node = timers.pop_due(now, before))
             fire(*node);
-        if (!run_ready(now))
+        if (!run_ready(now, clock_read))
             Greenlet::root().throw_in(std::make_exception_ptr(
                 Deadlock("every green thread is waiting and nothing can wake one: the hub has no "
                          "timers, no descriptors to watch and no callbacks left")));
     }
 }
 
-bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start)
+bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool clock_read)
 {
     // The hub's own descriptors first, straight from the kernel: looked at
     // on every turn while anyone waits on one, so that a green thread that
@@ -93,8 +115,6 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start)
     bool ran = resume_closed();
     if (fd_waiters > 0 && harvest_ready())
         ran = true;
-    if (io.stopped())
-        io.restart(); // Asio stops whenever it runs out of work
     // The turn's start stands for now: the calls just fired took little
     // time, and a busy loop spares a clock reading per turn. A deadline it
     // misses is one Asio finds passed, and returns at once.
@@ -105,15 +125,19 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start)
         // completions (resolver, signals, a user's Asio objects) are looked
         // at too, but not on every busy turn: each look is an epoll_wait on
         // Asio's set, and a busy loop turns far more often than they come.
-        if (now - last_asio_look >= asio_look_interval) {
-            last_asio_look = now;
-            run_guarded([this] { io.poll(); });
+        // A turn that read no clock asks the coarse one: the look then comes
+        // at the first tick after the interval (1 to 4 ms on a busy loop
+        // without timers), not on every turn.
+        const auto look_time = clock_read ? now : coarse_now();
+        if (look_time - last_asio_look >= asio_look_interval) {
+            last_asio_look = look_time;
+            run_guarded(io, [this] { io.poll(); });
         }
         return true;
     }
-    last_asio_look = now; // what comes below looks, and may wait
+    last_asio_look = clock_read ? now : coarse_now(); // what comes below looks, and may wait
     if (post_at_hand()) {
-        run_guarded([this] { io.poll(); });
+        run_guarded(io, [this] { io.poll(); });
         return true;
     }
     // Nothing to do now: wait in Asio, which watches the epoll set too.
@@ -122,14 +146,14 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start)
         // Asio counts only its own work, and would return at once if it had
         // none: the guard makes it wait for I/O until the next deadline.
         const auto work = asio::make_work_guard(io);
-        run_guarded([this, deadline = *earliest] {
+        run_guarded(io, [this, deadline = *earliest] {
             if (io.run_one_until(deadline) != 0)
                 io.poll();
         });
         return true;
     }
     std::size_t handlers = 1; // a handler that threw ran
-    run_guarded([this, &handlers] {
+    run_guarded(io, [this, &handlers] {
         handlers = io.run_one();
         if (handlers != 0)
             io.poll();

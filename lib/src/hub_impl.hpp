@@ -118,8 +118,10 @@ struct Hub::Impl {
     void run_loop();
     /// The second half of a turn: runs the handlers of what is ready (I/O,
     /// Asio's own completions), waiting for one if no call is due now.
-    /// \returns false if nothing is left that could ever wake anyone.
-    bool run_ready(detail::TimerQueue::Clock::time_point turn_start);
+    /// `clock_read`: `turn_start` is a reading of the clock, not the queue's
+    /// last known time. \returns false if nothing is left that could ever
+    /// wake anyone.
+    bool run_ready(detail::TimerQueue::Clock::time_point turn_start, bool clock_read);
     /// Runs a call that is due; it is out of the queue, so its handler may
     /// free it or queue it again.
     [[gnu::always_inline]] void fire(detail::TimerNode& node);
@@ -170,7 +172,8 @@ struct Hub::Impl {
     std::size_t fd_waiters = 0; // green threads parked on a descriptor now
     std::uint32_t next_generation = 0;
     // While the loop is busy it looks at Asio's completions at most this
-    // often; an idle loop waits in Asio and sees them at once.
+    // often (by the coarse clock's ticks on turns that read no clock: see
+    // run_ready()); an idle loop waits in Asio and sees them at once.
     static constexpr std::chrono::microseconds asio_look_interval{500};
     detail::TimerQueue::Clock::time_point last_asio_look{};
     // Waits that notify_close() ended, to be resumed at the next turn (it

@@ -92,6 +92,10 @@ public:
         node->queue = nullptr;
         return node;
     }
+    /// True if a call with a delay is queued: only those need the clock.
+    bool has_deadlines() const noexcept { return !heap_.empty(); }
+    /// The latest time the queue read or was told (see last_now_).
+    Clock::time_point last_now() const noexcept { return last_now_; }
     /// The deadline of the first call, if any.
     std::optional<Clock::time_point> earliest() noexcept
     {
