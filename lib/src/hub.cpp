@@ -127,9 +127,13 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool
         // Asio's set, and a busy loop turns far more often than they come.
         // A turn that read no clock asks the coarse one: the look then comes
         // at the first tick after the interval (1 to 4 ms on a busy loop
-        // without timers), not on every turn.
+        // without timers), not on every turn. A call posted by another
+        // thread (HubHandle::post) does not wait for it: the count of posts
+        // says at once that one is in Asio's queue.
         const auto look_time = clock_read ? now : coarse_now();
-        if (look_time - last_asio_look >= asio_look_interval) {
+        const bool post_waiting =
+            inbox->posted.load(std::memory_order_acquire) != inbox->delivered;
+        if (post_waiting || look_time - last_asio_look >= asio_look_interval) {
             last_asio_look = look_time;
             run_guarded(io, [this] { io.poll(); });
         }

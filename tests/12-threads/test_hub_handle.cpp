@@ -6,6 +6,7 @@
 #include <eventlet/hub.hpp>
 #include <eventlet/hub_handle.hpp>
 
+#include <atomic>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -41,6 +42,32 @@ TEST_CASE("calls posted from another thread run in the hub's thread, in order",
         CHECK(ran[static_cast<std::size_t>(i)] == i);
         CHECK(ran_on[static_cast<std::size_t>(i)] == std::this_thread::get_id());
     }
+}
+
+TEST_CASE("a busy hub runs a posted call within its next two turns", "[threads][hub-handle]")
+{
+    // The hub looks in Asio's queue only now and then while it is busy, but
+    // a post is counted, and the count is read on every turn. The poster
+    // says when its post is counted; from then on, a green thread that
+    // keeps yielding must see the call run within a few of its sleep(0)s
+    // (each sleep(0) is one turn), not after the next look at Asio.
+    const HubHandle hub = Hub::current().handle();
+    std::atomic<bool> posted{false};
+    bool ran = false;
+    std::jthread poster([&] {
+        CHECK(hub.post([&ran] { ran = true; }));
+        posted.store(true, std::memory_order_release);
+    });
+    while (!posted.load(std::memory_order_acquire))
+        eventlet::sleep(0);
+    int turns = 0;
+    while (!ran && turns < 1000) {
+        eventlet::sleep(0);
+        ++turns;
+    }
+    INFO("the call ran after " << turns << " sleep(0)s");
+    CHECK(ran);
+    CHECK(turns <= 3);
 }
 
 TEST_CASE("without ExpectPosts, a hub that waits only for posts raises Deadlock",

@@ -43,7 +43,7 @@ public:
     /// turn (an exception escaping it is reported on stderr, and the hub goes
     /// on). Calls posted by one thread run in the order it posted them.
     /// A hub blocked in its loop wakes at once; a busy one runs the call
-    /// within half a millisecond. Callable from any thread, the hub's own
+    /// within its next two turns. Callable from any thread, the hub's own
     /// included. Never blocks (beyond a short lock) and never switches.
     /// \returns false, without running `call`, if the hub is gone.
     /// \throws std::bad_alloc; std::invalid_argument for an empty `call`.
