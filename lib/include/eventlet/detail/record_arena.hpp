@@ -16,7 +16,7 @@ namespace eventlet::detail {
 /// Why not malloc: a burst keeps every state alive at once, and each fresh
 /// 4 KiB page the heap grows into costs a page fault, which on a virtual
 /// machine costs microseconds: with a few hundred bytes a state, the faults
-/// were most of a spawn's time. The arena carves records from blocks of
+/// are most of what a spawn costs on malloc's heap. The arena carves records from blocks of
 /// 2 MiB mapped on their own. While the thread has less than
 /// `small_page_blocks` blocks' worth of records out (8 MiB, some 20,000
 /// states), a block has 4 KiB pages, asked for 64 KiB at a time, so that a
@@ -26,9 +26,12 @@ namespace eventlet::detail {
 ///
 /// A freed record goes on the freeing thread's list for its size (in steps
 /// of 16 bytes), up to `kept_per_size` of them, and is handed out again,
-/// newest first; beyond that it is given back for good. A block is unmapped
-/// once none of its records is alive or kept and no thread carves from it:
-/// after a burst, what a thousand records per size do not hold goes back to
+/// newest first. Beyond that it goes back to its block, where the thread
+/// that carved it takes it up again the next time it needs room. A block is
+/// unmapped once none of its records is out: at once when its own thread
+/// gives back the last one, at that thread's next need for room when
+/// another thread did, and with the last one when its thread has exited.
+/// After a burst, what a thousand records per size do not hold goes back to
 /// the system.
 class RecordArena {
 public:
