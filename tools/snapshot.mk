@@ -26,10 +26,13 @@ ifneq ($(SNAPSHOT_DIR),$(HERE))
 # A chapter whose code is another folder's (the newest chapter's is lib/)
 # builds and tests it from that folder, with this chapter's tests and its own
 # runner: every object is then compiled from one working directory, which the
-# relative paths in its dependency file (flags.mk: ccache) assume.
+# relative paths in its dependency file (flags.mk: ccache) assume. Its tests'
+# objects are that folder's own (the same file, compiled with the same
+# command), so the programs stay where that folder puts them: a program
+# directory of our own would give the tests that run programs another
+# EVENTLET_BIN_DIR, and each build would compile the other's objects again.
 RUN_OUT := $(BUILD)/$(patsubst $(TOP)/%,%,$(HERE))
-DELEGATED := CHAPTER=$(CHAPTER) EXTRA_TESTS= RUN_OUT=$(RUN_OUT) \
-             BIN_DIR=$(or $(BIN_DIR),$(BUILD)/$(patsubst $(TOP)/%,%,$(SNAPSHOT_DIR))/bin)
+DELEGATED := CHAPTER=$(CHAPTER) EXTRA_TESTS= RUN_OUT=$(RUN_OUT) $(if $(BIN_DIR),BIN_DIR=$(BIN_DIR))
 .PHONY: all lib programs objects build test clean
 .DEFAULT_GOAL := test
 all lib programs objects build test:
