@@ -36,7 +36,7 @@ struct ReturnedRecord {
 struct BlockHead {
     std::atomic<std::int64_t> holders{carver_holds};
     std::atomic<ReturnedRecord*> returned{nullptr};
-    const void* carver = nullptr; // the thread's Carver, for the thread itself only
+    std::uint64_t carver = 0; // the carving thread's Carver::id
 };
 // Records start one cache line into the block.
 constexpr std::size_t head_bytes = 64;
@@ -145,7 +145,7 @@ BlockHead* map_block(bool huge_pages)
 // One thread's blocks, the one it carves from, and its lists of kept records.
 class Carver {
 public:
-    Carver() noexcept = default;
+    Carver() noexcept : id_(next_id.fetch_add(1, std::memory_order_relaxed)) {}
     Carver(const Carver&) = delete;
     Carver& operator=(const Carver&) = delete;
     ~Carver()
@@ -178,10 +178,14 @@ public:
             keep(record, size_class);
             return;
         }
+        // Whose block, asked while our record still holds it: once the
+        // record is back, another thread may unmap the block, unless it is
+        // ours (only we drop our hold on our blocks).
+        const bool ours = block_of(record)->carver == id_;
         BlockHead* head = return_to_block(record, size_class);
         // The last record of one of our blocks: the block goes now. (Blocks
         // emptied from other threads go when we next need room.)
-        if (head != nullptr && head->carver == this && !blocks_.empty() && head != current() &&
+        if (ours && head != current() &&
             head->holders.load(std::memory_order_acquire) == carver_holds) {
             if (const auto it = std::find(blocks_.begin(), blocks_.end(), head); it != blocks_.end()) {
                 blocks_.erase(it);
@@ -267,7 +271,7 @@ private:
                                               RecordArena::small_page_blocks * RecordArena::block_bytes);
         blocks_.reserve(blocks_.size() + 1);
         BlockHead* head = map_block(burst);
-        head->carver = this;
+        head->carver = id_;
         blocks_.push_back(head);
         next_ = reinterpret_cast<char*>(head) + head_bytes;
         end_ = reinterpret_cast<char*>(head) + RecordArena::block_bytes;
@@ -297,6 +301,10 @@ private:
         KeptRecord* first = nullptr;
         std::size_t count = 0;
     };
+    // Unique for the process's life: a later thread's Carver may live at
+    // the address of an exited one's, whose blocks are not its own.
+    static inline std::atomic<std::uint64_t> next_id{1};
+    const std::uint64_t id_;
     std::array<KeptList, size_classes> kept_{};
     std::vector<BlockHead*> blocks_; // the last one is carved from
     char* next_ = nullptr;
