@@ -269,22 +269,24 @@ private:
         // record freed on another thread counts there): a burst under way.
         const bool burst = handed_out_ >= static_cast<std::int64_t>(
                                               RecordArena::small_page_blocks * RecordArena::block_bytes);
-        blocks_.reserve(blocks_.size() + 1);
+        if (blocks_.size() == blocks_.capacity())
+            blocks_.reserve(2 * blocks_.size() + 1); // before the mapping, which it would leak
         BlockHead* head = map_block(burst);
         head->carver = id_;
         blocks_.push_back(head);
         next_ = reinterpret_cast<char*>(head) + head_bytes;
         end_ = reinterpret_cast<char*>(head) + RecordArena::block_bytes;
         // A huge page comes whole at its first touch; small pages one fault
-        // each, unless asked for in advance.
-        populated_ = burst ? end_ : next_;
+        // each, unless asked for in advance (from a page boundary: the head's).
+        populated_ = burst ? end_ : reinterpret_cast<char*>(head);
     }
 
     // A fault per 4 KiB page costs a trap each (microseconds, on a virtual
     // machine): the next 64 KiB of small pages are asked for in one call,
     // which costs about half as much. Resident memory runs at most that far
     // ahead of the records. A kernel older than 5.14 refuses the advice, and
-    // the pages fault one by one.
+    // the pages fault one by one. (`populated_` stays on a page boundary,
+    // as madvise() requires.)
     void populate_window() noexcept
     {
         constexpr std::size_t window = std::size_t{64} << 10;
