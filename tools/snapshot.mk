@@ -27,10 +27,10 @@ ifneq ($(SNAPSHOT_DIR),$(HERE))
 # builds and tests it from that folder, with this chapter's tests and its own
 # runner: every object is then compiled from one working directory, which the
 # relative paths in its dependency file (flags.mk: ccache) assume. Its tests'
-# objects are that folder's own (the same file, compiled with the same
-# command), so the programs stay where that folder puts them: a program
-# directory of our own would give the tests that run programs another
-# EVENTLET_BIN_DIR, and each build would compile the other's objects again.
+# objects are that folder's own (the same files), so the programs stay where
+# that folder puts them: a program directory of our own would give the tests
+# that run programs another EVENTLET_BIN_DIR, and which one the shared
+# objects hold would depend on which build compiled them first.
 RUN_OUT := $(BUILD)/$(patsubst $(TOP)/%,%,$(HERE))
 DELEGATED := CHAPTER=$(CHAPTER) EXTRA_TESTS= RUN_OUT=$(RUN_OUT) $(if $(BIN_DIR),BIN_DIR=$(BIN_DIR))
 .PHONY: all lib programs objects build test clean
