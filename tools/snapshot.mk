@@ -93,6 +93,14 @@ bin_dir_define = $(if $(shell grep -l EVENTLET_BIN_DIR $(call test_files,$(1))),
 BIN_DIR := $(or $(BIN_DIR),$(LIB_OUT)/bin)
 PROGRAM_SRCS := $(wildcard $(SNAPSHOT_DIR)/examples/*.cpp)
 PROGRAMS := $(patsubst $(SNAPSHOT_DIR)/examples/%.cpp,$(BIN_DIR)/%,$(PROGRAM_SRCS))
+# With its own chapter's tests only (make asan), a snapshot builds the
+# programs those tests run, and no other: a program is named in a test as
+# EVENTLET_BIN_DIR "/name".
+ifeq ($(OWN_TESTS),1)
+PROGRAMS_RUN := $(shell grep -ho 'EVENTLET_BIN_DIR "/[A-Za-z0-9_]*' /dev/null \
+                    $(foreach dir,$(TEST_DIRS),$(call test_files,$(dir))) | sed 's|.*/||' | sort -u)
+PROGRAMS := $(filter $(patsubst %,$(BIN_DIR)/%,$(PROGRAMS_RUN)),$(PROGRAMS))
+endif
 # A program that needs a system library names it in its own source, on a
 # line of its own: "// LDLIBS: -lpugixml". Only that program links it, so
 # the library (and every program built against an installed one) does not.
