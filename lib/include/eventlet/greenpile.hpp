@@ -114,8 +114,8 @@ private:
     void advance()
     {
         current_.reset();
-        if (!pending_.empty())
-            detail::take_oldest(pending_, handle_of, current_);
+        while (!pending_.empty() && !detail::take_oldest(pending_, handle_of, current_)) {
+        }
     }
 
     std::unique_ptr<GreenPool> own_pool_;

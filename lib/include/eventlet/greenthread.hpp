@@ -192,18 +192,11 @@ public:
     ///         waiter while it waits.
     T wait()
     {
-        state().wait_for_end();
-        if constexpr (!std::is_void_v<T>) {
-            if constexpr (std::is_copy_constructible_v<T>) {
-                return *state_->value;
-            } else {
-                if (!state_->value)
-                    throw std::logic_error("this green thread's result was already taken by wait()");
-                T result = std::move(*state_->value);
-                state_->value.reset();
-                return result;
-            }
-        }
+        if (state().dead())
+            return outcome(*state_);
+        const std::shared_ptr<detail::GreenThreadResult<T>> held = hold_for_wait();
+        held->join();
+        return outcome(*held);
     }
 
     /// Parks the current green thread until this one ends, without taking
@@ -212,7 +205,11 @@ public:
     /// waiter cannot confuse with the green thread's own failure.
     /// \throws std::logic_error when a green thread joins itself; whatever
     ///         is thrown into the waiter while it waits.
-    void join() { state().join(); }
+    void join()
+    {
+        if (!state().dead())
+            hold_for_wait()->join();
+    }
 
     /// Raises GreenletExit in the green thread at the point where it is
     /// blocked, so that it unwinds (its destructors run). The caller yields:
@@ -247,8 +244,33 @@ public:
     Greenlet& greenlet() const { return state().greenlet(); }
     /// True if this handle refers to a green thread.
     explicit operator bool() const noexcept { return state_ != nullptr; }
+    /// True if both handles refer to the same green thread (or to none).
+    bool operator==(const GreenThread& other) const noexcept { return state_ == other.state_; }
 
 private:
+    // A parked waiter holds the state itself: the green threads that wait
+    // for this one wake in turn, and one woken first may destroy or reset
+    // the handle the others wait through (a handle shared by reference, or
+    // a pile's line read by two green threads).
+    std::shared_ptr<detail::GreenThreadResult<T>> hold_for_wait() const { return state_; }
+
+    // What wait() returns once the green thread has ended (it never parks).
+    static T outcome(detail::GreenThreadResult<T>& ended)
+    {
+        ended.wait_for_end();
+        if constexpr (!std::is_void_v<T>) {
+            if constexpr (std::is_copy_constructible_v<T>) {
+                return *ended.value;
+            } else {
+                if (!ended.value)
+                    throw std::logic_error("this green thread's result was already taken by wait()");
+                T result = std::move(*ended.value);
+                ended.value.reset();
+                return result;
+            }
+        }
+    }
+
     detail::GreenThreadResult<T>& state() const
     {
         if (!state_)

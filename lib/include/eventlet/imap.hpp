@@ -119,19 +119,20 @@ private:
     bool done() const noexcept { return !current_ && pending_.empty() && input_done_; }
 
     // Moves to the next result: starts what calls it may, then waits for
-    // the oldest one.
+    // the oldest one (again, if another green thread reading this imap took it).
     void advance()
     {
         current_.reset();
-        start_calls();
-        if (pending_.empty())
-            return;
-        if (pending_.front().input_error) {
-            const std::exception_ptr error = pending_.front().input_error;
-            pending_.pop_front();
-            std::rethrow_exception(error);
-        }
-        detail::take_oldest(pending_, handle_of, current_);
+        do {
+            start_calls();
+            if (pending_.empty())
+                return;
+            if (pending_.front().input_error) {
+                const std::exception_ptr error = pending_.front().input_error;
+                pending_.pop_front();
+                std::rethrow_exception(error);
+            }
+        } while (!detail::take_oldest(pending_, handle_of, current_));
     }
 
     // Keeps up to pool.size() calls started and unconsumed. With a call

@@ -62,9 +62,18 @@ std::size_t RequestParser::feed(std::string_view data)
     }
     const llhttp_errno_t error = llhttp_execute(&parser_, data.data(), data.size());
     std::size_t taken = data.size();
-    if (error == HPE_PAUSED) {
+    if (error == HPE_PAUSED || error == HPE_PAUSED_UPGRADE) {
         taken = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data.data());
-        llhttp_resume(&parser_);
+        // After a request with "Connection: Upgrade" (a WebSocket's, h2c's)
+        // llhttp stops: what follows would be the new protocol's. We never
+        // answer 101 Switching Protocols, so the client still speaks HTTP/1.1
+        // on this connection (RFC 9110 section 7.8 lets a server ignore
+        // Upgrade), and the next request is parsed as any. CONNECT stops
+        // llhttp too; its connection is not kept (StartResponse).
+        if (error == HPE_PAUSED_UPGRADE)
+            llhttp_resume_after_upgrade(&parser_);
+        else
+            llhttp_resume(&parser_);
     } else if (error != HPE_OK) {
         fail(error);
     }

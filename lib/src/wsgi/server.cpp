@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <list>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -211,7 +212,18 @@ private:
         // the next request unambiguous.
         const bool keep_alive_allowed = options_.keepalive && !server_.stopping;
         response.allow_keep_alive(keep_alive_allowed && !continue_due);
-        request.input = Input([this, &continue_due, &response, keep_alive_allowed](std::span<char> out) {
+        // The application may keep a copy of the request, its body's reader
+        // with it, past the exchange; that reader must then fail, not reach
+        // into this frame.
+        const auto exchange_open = std::make_shared<bool>(true);
+        const struct CloseOnExit {
+            const std::shared_ptr<bool>& open;
+            ~CloseOnExit() { *open = false; }
+        } close_on_exit{exchange_open};
+        request.input = Input([this, &continue_due, &response, keep_alive_allowed,
+                               exchange_open](std::span<char> out) {
+            if (!*exchange_open)
+                throw std::logic_error("a request's body can only be read while the application answers it");
             // The client waits for this before sending the body: only now
             // does it know that the application wants it (Eventlet's way).
             if (continue_due) {
@@ -265,10 +277,12 @@ private:
     }
 
     /// Answers with `error`'s status unless `begun` (the response that
-    /// failed) already sent its headers, and ends the connection.
+    /// failed) already sent bytes, and ends the connection. (A head that
+    /// is final but still held back for the body is dropped: the client
+    /// gets the error, not a head with nothing after it.)
     bool refuse(const Request& request, const HttpError& error, const StartResponse* begun = nullptr)
     {
-        if (begun != nullptr && begun->headers_sent()) {
+        if (begun != nullptr && begun->committed()) {
             log_access(options_, peer_, request.request_line(), begun->status_code(), begun->body_bytes(),
                        started_);
         } else {

@@ -73,8 +73,12 @@ StartResponse::StartResponse(GreenSocket& socket, const Request& request)
     : socket_(&socket),
       head_request_(request.method == "HEAD"),
       http11_(request.version == "HTTP/1.1"),
-      client_keep_alive_(http11_ ? !request.headers.has_token("Connection", "close")
-                                 : request.headers.has_token("Connection", "keep-alive"))
+      // After CONNECT the client may take the connection for the tunnel it
+      // asked for, whatever the answer: nothing it sends next can be trusted
+      // to be a request.
+      client_keep_alive_(request.method != "CONNECT" &&
+                         (http11_ ? !request.headers.has_token("Connection", "close")
+                                  : request.headers.has_token("Connection", "keep-alive")))
 {
 }
 

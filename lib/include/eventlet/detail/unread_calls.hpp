@@ -52,18 +52,24 @@ void stop_unread(Calls& calls, ThreadOf thread_of, const char* owner) noexcept
 }
 
 /// Takes the oldest call's result out of `calls` into `current` (`thread_of`
-/// as for stop_unread()), parking
-/// until the call has ended. If the wait is interrupted (a Timeout, or a
-/// kill of the reader), the call stays first in line and its result is not
-/// lost; if the call itself threw, it leaves the line and its exception is
-/// rethrown here.
+/// as for stop_unread()), parking until the call has ended. If the wait is
+/// interrupted (a Timeout, or a kill of the reader), the call stays first in
+/// line and its result is not lost; if the call itself threw, it leaves the
+/// line and its exception is rethrown here.
+/// \returns false, with `current` untouched, when another green thread
+///          reading the same line took the call while this one waited.
 template <class Call, class ThreadOf, class Result>
-void take_oldest(std::deque<Call>& calls, ThreadOf thread_of, Result& current)
+bool take_oldest(std::deque<Call>& calls, ThreadOf thread_of, Result& current)
 {
-    thread_of(calls.front()).join();
-    auto oldest = std::move(thread_of(calls.front()));
+    // A handle of our own: the reader woken first pops the call, and with it
+    // the handle in the line.
+    auto oldest = thread_of(calls.front());
+    oldest.join();
+    if (calls.empty() || !(thread_of(calls.front()) == oldest))
+        return false;
     calls.pop_front();
     current.emplace(oldest.wait()); // never parks now
+    return true;
 }
 
 } // namespace eventlet::detail

@@ -23,7 +23,9 @@ namespace eventlet::wsgi {
 /// request that sent `Expect: 100-continue` first tells the client to go
 /// on ("HTTP/1.1 100 Continue"). Each call throws HttpError: 413 if the
 /// body exceeds the server's limit, 400 if it is malformed or cut short,
-/// 408 if the client sends nothing for the server's socket_timeout.
+/// 408 if the client sends nothing for the server's socket_timeout; and
+/// std::logic_error once the exchange is over (a copy of the Request that
+/// the application kept): the body can only be read while it is answered.
 class Input {
 public:
     /// An empty body.

@@ -80,6 +80,10 @@ public:
     /// True once the status line and headers are final: they go out with
     /// the first piece of the body (or at finish()), in one send.
     bool headers_sent() const noexcept { return headers_sent_; }
+    /// True once bytes of the response went to the socket. Until then the
+    /// server can still answer an application that fails with an error
+    /// response instead (its headers final or not).
+    bool committed() const noexcept { return headers_sent_ && unsent_head_.empty(); }
     /// True once the status was set.
     bool started() const noexcept { return code_ != 0; }
     /// The status code set (0 before).
@@ -89,7 +93,8 @@ public:
     /// True if the connection may carry another request after this
     /// response: decided when the headers go out, from the request's
     /// version and Connection header, the application's headers, and the
-    /// framing (a body delimited by the close cannot be followed).
+    /// framing (a body delimited by the close cannot be followed); never
+    /// after a CONNECT request.
     bool keep_alive() const noexcept { return keep_alive_; }
     /// True if sending failed: the client is gone or too slow, and the
     /// connection is of no further use.

@@ -1,0 +1,142 @@
+// The WSGI-style server at the edges of HTTP/1.1 that a real client reaches:
+// requests asking to upgrade the protocol (what a WebSocket client and
+// `curl --http2` send), CONNECT, applications that fail after their head is
+// final but before any byte went out, and a request kept by the application
+// past its exchange.
+#include <catch2/catch.hpp>
+
+#include <eventlet/wsgi/server.hpp>
+
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "../09-dispatch/wsgi_support.hpp"
+
+using wsgi_test::get;
+using wsgi_test::RawClient;
+using wsgi_test::TestServer;
+namespace wsgi = eventlet::wsgi;
+
+namespace {
+
+// Answers with the request's target, and with the body it sent, if any.
+wsgi::Body echo_target(wsgi::Request& request, wsgi::StartResponse& start_response)
+{
+    start_response("200 OK", {{"Content-Type", "text/plain"}});
+    return request.target + ":" + request.input.read();
+}
+
+} // namespace
+
+TEST_CASE("a request asking to upgrade is answered as HTTP/1.1 and its connection goes on",
+          "[wsgi]")
+{
+    TestServer server(echo_target);
+    RawClient client(server.address());
+    SECTION("h2c, as curl --http2 asks on http://")
+    {
+        client.send(get("/1", "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                              "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"));
+    }
+    SECTION("a WebSocket")
+    {
+        client.send(get("/1", "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"));
+    }
+    SECTION("with a body")
+    {
+        client.send("POST /1 HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                    "Content-Length: 4\r\n\r\nbody");
+    }
+    const wsgi_test::Response first = client.response();
+    CHECK(first.status == 200);
+    CHECK((first.body == "/1:" || first.body == "/1:body"));
+    client.send(get("/2"));
+    const wsgi_test::Response second = client.response();
+    CHECK(second.status == 200);
+    CHECK(second.body == "/2:");
+}
+
+TEST_CASE("a request and the next one sent together after an upgrade request are both answered",
+          "[wsgi]")
+{
+    TestServer server(echo_target);
+    RawClient client(server.address());
+    client.send(get("/1", "Connection: Upgrade\r\nUpgrade: websocket\r\n") + get("/2"));
+    CHECK(client.response().body == "/1:");
+    CHECK(client.response().body == "/2:");
+}
+
+TEST_CASE("a CONNECT is answered, then its connection is closed", "[wsgi]")
+{
+    TestServer server([](wsgi::Request& request, wsgi::StartResponse& start_response) -> wsgi::Body {
+        start_response("405 Method Not Allowed", {});
+        return request.method + " " + request.target;
+    });
+    RawClient client(server.address());
+    client.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    const wsgi_test::Response response = client.response();
+    CHECK(response.status == 405);
+    CHECK(response.body == "CONNECT example.com:443");
+    CHECK(response.headers.has_token("Connection", "close"));
+    CHECK(client.closed_by_server());
+}
+
+TEST_CASE("an application that fails before any byte went out gets a 500, its head never sent",
+          "[wsgi]")
+{
+    std::string method = "GET";
+    SECTION("a body longer than the Content-Length it declared")
+    {
+    }
+    SECTION("the same, to HEAD") { method = "HEAD"; }
+    TestServer server([](wsgi::Request&, wsgi::StartResponse& start_response) -> wsgi::Body {
+        start_response("200 OK", {{"Content-Length", "3"}});
+        return "hello";
+    });
+    RawClient client(server.address());
+    client.send(method + " / HTTP/1.1\r\nHost: test\r\n\r\n");
+    const wsgi_test::Response response = client.response(method == "HEAD");
+    CHECK(response.status == 500);
+    CHECK(client.closed_by_server());
+    server.stop();
+    CHECK(server.log().find("Content-Length of 3 bytes") != std::string::npos);
+    CHECK(server.log().find("\" 500 ") != std::string::npos);
+    CHECK(server.log().find("\" 200 ") == std::string::npos);
+}
+
+TEST_CASE("an application whose generator throws after a first piece to HEAD gets a 500", "[wsgi]")
+{
+    TestServer server([](wsgi::Request&, wsgi::StartResponse& start_response) -> wsgi::Body {
+        start_response("200 OK", {});
+        return wsgi::Body([pieces = 0]() mutable -> std::optional<std::string> {
+            if (pieces++ == 0)
+                return "first";
+            throw std::runtime_error("the second piece failed");
+        });
+    });
+    RawClient client(server.address());
+    client.send("HEAD / HTTP/1.1\r\nHost: test\r\n\r\n");
+    CHECK(client.response(true).status == 500);
+    CHECK(client.closed_by_server());
+}
+
+TEST_CASE("a request kept past its exchange refuses to read its body, and the server goes on",
+          "[wsgi]")
+{
+    std::optional<wsgi::Request> kept;
+    TestServer server([&kept](wsgi::Request& request, wsgi::StartResponse& start_response) -> wsgi::Body {
+        kept = request; // the body unread
+        start_response("202 Accepted", {});
+        return "later";
+    });
+    RawClient client(server.address());
+    client.send("POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n\r\nhello");
+    CHECK(client.response().status == 202);
+    REQUIRE(kept);
+    CHECK_THROWS_WITH(kept->input.read(), Catch::Contains("while the application answers it"));
+    client.send(get("/next"));
+    CHECK(client.response().body == "later");
+}
