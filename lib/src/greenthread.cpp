@@ -128,7 +128,9 @@ void GreenThreadCore::join()
 
 void GreenThreadCore::kill(std::exception_ptr error)
 {
-    if (finished_)
+    // Ended, but still alive if parked in one of its links (they run in it
+    // after its function returned): there it is interrupted, as in Eventlet.
+    if (finished_ && (!greenlet_.started() || greenlet_.dead()))
         return;
     if (!greenlet_.started()) {
         // It never ran and never will: it ends now, with `error` as its outcome.

@@ -37,6 +37,10 @@ namespace eventlet {
 /// next. A call that throws rethrows at its position, from the iterator's
 /// `++` (or begin()). Destroying the pile stops the calls whose results
 /// nobody will read: those not started never run, those running are killed.
+///
+/// Two green threads may iterate one pile at once: each result goes to one
+/// of them. The current result (`*it`) is the pile's, though, so each should
+/// copy it before it next parks.
 template <class T>
 class GreenPile {
     static_assert(!std::is_void_v<T> && !std::is_reference_v<T>,

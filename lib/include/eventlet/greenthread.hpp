@@ -214,7 +214,9 @@ public:
     /// Raises GreenletExit in the green thread at the point where it is
     /// blocked, so that it unwinds (its destructors run). The caller yields:
     /// the target runs at once, the caller again at the hub's next turn. A
-    /// green thread that has not started never will. Does nothing to one that ended.
+    /// green thread that has not started never will. Does nothing to one that
+    /// ended, unless it is parked in one of its links (see link()): the link
+    /// is interrupted, and the links after it do not run.
     void kill() { kill(std::make_exception_ptr(GreenletExit{})); }
     /// Like kill(), but raises `error` instead of GreenletExit.
     void kill(std::exception_ptr error) { state().kill(std::move(error)); }
