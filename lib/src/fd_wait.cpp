@@ -226,7 +226,7 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
                         describe(want));
     case Outcome::closed:
         throw IOClosed("descriptor " + std::to_string(fd) +
-                       " was closed while a green thread waited on it");
+                       " was closed while a green thread waited on it (or its socket was moved away)");
     case Outcome::waiting:
         break;
     }
@@ -271,6 +271,13 @@ void Hub::notify_close(int fd) noexcept
         impl.closed_last = wait;
     }
     impl.forget(fd);
+}
+
+bool Hub::waited_on(int fd) const noexcept
+{
+    const auto found = impl_->watches.find(fd);
+    return found != impl_->watches.end() &&
+           (found->second.reader != nullptr || found->second.writer != nullptr);
 }
 
 void trampoline(int fd, Readiness want, std::optional<Seconds> timeout, Registration registration,

@@ -6,6 +6,7 @@
 #include "eventlet/hub.hpp"
 #include "hub_impl.hpp"
 #include "report.hpp"
+#include "thread_state.hpp"
 
 namespace eventlet::detail {
 
@@ -126,8 +127,20 @@ void GreenThreadCore::join()
         waiters_.park();
 }
 
+void GreenThreadCore::check_thread(const char* operation) const
+{
+    // Even one not started is on its own thread's hub queue, and the
+    // waiters it would wake are parked on that hub: no other thread may
+    // touch either.
+    if (!GreenletInternals::on_this_thread(greenlet_))
+        throw std::logic_error(std::string(operation) + " of green thread '" + greenlet_.name() +
+                               "' from another OS thread than its own (hand the call to its hub "
+                               "with a HubHandle)");
+}
+
 void GreenThreadCore::kill(std::exception_ptr error)
 {
+    check_thread("kill");
     // Ended, but still alive if parked in one of its links (they run in it
     // after its function returned): there it is interrupted, as in Eventlet.
     if (finished_ && (!greenlet_.started() || greenlet_.dead()))
@@ -156,6 +169,7 @@ void GreenThreadCore::kill(std::exception_ptr error)
 
 bool GreenThreadCore::cancel()
 {
+    check_thread("cancel");
     if (greenlet_.started() || finished_)
         return false;
     kill(std::make_exception_ptr(GreenletExit{}));

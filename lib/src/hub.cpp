@@ -186,6 +186,10 @@ namespace {
 // This thread's hub while it lives. A plain pointer, unlike the hub itself,
 // stays readable during the thread's exit, after the hub is destroyed.
 constinit thread_local Hub* live_hub = nullptr;
+// Set when the hub is destroyed: a thread's hub is made once, and what runs
+// after it during the thread's exit (destructors of thread_local objects,
+// of globals on the main thread) would otherwise get the dead one.
+constinit thread_local bool hub_destroyed = false;
 
 } // namespace
 
@@ -195,12 +199,22 @@ Hub::Hub() : impl_(std::make_unique<Impl>())
     live_hub = this;
 }
 
-Hub::~Hub() { live_hub = nullptr; }
+Hub::~Hub()
+{
+    live_hub = nullptr;
+    hub_destroyed = true;
+}
 
 Hub* Hub::existing() noexcept { return live_hub; }
 
 Hub& Hub::current()
 {
+    if (Hub* hub = live_hub) [[likely]]
+        return *hub;
+    if (hub_destroyed)
+        throw std::logic_error("this thread's hub was used after it was destroyed, during the thread's "
+                               "exit (by the destructor of a thread_local or global object?): "
+                               "green threads, sleeps and waits end before their thread does");
     thread_local Hub hub;
     return hub;
 }

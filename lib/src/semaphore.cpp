@@ -48,6 +48,7 @@ void Semaphore::release()
     if (limit_ && counter_ >= *limit_)
         throw std::logic_error("a bounded semaphore of " + std::to_string(*limit_) +
                                " permits was released more often than acquired");
+    waiters_.check_notifier();
     ++counter_;
     waiters_.notify_one();
 }

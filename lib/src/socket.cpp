@@ -9,6 +9,7 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "eventlet/resolver.hpp"
@@ -98,8 +99,27 @@ GreenSocket GreenSocket::adopt(int fd)
     return socket;
 }
 
+namespace {
+
+// A green thread parked in a call on a socket holds the socket's address.
+// Moved away, the socket is gone from under it as if closed (and the object
+// it would resume into may be gone too: a vector of sockets that grows). So
+// it is woken with IOClosed, after which it touches nothing of the object.
+// Only when one waits: notify_close() also takes the descriptor out of the
+// hub's set, which the next wait would put back.
+int wake_waiters_of_moved(int fd, std::thread::id owner) noexcept
+{
+    if (fd >= 0 && owner == std::this_thread::get_id()) {
+        if (Hub* hub = Hub::existing(); hub != nullptr && hub->waited_on(fd))
+            hub->notify_close(fd);
+    }
+    return fd;
+}
+
+} // namespace
+
 GreenSocket::GreenSocket(GreenSocket&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), timeout_(other.timeout_),
+    : fd_(wake_waiters_of_moved(std::exchange(other.fd_, -1), other.owner_)), timeout_(other.timeout_),
       owner_(std::exchange(other.owner_, {})), tls_(std::move(other.tls_)),
       read_drained_(std::exchange(other.read_drained_, false)), stream_(other.stream_)
 {
@@ -109,7 +129,7 @@ GreenSocket& GreenSocket::operator=(GreenSocket&& other) noexcept
 {
     if (this != &other) {
         close();
-        fd_ = std::exchange(other.fd_, -1);
+        fd_ = wake_waiters_of_moved(std::exchange(other.fd_, -1), other.owner_);
         timeout_ = other.timeout_;
         owner_ = std::exchange(other.owner_, {});
         tls_ = std::move(other.tls_);

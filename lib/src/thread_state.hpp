@@ -54,6 +54,8 @@ struct GreenletInternals {
     static const Stack& stack(const Greenlet& g) noexcept { return g.stack_; }
     /// Null for a greenlet never named.
     static const std::string* given_name(const Greenlet& g) noexcept { return g.name_.get(); }
+    /// True if `g` belongs to the calling thread.
+    static bool on_this_thread(const Greenlet& g) noexcept { return g.thread_ == this_thread; }
 };
 
 /// Installs, once per process, the SIGSEGV handler that names a greenlet

@@ -2,25 +2,32 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
+#include <string>
 
 #include "eventlet/hub.hpp"
 #include "hub_impl.hpp"
+#include "thread_state.hpp"
 
 namespace eventlet::detail {
+
+void abort_destroyed_while_waited(const char* owner, const Greenlet* waiter, std::size_t more) noexcept
+{
+    std::fprintf(stderr,
+                 "eventlet: %s was destroyed while green thread '%s' (and %zu more) waited on "
+                 "it; destroy a waitable object only when nobody waits on it\n",
+                 owner, waiter != nullptr ? waiter->name().c_str() : "?", more);
+    std::abort();
+}
 
 WaitQueue::~WaitQueue()
 {
 #if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__)
-    if (first_ != nullptr) {
-        // No exception can leave a destructor, and going on would leave the
-        // parked green threads pointing into freed memory: stop here, with
-        // the names that let the reader find the mistake.
-        std::fprintf(stderr,
-                     "eventlet: %s was destroyed while green thread '%s' (and %zu more) waited on "
-                     "it; destroy a waitable object only when nobody waits on it\n",
-                     owner_, first_->greenlet->name().c_str(), size_ - 1);
-        std::abort();
-    }
+    // No exception can leave a destructor, and going on would leave the
+    // parked green threads pointing into freed memory: stop here, with
+    // the names that let the reader find the mistake.
+    if (first_ != nullptr)
+        abort_destroyed_while_waited(owner_, first_->greenlet, size_ - 1);
 #endif
     if (self_)
         *self_ = nullptr;
@@ -116,10 +123,20 @@ void WaitQueue::wake_first()
     first->greenlet->switch_to();
 }
 
+void WaitQueue::check_notifier() const
+{
+    // A wake-up goes through the hub of the thread that notifies: from
+    // another thread than the waiters', it would wake nobody.
+    if (first_ != nullptr && !GreenletInternals::on_this_thread(*first_->greenlet))
+        throw std::logic_error(std::string(owner_) + " notified from another OS thread than its waiters' "
+                               "(hand the call to their hub with a HubHandle, or use a SharedQueue)");
+}
+
 void WaitQueue::notify_one()
 {
     if (empty())
         return;
+    check_notifier();
     Hub::current().schedule_call(0, [self = handle()] {
         if (*self != nullptr)
             (*self)->wake_first();

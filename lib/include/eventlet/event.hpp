@@ -26,7 +26,8 @@ public:
 
     /// Sends an exception: every waiter, present and future, throws it.
     /// Never switches; the waiters wake at the hub's next turn.
-    /// \throws std::logic_error if the event was already sent (reset() it first).
+    /// \throws std::logic_error if the event was already sent (reset() it
+    ///         first), or from another OS thread than the waiters'.
     void send_exception(std::exception_ptr error)
     {
         if (!error)
@@ -44,6 +45,7 @@ protected:
     {
         if (ready_)
             throw std::logic_error("this event was already sent; reset() it before sending again");
+        waiters_.check_notifier();
         ready_ = true;
         ++sends_;
         error_ = nullptr;
@@ -89,7 +91,8 @@ public:
     Event() = default;
 
     /// Sends `value` to every waiter, present and future. Never switches.
-    /// \throws std::logic_error if the event was already sent.
+    /// \throws std::logic_error if the event was already sent, or from
+    ///         another OS thread than the waiters' (nothing is sent then).
     void send(T value)
     {
         mark_sent();
@@ -132,7 +135,8 @@ public:
     Event() = default;
 
     /// Marks the event as happened and wakes every waiter. Never switches.
-    /// \throws std::logic_error if the event was already sent.
+    /// \throws std::logic_error if the event was already sent, or from
+    ///         another OS thread than the waiters' (nothing is sent then).
     void send()
     {
         mark_sent();

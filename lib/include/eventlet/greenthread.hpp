@@ -72,6 +72,9 @@ protected:
     explicit GreenThreadCore(bool detached);
     /// Calls the function and keeps its result.
     virtual void invoke() = 0;
+    /// \throws std::logic_error naming `operation` on another OS thread
+    ///         than the green thread's.
+    void check_thread(const char* operation) const;
 
 private:
     std::any main();
@@ -217,11 +220,14 @@ public:
     /// green thread that has not started never will. Does nothing to one that
     /// ended, unless it is parked in one of its links (see link()): the link
     /// is interrupted, and the links after it do not run.
+    /// \throws std::logic_error on another OS thread than the green
+    ///         thread's (its hub is not thread-safe: use a HubHandle).
     void kill() { kill(std::make_exception_ptr(GreenletExit{})); }
     /// Like kill(), but raises `error` instead of GreenletExit.
     void kill(std::exception_ptr error) { state().kill(std::move(error)); }
     /// Kills the green thread only if it has not started yet (Eventlet's cancel).
     /// \returns true if it was cancelled. Never switches.
+    /// \throws std::logic_error on another OS thread than the green thread's.
     bool cancel() { return state().cancel(); }
 
     /// Calls `callback` with this handle when the green thread ends, in the

@@ -68,6 +68,9 @@ enum class Tried {
 class Hub {
 public:
     /// The calling OS thread's hub, created on first use (Eventlet's get_hub()).
+    /// \throws std::logic_error once the thread's hub has been destroyed
+    ///         (during the thread's exit: from the destructor of a
+    ///         thread_local or, on the main thread, of a global object).
     static Hub& current();
     /// The calling OS thread's hub if it exists and is not destroyed yet,
     /// else null; never creates one. For code that only has something to
@@ -126,6 +129,8 @@ public:
     /// the descriptor. Call it before closing a descriptor others may wait
     /// on; a bare close() would leave them waiting for ever. Never switches.
     void notify_close(int fd) noexcept;
+    /// True while a green thread is parked in wait() on `fd`. Never switches.
+    bool waited_on(int fd) const noexcept;
 
     /// The Asio context the loop runs, for code that adds its own I/O objects.
     asio::io_context& io_context() noexcept;

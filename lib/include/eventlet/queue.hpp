@@ -95,6 +95,20 @@ public:
     /// Green threads parked in put().
     std::size_t putting() const noexcept { return putters_.size() + offers_.size(); }
 
+    /// Destroy a queue only when nobody waits on it: builds without NDEBUG
+    /// and AddressSanitizer builds abort with a message that names the
+    /// first green thread parked (see detail::WaitQueue).
+    ~Queue()
+    {
+#if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__)
+        // A channel's putters park in lines of their own, on their stacks:
+        // the getters' and putters' lines check themselves.
+        if (!offers_.empty())
+            detail::abort_destroyed_while_waited("a Queue (a putter)", offers_.front()->putter.first_in_line(),
+                                                 offers_.size() - 1 + putters_.size());
+#endif
+    }
+
 private:
     // A putter's item on a channel, waiting on the putter's stack for a getter.
     struct Offer {

@@ -33,6 +33,8 @@ public:
     /// Takes a permit if one is free and nobody waits. Never switches.
     bool try_acquire() noexcept;
     /// Gives a permit back; a waiter gets it at the hub's next turn. Never switches.
+    /// \throws std::logic_error for a bounded semaphore released more often
+    ///         than acquired, or from another OS thread than its waiters'.
     void release();
 
     /// Same as acquire(), for std::lock_guard and std::unique_lock.

@@ -86,9 +86,12 @@ public:
     /// \throws std::invalid_argument if `fd` is negative; SocketError if it
     ///         is not a valid descriptor (then `fd` is not closed).
     static GreenSocket adopt(int fd);
-    /// Takes over `other`'s socket; `other` is left closed.
+    /// Takes over `other`'s socket; `other` is left closed. A green thread
+    /// parked in a call on `other` is woken with IOClosed, as by close():
+    /// it waited on an object that no longer holds the socket.
     GreenSocket(GreenSocket&& other) noexcept;
-    /// Closes this socket (see close()), then takes over `other`'s.
+    /// Closes this socket (see close()), then takes over `other`'s (waking
+    /// a green thread parked on `other`, as the move constructor does).
     GreenSocket& operator=(GreenSocket&& other) noexcept;
     GreenSocket(const GreenSocket&) = delete;
     GreenSocket& operator=(const GreenSocket&) = delete;

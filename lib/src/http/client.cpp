@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -161,6 +162,23 @@ std::optional<Answer> send_and_receive(GreenSocket& socket, const Url& url, cons
     }
 }
 
+// What an idle connection must match to carry a request. The scheme: an
+// http:// connection to a port must not carry an https:// request to it,
+// nor the reverse. For https://, the TLS context too: a connection made
+// under another (verification off, other CAs) proves nothing about who
+// answers under this one. Its address names it: an idle connection's TLS
+// session holds a reference to its context, so no other context can take
+// that address while the connection waits.
+std::string connection_key(const Url& url, const Options& options)
+{
+    std::string key = url.scheme() + "://" + url.authority();
+    if (url.scheme() == "https") {
+        const tls::Context& context = options.tls ? *options.tls : tls::Context::default_client();
+        key += " tls:" + std::to_string(reinterpret_cast<std::uintptr_t>(context.native()));
+    }
+    return key;
+}
+
 // RFC 9110, 9.2.2: the methods a client may send twice, because twice has
 // the effect of once.
 bool is_idempotent(std::string_view method)
@@ -179,9 +197,7 @@ Response exchange(const Url& url, const std::string& method, const std::string& 
 {
     const std::string request =
         request_text(url, method, body, options.headers, idle != nullptr, options.decompress);
-    // The scheme is part of the key: an http:// connection to a port must
-    // not carry an https:// request to it, nor the reverse.
-    const std::string origin = url.scheme() + "://" + url.authority();
+    const std::string origin = connection_key(url, options);
     if (idle != nullptr && is_idempotent(method)) {
         // Each try uses up one idle connection: the loop ends.
         while (GreenSocket socket = idle->take(origin)) {

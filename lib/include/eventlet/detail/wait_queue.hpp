@@ -45,6 +45,13 @@ private:
 /// and it goes to whoever is first in line *then*, so a notification is
 /// never lost on a green thread that left the line meanwhile (killed, or
 /// timed out). Every green thread in the line is parked on the hub.
+/// Ends the process with a message: `owner` was destroyed while `waiter`
+/// (null if unknown) and `more` other green threads waited on it. What
+/// ~WaitQueue() does, for an object whose waiters park in lines of their
+/// own (a channel's putters).
+[[noreturn]] void abort_destroyed_while_waited(const char* owner, const Greenlet* waiter,
+                                               std::size_t more) noexcept;
+
 class WaitQueue {
 public:
     /// How a park ended.
@@ -76,10 +83,19 @@ public:
     Woken park(const Deadline& deadline);
 
     /// Wakes the first green thread in line at the hub's next turn.
+    /// \throws std::logic_error on another OS thread than the waiters'
+    ///         (see check_notifier()).
     void notify_one();
     /// Wakes, at the hub's next turn, as many green threads as are in line now.
     void notify_all();
 
+    /// Does nothing if a notification from the calling thread can wake the
+    /// green threads in line (they are parked on its hub), or if nobody is
+    /// in line. For an owner to call before it changes its state.
+    /// \throws std::logic_error naming the owner, on another OS thread.
+    void check_notifier() const;
+    /// The green thread first in line, or null.
+    const Greenlet* first_in_line() const noexcept { return first_ != nullptr ? first_->greenlet : nullptr; }
     /// Number of green threads in line.
     std::size_t size() const noexcept { return size_; }
     /// True if nobody is in line.

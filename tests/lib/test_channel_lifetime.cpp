@@ -1,0 +1,41 @@
+// A channel's putters park in lines of their own, on their stacks, with
+// their offers listed in the queue: the queue's own lines do not see them.
+// Destroying the channel under one is the same mistake as destroying any
+// waitable object under its waiters, and is reported the same way.
+#include <catch2/catch.hpp>
+
+#include <eventlet/greenthread.hpp>
+#include <eventlet/hub.hpp>
+#include <eventlet/queue.hpp>
+
+#include <csignal>
+#include <memory>
+
+#include "../support/child_process.hpp"
+
+TEST_CASE("destroying a channel while a green thread waits in put() stops the program with a "
+          "message that names it",
+          "[queue][lifetime]")
+{
+    const auto child = test_support::run_in_child([] {
+        auto channel = std::make_unique<eventlet::Queue<int>>(0);
+        auto putter = eventlet::spawn([&] { channel->put(1); });
+        putter.greenlet().set_name("the putter");
+        eventlet::sleep(0); // it parks in put(), no getter in sight
+        channel.reset();    // the mistake
+    });
+    CHECK(child.killed_by(SIGABRT));
+    CHECK_THAT(child.stderr_text, Catch::Contains("a Queue (a putter) was destroyed while green thread "
+                                                  "'the putter'"));
+}
+
+TEST_CASE("a channel whose putter was served can be destroyed before the putter resumes",
+          "[queue][lifetime]")
+{
+    auto channel = std::make_unique<eventlet::Queue<int>>(0);
+    auto putter = eventlet::spawn([&] { channel->put(7); });
+    eventlet::sleep(0);
+    CHECK(channel->get() == 7); // the putter is woken at the next turn
+    channel.reset();
+    putter.wait();
+}
