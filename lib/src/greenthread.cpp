@@ -156,6 +156,11 @@ void GreenThreadCore::kill(std::exception_ptr error)
     Greenlet& killer = Greenlet::current();
     if (&killer == &greenlet_)
         std::rethrow_exception(error);
+    // Parked in a destructor while it unwinds (an earlier kill, or its own
+    // exception): it is on its way out already, and a second exception
+    // thrown there would end the process.
+    if (GreenletInternals::suspended_unwinding(greenlet_))
+        return;
     Hub& hub = Hub::current();
     // The killer yields, as in Eventlet: the target runs now (it unwinds),
     // and the killer resumes at the hub's next turn. Unless the killer leaves

@@ -56,6 +56,10 @@ struct GreenletInternals {
     static const std::string* given_name(const Greenlet& g) noexcept { return g.name_.get(); }
     /// True if `g` belongs to the calling thread.
     static bool on_this_thread(const Greenlet& g) noexcept { return g.thread_ == this_thread; }
+    /// True if `g`, suspended, switched away while an exception was
+    /// unwinding its stack (it parked in a destructor): one more thrown into
+    /// it there would end the process (std::terminate).
+    static bool suspended_unwinding(const Greenlet& g) noexcept { return g.uncaught_exceptions_ > 0; }
 };
 
 /// Installs, once per process, the SIGSEGV handler that names a greenlet

@@ -34,3 +34,37 @@ TEST_CASE("kill() interrupts a green thread parked in one of its links; later li
     thread.kill();             // now it is gone: nothing happens
     CHECK(seen.size() == 1);
 }
+
+namespace {
+
+// Parks in its destructor: a graceful close that waits for its peer.
+struct ClosesSlowly {
+    eventlet::Event<>& peer_done;
+    std::vector<std::string>& seen;
+    ~ClosesSlowly()
+    {
+        peer_done.wait();
+        seen.push_back("closed");
+    }
+};
+
+} // namespace
+
+TEST_CASE("a second kill() of a green thread parked in a destructor while it unwinds does nothing",
+          "[greenthread]")
+{
+    eventlet::Event<> peer_done;
+    std::vector<std::string> seen;
+    auto thread = eventlet::spawn([&] {
+        ClosesSlowly closing{peer_done, seen};
+        eventlet::Event<>().wait(); // never sent: only a kill ends this
+    });
+    eventlet::sleep(0);
+    thread.kill(); // it unwinds into ~ClosesSlowly, which parks
+    CHECK_FALSE(thread.dead());
+    thread.kill(); // a second exception there would end the process
+    CHECK_FALSE(thread.dead());
+    peer_done.send();
+    CHECK_THROWS_AS(thread.wait(), eventlet::GreenletExit);
+    CHECK(seen == std::vector<std::string>{"closed"});
+}

@@ -219,7 +219,10 @@ public:
     /// the target runs at once, the caller again at the hub's next turn. A
     /// green thread that has not started never will. Does nothing to one that
     /// ended, unless it is parked in one of its links (see link()): the link
-    /// is interrupted, and the links after it do not run.
+    /// is interrupted, and the links after it do not run. Nor to one parked
+    /// in a destructor while an exception unwinds it (an earlier kill, say):
+    /// it is ending already, and C++ would end the process for a second
+    /// exception there (Eventlet raises it again in the `finally`).
     /// \throws std::logic_error on another OS thread than the green
     ///         thread's (its hub is not thread-safe: use a HubHandle).
     void kill() { kill(std::make_exception_ptr(GreenletExit{})); }
