@@ -47,6 +47,7 @@ private:
     static int on_header_value_complete(llhttp_t* parser);
     static int on_headers_complete(llhttp_t* parser);
     static int on_body(llhttp_t* parser, const char* at, std::size_t length);
+    static int on_chunk_extension(llhttp_t* parser, const char* at, std::size_t length);
     static int on_message_complete(llhttp_t* parser);
     static const llhttp_settings_t& settings();
     static ResponseParser& self(llhttp_t* parser);
@@ -63,6 +64,7 @@ private:
     std::size_t max_header_fields_;
     std::size_t max_body_size_;
     std::size_t header_bytes_ = 0;
+    std::size_t chunk_extension_bytes_ = 0;
     std::string field_;
     std::string value_;
     std::string too_large_; // why a callback stopped the parser, if it did

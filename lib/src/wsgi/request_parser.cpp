@@ -38,6 +38,8 @@ const llhttp_settings_t& RequestParser::settings()
         s.on_header_value_complete = on_header_value_complete;
         s.on_headers_complete = on_headers_complete;
         s.on_body = on_body;
+        s.on_chunk_extension_name = on_chunk_extension;
+        s.on_chunk_extension_value = on_chunk_extension;
         s.on_message_complete = on_message_complete;
         return s;
     }();
@@ -153,6 +155,7 @@ int RequestParser::on_message_begin(llhttp_t* parser)
 {
     RequestParser& p = self(parser);
     p.stage_ = Stage::head;
+    p.chunk_extension_bytes_ = 0;
     p.request_ = Request();
     p.version_.clear();
     p.field_.clear();
@@ -268,6 +271,20 @@ int RequestParser::on_body(llhttp_t* parser, const char* at, std::size_t length)
         return HPE_USER;
     }
     p.body_.append(at, length);
+    return 0;
+}
+
+// A chunk's size line may carry extensions ("3;name=value"), which llhttp
+// passes over without keeping them: unbounded, a client could send one
+// without end, a byte at a time within the socket timeout, and hold its
+// connection as a slowloris does. Nobody sends them; all of a request's
+// count against the header section's limit.
+int RequestParser::on_chunk_extension(llhttp_t* parser, const char*, std::size_t length)
+{
+    RequestParser& p = self(parser);
+    p.chunk_extension_bytes_ += length;
+    if (p.chunk_extension_bytes_ > p.max_header_bytes_)
+        return p.refuse(400, "the chunk extensions exceed " + std::to_string(p.max_header_bytes_) + " bytes");
     return 0;
 }
 

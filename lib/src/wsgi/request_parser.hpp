@@ -67,6 +67,7 @@ private:
     static int on_header_value_complete(llhttp_t* parser);
     static int on_headers_complete(llhttp_t* parser);
     static int on_body(llhttp_t* parser, const char* at, std::size_t length);
+    static int on_chunk_extension(llhttp_t* parser, const char* at, std::size_t length);
     static int on_message_complete(llhttp_t* parser);
     static const llhttp_settings_t& settings();
     static RequestParser& self(llhttp_t* parser) noexcept;
@@ -85,6 +86,7 @@ private:
     Stage stage_ = Stage::idle;
     std::size_t head_bytes_ = 0;
     std::size_t body_bytes_ = 0;
+    std::size_t chunk_extension_bytes_ = 0;
     int refusal_ = 0;            // the status a callback refused the request with
     std::string refusal_reason_; // and why
     Request request_;

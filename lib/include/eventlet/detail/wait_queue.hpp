@@ -37,6 +37,13 @@ private:
     std::optional<std::chrono::steady_clock::time_point> at_;
 };
 
+/// Ends the process with a message: `owner` was destroyed while `waiter`
+/// (null if unknown) and `more` other green threads waited on it. What
+/// ~WaitQueue() does, for an object whose waiters park in lines of their
+/// own (a channel's putters).
+[[noreturn]] void abort_destroyed_while_waited(const char* owner, const Greenlet* waiter,
+                                               std::size_t more) noexcept;
+
 /// A first-in, first-out line of parked green threads, used like a
 /// condition variable: a green thread parks until notified, then checks
 /// its condition again.
@@ -45,13 +52,6 @@ private:
 /// and it goes to whoever is first in line *then*, so a notification is
 /// never lost on a green thread that left the line meanwhile (killed, or
 /// timed out). Every green thread in the line is parked on the hub.
-/// Ends the process with a message: `owner` was destroyed while `waiter`
-/// (null if unknown) and `more` other green threads waited on it. What
-/// ~WaitQueue() does, for an object whose waiters park in lines of their
-/// own (a channel's putters).
-[[noreturn]] void abort_destroyed_while_waited(const char* owner, const Greenlet* waiter,
-                                               std::size_t more) noexcept;
-
 class WaitQueue {
 public:
     /// How a park ended.

@@ -1,0 +1,86 @@
+// A chunked body's size lines may carry extensions ("3;name=value"), which
+// llhttp passes over without keeping. A peer that sends one without end
+// would hold the other side until a timeout, a byte at a time; so the
+// extensions of a message count against the limit of its header section,
+// on both sides. Ordinary ones still pass.
+#include <catch2/catch.hpp>
+
+#include <eventlet/http/client.hpp>
+#include <eventlet/http/errors.hpp>
+#include <eventlet/socket.hpp>
+#include <eventlet/timeout.hpp>
+#include <eventlet/wsgi/server.hpp>
+
+#include <string>
+
+#include "../07-client/test_server.hpp"
+#include "../09-dispatch/wsgi_support.hpp"
+
+namespace http = eventlet::http;
+namespace wsgi = eventlet::wsgi;
+
+namespace {
+
+// Sends a chunked response whose first size line has `extension_bytes` of
+// extension, in 1 KiB pieces, then the chunk "abc" and the end.
+test_support::TestServer chunked_server(std::size_t extension_bytes)
+{
+    return test_support::TestServer([extension_bytes](const test_support::SeenRequest&,
+                                                      eventlet::GreenSocket& socket) {
+        try {
+            socket.sendall(std::string_view("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;"));
+            const std::string piece(1024, 'e');
+            for (std::size_t sent = 0; sent < extension_bytes; sent += piece.size())
+                socket.sendall(std::string_view(piece).substr(0, extension_bytes - sent));
+            socket.sendall(std::string_view("\r\nabc\r\n0\r\n\r\n"));
+        } catch (const std::exception&) {
+            // the client gave up: what this test wants
+        }
+    });
+}
+
+} // namespace
+
+TEST_CASE("urlopen refuses a response whose chunk extensions exceed its header limit", "[http]")
+{
+    eventlet::Timeout bound(10);
+    SECTION("an ordinary extension passes")
+    {
+        auto server = chunked_server(20);
+        CHECK(http::urlopen(server.url(), {.max_header_size = 4096}).body == "abc");
+    }
+    SECTION("one without end is stopped at the limit")
+    {
+        auto server = chunked_server(1 << 20);
+        CHECK_THROWS_WITH(http::urlopen(server.url(), {.max_header_size = 4096}),
+                          Catch::Contains("chunk extensions exceed 4096 bytes"));
+    }
+}
+
+TEST_CASE("the server answers 400 to a body whose chunk extensions exceed its header limit", "[wsgi]")
+{
+    eventlet::Timeout bound(10);
+    wsgi_test::TestServer server(
+        [](wsgi::Request& request, wsgi::StartResponse& start_response) -> wsgi::Body {
+            std::string body = request.input.read();
+            start_response("200 OK", {});
+            return body;
+        },
+        [](wsgi::ServerOptions& options) { options.max_header_bytes = 4096; });
+    wsgi_test::RawClient client(server.address());
+    const std::string head = "POST / HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
+    SECTION("an ordinary extension passes")
+    {
+        client.send(head + "3;name=value\r\nabc\r\n0\r\n\r\n");
+        const wsgi_test::Response response = client.response();
+        CHECK(response.status == 200);
+        CHECK(response.body == "abc");
+    }
+    SECTION("one without end is stopped at the limit")
+    {
+        client.send(head + "3;" + std::string(8192, 'e'));
+        const wsgi_test::Response response = client.response();
+        CHECK(response.status == 400);
+        CHECK_THAT(response.body, Catch::Contains("chunk extensions exceed 4096 bytes"));
+    }
+}
