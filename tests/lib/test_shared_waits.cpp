@@ -15,6 +15,25 @@
 
 using eventlet::GreenThread;
 
+namespace {
+
+// The scenario of every test here: `count` green threads run `body` and
+// park (in it) on what `go` releases; then `go` is sent, they wake in turn,
+// and each is waited for.
+template <class Body>
+void park_then_release(int count, eventlet::Event<>& go, Body body)
+{
+    std::vector<GreenThread<void>> parked;
+    for (int i = 0; i < count; ++i)
+        parked.push_back(eventlet::spawn(body));
+    eventlet::sleep(0); // each runs until it parks
+    go.send();
+    for (auto& thread : parked)
+        thread.wait();
+}
+
+} // namespace
+
 TEST_CASE("green threads waiting through one handle all get the result when the first resets it",
           "[greenthread]")
 {
@@ -28,14 +47,7 @@ TEST_CASE("green threads waiting through one handle all get the result when the 
         results.push_back(shared.wait());
         shared = GreenThread<int>(); // done with it: the last handle goes
     };
-    auto first = eventlet::spawn(waiter);
-    auto second = eventlet::spawn(waiter);
-    auto third = eventlet::spawn(waiter);
-    eventlet::sleep(0); // all three park in wait()
-    go.send();
-    first.wait();
-    second.wait();
-    third.wait();
+    park_then_release(3, go, waiter);
     CHECK(results == std::vector<int>{7, 7, 7});
     CHECK_FALSE(shared);
 }
@@ -54,12 +66,7 @@ TEST_CASE("green threads joining through one handle all wake when the first rese
         ++woken;
         shared = GreenThread<std::string>();
     };
-    auto first = eventlet::spawn(joiner);
-    auto second = eventlet::spawn(joiner);
-    eventlet::sleep(0);
-    go.send();
-    first.wait();
-    second.wait();
+    park_then_release(2, go, joiner);
     CHECK(woken == 2);
 }
 
@@ -94,12 +101,7 @@ TEST_CASE("two green threads reading one pile each get distinct results, and bot
             read.push_back(value);
         ++loops_ended;
     };
-    auto first = eventlet::spawn(reader);
-    auto second = eventlet::spawn(reader);
-    eventlet::sleep(0); // both park on the same oldest call
-    go.send();
-    first.wait();
-    second.wait();
+    park_then_release(2, go, reader); // both park on the same oldest call
     CHECK(read == std::vector<int>{0, 1, 2, 3, 4});
     CHECK(loops_ended == 2);
     CHECK(pile.unread() == 0);
@@ -119,11 +121,6 @@ TEST_CASE("a pile's only call read by two green threads goes to one; the other's
         for (int value : pile)
             read.push_back(value);
     };
-    auto first = eventlet::spawn(reader);
-    auto second = eventlet::spawn(reader);
-    eventlet::sleep(0);
-    go.send();
-    first.wait();
-    second.wait();
+    park_then_release(2, go, reader);
     CHECK(read == std::vector<int>{1});
 }
