@@ -38,12 +38,19 @@ ifeq ($(filter $(MODE),release asan tsan),)
 $(error MODE must be release, asan or tsan, not '$(MODE)')
 endif
 CXXFLAGS := $(CXXFLAGS_COMMON) $(CXXFLAGS_$(MODE)) $(EXTRA_CXXFLAGS)
+# Under ASan, test code leaves out two of UBSan's checks, null and alignment:
+# they guard every member access, and cost a test unit a third of its
+# compile time (make asan compiles 24). In a test, a null dereference still
+# ends in a SEGV that ASan reports with its stack, and x86-64 reads
+# misaligned data correctly; the library and the programs keep every check,
+# and so do the templates of the headers where the library instantiates them.
+TEST_CXXFLAGS_asan := -fno-sanitize=alignment,null
 # Test code is compiled many times (once per snapshot) and runs little: -O0
 # compiles it in under half the time -O2 takes, and -g1 (line tables: a
 # backtrace still names file and line) in about three quarters of the time
 # -g takes. The library and the programs it tests keep the mode's level and
 # debug information.
-TEST_CXXFLAGS := $(filter-out -O% -g%,$(CXXFLAGS)) -O0 -g1
+TEST_CXXFLAGS := $(filter-out -O% -g%,$(CXXFLAGS)) -O0 -g1 $(TEST_CXXFLAGS_$(MODE))
 LDLIBS := -pthread
 include $(TOP)/tools/ldlibs.mk
 

@@ -8,7 +8,7 @@
 #include <cxxabi.h>
 
 #include "blocking_detector.hpp"
-#include "switch_path.hpp"
+#include "eventlet/detail/switch_path.hpp"
 #include "thread_state.hpp"
 
 namespace eventlet {
@@ -19,6 +19,9 @@ constinit thread_local ThreadState* this_thread = nullptr;
 ThreadState::ThreadState()
     : root(Greenlet::RootTag{}, *this), exception_globals(abi::__cxa_get_globals())
 {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    annotated_switches = true;
+#endif
     install_overflow_handler(*this);
 }
 
@@ -201,7 +204,7 @@ void Greenlet::unlink_from_parent() noexcept
     parent_ = next_sibling_ = prev_sibling_ = nullptr;
 }
 
-std::any Greenlet::switch_to(std::any value)
+std::any Greenlet::switch_through_library(std::any value)
 {
     return detail::SwitchPath::switch_to(*this, std::move(value));
 }

@@ -19,7 +19,7 @@
 #include "blocking_detector.hpp"
 #include "report.hpp"
 #include "spin.hpp"
-#include "switch_path.hpp"
+#include "eventlet/detail/switch_path.hpp"
 #include "timer_queue.hpp"
 
 namespace eventlet::detail {

@@ -1,53 +1,10 @@
-// Private: the per-OS-thread state behind Greenlet. Not installed.
+// Private: what the library's own files need beyond the switch path
+// (eventlet/detail/switch_path.hpp, where the thread's state is). Not installed.
 #pragma once
 
-#include <any>
-#include <exception>
-
-#include "eventlet/greenlet.hpp"
+#include "eventlet/detail/switch_path.hpp"
 
 namespace eventlet::detail {
-
-/// Everything one OS thread needs to run greenlets: its root greenlet, the
-/// greenlet running now, and the mailbox a switch leaves for the greenlet it
-/// resumes.
-struct ThreadState {
-    ThreadState();
-    ~ThreadState();
-    ThreadState(const ThreadState&) = delete;
-    ThreadState& operator=(const ThreadState&) = delete;
-
-    /// The calling thread's state, created on first use.
-    static ThreadState& get();
-
-    // First member, so that the thread's stack pool is created before this
-    // state and destroyed after it: greenlets unwound at thread exit (the
-    // hub's, say) still have a pool to give their stacks back to.
-    StackPool& stacks = StackPool::local();
-    Greenlet root;
-    Greenlet* current = &root;
-
-    // The mailbox: what the switcher hands to the greenlet it resumes.
-    std::any value;
-    std::exception_ptr error;
-    // Who switched last (so the resumed side can learn its stack bounds for
-    // ASan), and a greenlet that has just finished and whose stack the
-    // resumed side must give back to the pool.
-    Greenlet* previous = nullptr;
-    Greenlet* finished = nullptr;
-
-    // The C++ runtime's exception state of this thread (abi::__cxa_get_globals()),
-    // looked up once: every switch saves and restores it.
-    void* exception_globals = nullptr;
-
-    // The alternate signal stack this state installed, if any.
-    void* signal_stack = nullptr;
-    std::size_t signal_stack_size = 0;
-};
-
-/// The calling thread's state, or null if it never used a greenlet. A plain
-/// pointer, so that the SIGSEGV handler can read it.
-extern constinit thread_local ThreadState* this_thread;
 
 /// What the overflow handler needs from a greenlet.
 struct GreenletInternals {

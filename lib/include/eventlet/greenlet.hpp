@@ -101,7 +101,7 @@ public:
     ///         escapes a child greenlet whose parent the caller is;
     ///         std::logic_error if this greenlet is dead or belongs to another
     ///         thread; StackAllocationError if its stack cannot be mapped.
-    std::any switch_to(std::any value = {});
+    [[gnu::always_inline]] inline std::any switch_to(std::any value = {});
 
     /// Like switch_to(), but makes the suspended switch inside this greenlet
     /// throw `error` instead of returning. A greenlet that has not started
@@ -180,6 +180,7 @@ private:
         }
     }
 
+    std::any switch_through_library(std::any value);
     void check_thread() const;
     [[noreturn]] void throw_wrong_thread() const;
     void start();
@@ -233,3 +234,6 @@ private:
 };
 
 } // namespace eventlet
+
+// Greenlet::switch_to(), inline: see the header's opening comment.
+#include "eventlet/detail/switch_path.hpp"

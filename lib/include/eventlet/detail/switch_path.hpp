@@ -1,8 +1,10 @@
-// Private: the path of every switch between greenlets, from the checks of
-// Greenlet::switch_to() down to the register switch. Inline, so that the
-// code that decides to switch (Greenlet::switch_to(), the hub's loop, a
-// green thread that parks) calls the register switch from its own frame:
-// src/context.cpp says why that depth costs time on every switch.
+// Not part of the API: the path of every switch between greenlets, from the
+// checks of Greenlet::switch_to() down to the register switch, and the
+// per-thread state it works on. Inline, and in a header that greenlet.hpp
+// includes, so that the code that decides to switch (a program's call of
+// Greenlet::switch_to(), the hub's loop, a green thread that parks) calls the
+// register switch from its own frame: src/context.cpp says why that depth
+// costs time on every switch.
 #pragma once
 
 #include <any>
@@ -10,7 +12,6 @@
 #include <utility>
 
 #include "eventlet/greenlet.hpp"
-#include "thread_state.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
@@ -20,6 +21,52 @@
 #endif
 
 namespace eventlet::detail {
+
+/// Everything one OS thread needs to run greenlets: its root greenlet, the
+/// greenlet running now, and the mailbox a switch leaves for the greenlet it
+/// resumes.
+struct ThreadState {
+    ThreadState();
+    ~ThreadState();
+    ThreadState(const ThreadState&) = delete;
+    ThreadState& operator=(const ThreadState&) = delete;
+
+    /// The calling thread's state, created on first use.
+    static ThreadState& get();
+
+    // First member, so that the thread's stack pool is created before this
+    // state and destroyed after it: greenlets unwound at thread exit (the
+    // hub's, say) still have a pool to give their stacks back to.
+    StackPool& stacks = StackPool::local();
+    Greenlet root;
+    Greenlet* current = &root;
+
+    // The mailbox: what the switcher hands to the greenlet it resumes.
+    std::any value;
+    std::exception_ptr error;
+    // Who switched last (so the resumed side can learn its stack bounds for
+    // ASan), and a greenlet that has just finished and whose stack the
+    // resumed side must give back to the pool.
+    Greenlet* previous = nullptr;
+    Greenlet* finished = nullptr;
+
+    // The C++ runtime's exception state of this thread (abi::__cxa_get_globals()),
+    // looked up once: every switch saves and restores it.
+    void* exception_globals = nullptr;
+
+    // True where the library was built with ASan or TSan: every switch must
+    // then tell the sanitizer, and a program's own code, built without it,
+    // cannot. Its switches then take the library's path (Greenlet::switch_to()).
+    bool annotated_switches = false;
+
+    // The alternate signal stack this state installed, if any.
+    void* signal_stack = nullptr;
+    std::size_t signal_stack_size = 0;
+};
+
+/// The calling thread's state, or null if it never used a greenlet. A plain
+/// pointer, so that the SIGSEGV handler can read it.
+extern constinit thread_local ThreadState* this_thread;
 
 // libstdc++ keeps, per OS thread, the chain of exceptions currently caught
 // and the number of exceptions in flight (`__cxa_eh_globals`). cxxabi.h
@@ -38,7 +85,7 @@ struct ExceptionGlobals {
 struct SwitchPath {
     /// Greenlet::switch_to(): the running greenlet passes `value` to
     /// `target` and resumes it; returns what is passed back to it.
-    [[gnu::always_inline]] static std::any switch_to(Greenlet& target, std::any value)
+    [[gnu::always_inline]] static std::any switch_to(Greenlet& target, std::any&& value)
     {
         if (this_thread != target.thread_) [[unlikely]]
             target.throw_wrong_thread();
@@ -125,3 +172,21 @@ struct SwitchPath {
 };
 
 } // namespace eventlet::detail
+
+namespace eventlet {
+
+inline std::any Greenlet::switch_to(std::any value)
+{
+    // A sanitizer must see every switch the same way: annotated in all or in
+    // none. So whenever the program and the library were not both built
+    // without one, the switch is the library's, annotated as its own are.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    return switch_through_library(std::move(value));
+#else
+    if (detail::this_thread == thread_ && thread_->annotated_switches) [[unlikely]]
+        return switch_through_library(std::move(value));
+    return detail::SwitchPath::switch_to(*this, std::move(value));
+#endif
+}
+
+} // namespace eventlet
