@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "report.hpp"
+#include "thread_state.hpp"
 
 namespace eventlet {
 
@@ -51,9 +52,25 @@ void PoolState::release_slot(const Greenlet* member) noexcept
     }
 }
 
-void report_cleanup_failure(const char* what) noexcept
+void throw_at_next_block(std::exception_ptr error, const char* owner) noexcept
 {
-    report_current_exception(what);
+    Hub& hub = Hub::current();
+    Greenlet& target = Greenlet::current();
+    if (&target == &hub.greenlet()) {
+        try {
+            std::rethrow_exception(std::move(error));
+        } catch (...) {
+            report_current_exception(owner);
+        }
+        return;
+    }
+    // As a Timeout does: from the hub, at the next turn, which comes when the
+    // green thread blocks; one that ends first has nothing left to interrupt.
+    hub.schedule_call(0, [&target, alive = target.lifetime(), error = std::move(error)] {
+        if (alive.expired() || target.dead() || GreenletInternals::suspended_unwinding(target))
+            return;
+        target.throw_in(error);
+    });
 }
 
 void fail_after_hub(const char* owner, std::size_t alive) noexcept

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "eventlet/hub.hpp"
+#include "thread_state.hpp"
 
 namespace eventlet {
 namespace {
@@ -34,7 +35,10 @@ Timeout::Timeout(std::optional<Seconds> seconds)
     // then its time finds nobody to interrupt, not a freed greenlet.
     timer_ = hub.schedule_call(*seconds, [this, &target, alive = target.lifetime(),
                                           span = *seconds] {
-        if (alive.expired() || target.dead())
+        // Parked in a destructor while an exception unwinds it: a second
+        // exception thrown there would end the process (as kill() knows).
+        if (alive.expired() || target.dead() ||
+            detail::GreenletInternals::suspended_unwinding(target))
             return;
         expired_ = true;
         target.throw_in(std::make_exception_ptr(TimeoutError(message_for(span))));

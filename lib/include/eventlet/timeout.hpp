@@ -25,6 +25,13 @@ namespace eventlet {
 /// does nothing, and so does one kept (in an object that outlives the scope)
 /// after its green thread has ended. To tell your own Timeout's error from
 /// an inner one's, check expired().
+///
+/// A blocking call in a destructor is a trap: the TimeoutError (or a kill's
+/// GreenletExit) thrown there leaves a destructor, which C++ answers with
+/// std::terminate. A destructor that may block catches what it is thrown
+/// (as GreenPile's does). While an exception already unwinds the green
+/// thread, a Timeout falling due there does nothing, as kill() does: it is
+/// ending anyway.
 class Timeout {
 public:
     /// Starts the clock; `std::nullopt` means no limit (nothing happens).

@@ -4,13 +4,17 @@
 
 #include <cstddef>
 #include <deque>
+#include <exception>
 
 #include "eventlet/hub.hpp"
 
 namespace eventlet::detail {
 
-/// Reports an exception escaping a destructor's cleanup on stderr.
-void report_cleanup_failure(const char* what) noexcept;
+/// Throws `error` into the calling green thread at its next blocking point:
+/// for a kill or a Timeout that reached it in a destructor, which cannot
+/// throw. `owner` names that destructor in a report on stderr, when the
+/// caller is no green thread to throw into (the hub's own greenlet).
+void throw_at_next_block(std::exception_ptr error, const char* owner) noexcept;
 /// Ends the process with a message naming `owner`: `alive` of its green
 /// threads are still alive after their thread's hub was destroyed.
 [[noreturn]] void fail_after_hub(const char* owner, std::size_t alive) noexcept;
@@ -20,7 +24,10 @@ void report_cleanup_failure(const char* what) noexcept;
 /// `thread_of(element)` gives an element's GreenThread handle (or an empty one).
 ///
 /// In two passes: cancelling never switches, but each kill yields, and in
-/// that turn the hub would start any call not yet cancelled.
+/// that turn the hub would start any call not yet cancelled. A kill or a
+/// Timeout that interrupts the caller during such a yield is not lost: the
+/// calls are still all stopped, and then the caller gets it at its next
+/// blocking point.
 template <class Calls, class ThreadOf>
 void stop_unread(Calls& calls, ThreadOf thread_of, const char* owner) noexcept
 {
@@ -39,6 +46,7 @@ void stop_unread(Calls& calls, ThreadOf thread_of, const char* owner) noexcept
     for (auto& call : calls)
         if (auto& thread = thread_of(call))
             thread.cancel();
+    std::exception_ptr interrupted;
     for (auto& call : calls) {
         auto& thread = thread_of(call);
         if (!thread || thread.dead())
@@ -46,9 +54,12 @@ void stop_unread(Calls& calls, ThreadOf thread_of, const char* owner) noexcept
         try {
             thread.kill();
         } catch (...) {
-            report_cleanup_failure(owner);
+            if (!interrupted)
+                interrupted = std::current_exception();
         }
     }
+    if (interrupted)
+        throw_at_next_block(std::move(interrupted), owner);
 }
 
 /// Takes the oldest call's result out of `calls` into `current` (`thread_of`
