@@ -6,7 +6,9 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "sockaddr.hpp"
@@ -14,10 +16,14 @@
 namespace eventlet {
 namespace {
 
+// inet_pton() reads a C string: "::1" followed by a NUL and anything else
+// would pass as "::1" while the Address kept the rest.
+bool has_nul(const std::string& host) { return host.find('\0') != std::string::npos; }
+
 bool is_ipv4_literal(const std::string& host)
 {
     in_addr ignored{};
-    return ::inet_pton(AF_INET, host.c_str(), &ignored) == 1;
+    return !has_nul(host) && ::inet_pton(AF_INET, host.c_str(), &ignored) == 1;
 }
 
 // An IPv6 literal and its zone: "fe80::1%eth0" is "fe80::1" and "eth0".
@@ -35,11 +41,14 @@ Ipv6Parts split_zone(const std::string& host)
 }
 
 // A zone is an interface name (at most IF_NAMESIZE - 1 characters, no
-// space or slash) or an interface number.
+// space or slash) or an interface number, which must fit sin6_scope_id
+// (not wrap around, 4294967300 to 4, into another interface).
 bool is_zone(const std::string& zone)
 {
     if (zone.empty() || zone.size() >= IF_NAMESIZE)
         return false;
+    if (zone.find_first_not_of("0123456789") == std::string::npos)
+        return std::stoull(zone) <= std::numeric_limits<std::uint32_t>::max();
     return std::all_of(zone.begin(), zone.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                c == '-' || c == '_' || c == '.';
@@ -50,7 +59,7 @@ bool is_ipv6_literal(const std::string& host)
 {
     const Ipv6Parts parts = split_zone(host);
     in6_addr ignored{};
-    return ::inet_pton(AF_INET6, parts.address.c_str(), &ignored) == 1 &&
+    return !has_nul(host) && ::inet_pton(AF_INET6, parts.address.c_str(), &ignored) == 1 &&
            (parts.zone.empty() ? host.find('%') == std::string::npos : is_zone(parts.zone));
 }
 
