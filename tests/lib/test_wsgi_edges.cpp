@@ -5,6 +5,10 @@
 // past its exchange.
 #include <catch2/catch.hpp>
 
+#include <eventlet/greenthread.hpp>
+#include <eventlet/socket.hpp>
+#include <eventlet/socket_errors.hpp>
+#include <eventlet/timeout.hpp>
 #include <eventlet/wsgi/server.hpp>
 
 #include <optional>
@@ -139,4 +143,17 @@ TEST_CASE("a request kept past its exchange refuses to read its body, and the se
     CHECK_THROWS_WITH(kept->input.read(), Catch::Contains("while the application answers it"));
     client.send(get("/next"));
     CHECK(client.response().body == "later");
+}
+
+TEST_CASE("a server killed closes its listener: the port refuses new connections", "[wsgi]")
+{
+    eventlet::Timeout bound(10);
+    auto listener = eventlet::listen({"127.0.0.1", 0});
+    const auto address = listener.local_address();
+    auto serving = eventlet::spawn([&] { wsgi::server(listener, echo_target); });
+    eventlet::sleep(0); // it parks in accept
+    serving.kill();
+    CHECK_THROWS_AS(serving.wait(), eventlet::GreenletExit);
+    CHECK_FALSE(listener.is_open());
+    CHECK_THROWS_AS(eventlet::connect(address), eventlet::ConnectionRefused);
 }

@@ -474,6 +474,11 @@ void server(GreenSocket& listener, App app, ServerOptions options)
             }
         }
     } catch (...) {
+        // Killed, timed out, or accepting failed for good: no green thread
+        // accepts any more, so the port must not take connections that
+        // nobody would ever answer (Eventlet's server closes it too).
+        if (listener.is_open())
+            listener.close();
         stop(*state);
         throw;
     }

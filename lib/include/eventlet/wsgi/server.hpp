@@ -111,6 +111,10 @@ struct ServerOptions {
 /// request, lets the requests under way finish within `options.grace`,
 /// ends those left (their green threads are killed), and returns.
 ///
+/// A server that ends with an exception (its green thread killed, a
+/// Timeout, an accept error) closes the listener as it leaves, so that the
+/// port refuses connections instead of holding them unanswered.
+///
 /// Errors are the client's alone: malformed input is answered with its
 /// status (see HttpError) and the connection is closed, while every other
 /// connection goes on.
