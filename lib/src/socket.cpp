@@ -123,12 +123,14 @@ GreenSocket::GreenSocket(GreenSocket&& other) noexcept
       owner_(std::exchange(other.owner_, {})), tls_(std::move(other.tls_)),
       read_drained_(std::exchange(other.read_drained_, false)), stream_(other.stream_)
 {
+    other.end_yields();
 }
 
 GreenSocket& GreenSocket::operator=(GreenSocket&& other) noexcept
 {
     if (this != &other) {
         close();
+        other.end_yields();
         fd_ = wake_waiters_of_moved(std::exchange(other.fd_, -1), other.owner_);
         timeout_ = other.timeout_;
         owner_ = std::exchange(other.owner_, {});
@@ -153,6 +155,7 @@ void GreenSocket::close()
     const int fd = std::exchange(fd_, -1);
     owner_ = {};
     read_drained_ = false;
+    end_yields();
     // First the hub, then the system: once closed, the number may be
     // handed to a new socket while a waiter still thinks it is ours. A
     // socket destroyed during the thread's exit, after the hub, has nobody
@@ -186,6 +189,7 @@ int GreenSocket::release()
     const int fd = std::exchange(fd_, -1);
     owner_ = {};
     read_drained_ = false;
+    end_yields();
     // Whoever gets the descriptor may close it without telling the hub.
     if (Hub* hub = Hub::existing())
         hub->notify_close(fd);
@@ -225,9 +229,17 @@ void GreenSocket::park(Readiness want, const char* operation, Tried tried)
     trampoline(fd_, want, timeout_, Registration::until_close, tried);
 }
 
-void GreenSocket::yield_if_over_share()
+// On the yielding green thread's stack, listed in its socket for the
+// length of the yield.
+struct GreenSocket::Yield {
+    GreenSocket* socket; // null once the descriptor is gone: the object may be too
+    Yield* next;
+};
+
+void GreenSocket::yield_if_over_share(const char* operation)
 {
-    if (unparked_bytes_ < fair_share_bytes)
+    // A closed socket has no descriptor to be fair with: the call fails at once.
+    if (unparked_bytes_ < fair_share_bytes || fd_ < 0)
         return;
     // A callback running in the hub cannot yield (and could not park
     // either): it keeps the turn it has.
@@ -235,7 +247,35 @@ void GreenSocket::yield_if_over_share()
     if (hub != nullptr && &Greenlet::current() == &hub->greenlet())
         return;
     unparked_bytes_ = 0;
+    Yield self{this, yields_};
+    yields_ = &self;
+    // However the yield ends (an exception thrown into it too), the list
+    // must not keep this frame; a socket that is gone has no list.
+    struct Unlist {
+        Yield& self;
+        ~Unlist()
+        {
+            if (self.socket == nullptr)
+                return;
+            for (Yield** at = &self.socket->yields_; *at != nullptr; at = &(*at)->next) {
+                if (*at == &self) {
+                    *at = self.next;
+                    break;
+                }
+            }
+        }
+    } unlist{self};
     sleep(0);
+    if (self.socket == nullptr)
+        throw IOClosed(std::string(operation) +
+                       ": the socket was closed while its green thread yielded to others "
+                       "(or it was moved away)");
+}
+
+void GreenSocket::end_yields() noexcept
+{
+    for (Yield* at = std::exchange(yields_, nullptr); at != nullptr; at = at->next)
+        at->socket = nullptr;
 }
 
 void GreenSocket::park_for_tls(bool wants_read, const char* operation, bool resumable)
@@ -369,7 +409,7 @@ std::size_t GreenSocket::recv(std::span<std::byte> buffer)
         checked_fd("recv");
         return 0;
     }
-    yield_if_over_share();
+    yield_if_over_share("recv");
     for (;;) {
         if (tls_) {
             checked_fd("recv");
@@ -408,7 +448,7 @@ std::string GreenSocket::recv(std::size_t max_bytes)
 std::size_t GreenSocket::send(std::span<const std::byte> data)
 {
     if (!data.empty())
-        yield_if_over_share();
+        yield_if_over_share("send");
     for (;;) {
         const int fd = checked_fd("send");
         if (data.empty())

@@ -67,6 +67,8 @@ enum class Shutdown {
 /// its hub for a whole transfer, a socket that has moved fair_share_bytes
 /// without parking gives the hub's other green threads a turn (a sleep(0))
 /// at the start of its next recv() or send(), before it touches the data.
+/// Closed, destroyed or moved from during that turn, the socket wakes it
+/// with IOClosed, as it does a green thread parked on it.
 class GreenSocket {
 public:
     /// The bytes a socket may receive and send, together, without parking
@@ -173,8 +175,9 @@ public:
     /// stopped reading): shutdown() never parks.
     /// \throws SocketError (ENOTCONN, say).
     void shutdown(Shutdown how);
-    /// Closes the socket. A green thread waiting on it (in recv, accept...)
-    /// wakes with IOClosed; the hub forgets the descriptor before the
+    /// Closes the socket. A green thread waiting on it (in recv, accept...),
+    /// or yielding in recv() or send() (see fair_share_bytes), wakes with
+    /// IOClosed; the hub forgets the descriptor before the
     /// system may reuse its number. Does nothing if the socket is not open.
     /// Never switches. With TLS, close_notify goes first, as for
     /// shutdown(Shutdown::write).
@@ -249,7 +252,10 @@ private:
     void park(Readiness want, const char* operation, Tried tried = Tried::not_yet);
     // Gives the hub's other green threads a turn once the socket has moved
     // its fair share without parking (see fair_share_bytes).
-    void yield_if_over_share();
+    void yield_if_over_share(const char* operation);
+    // Tells the green threads in yield_if_over_share() that the descriptor
+    // is gone (closed, released, moved away), before the object may be.
+    void end_yields() noexcept;
     void check_thread(const char* operation) const;
     // TLS (socket.cpp): the handshake, and a park for what the engine wants.
     void start_tls(const tls::Context& context, bool server, const std::string& server_name);
@@ -270,6 +276,10 @@ private:
     // A short read means an empty queue only on a stream (an adopted
     // datagram socket reads one datagram at a time).
     bool stream_ = true;
+    // The green threads yielding in a call on this socket: a yield does not
+    // park on the hub, so the hub's notify_close() cannot reach them.
+    struct Yield;
+    Yield* yields_ = nullptr;
 };
 
 /// What accept() returns: the new connection and the peer's address.
