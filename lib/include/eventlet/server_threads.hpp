@@ -106,8 +106,10 @@ public:
 
     /// Stops accepting in every thread (Server::stop()): serve() returns
     /// once the handlers running now end. Callable from any OS thread and
-    /// any green thread: a signal handler's, a handler, another program
-    /// thread. The server of the calling thread's own hub (if it is one of
+    /// any green thread: a green thread handling a signal (SignalSet), a
+    /// handler, another program thread. Not from a POSIX signal handler
+    /// (sigaction): the lock it takes is not async-signal-safe, and the
+    /// thread the signal interrupted may hold it. The server of the calling thread's own hub (if it is one of
     /// them) stops at once, as with Server::stop(); each other one at its
     /// hub's next turn, so its listener may take a connection or two after
     /// stop() returns. A thread that has not started yet never serves.
@@ -116,8 +118,8 @@ public:
     void stop() noexcept;
     /// Ends the connections being served in every thread
     /// (Server::close_clients()): at once in the calling thread's own hub,
-    /// at their hubs' next turn in the others. Callable from any thread.
-    /// Never switches.
+    /// at their hubs' next turn in the others. Callable from any thread, as
+    /// stop() is (not from a POSIX signal handler). Never switches.
     void close_clients() noexcept;
 
     /// Where every listener listens (numeric): the port chosen for port 0.
