@@ -135,13 +135,13 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool
             inbox->posted.load(std::memory_order_acquire) != inbox->delivered;
         if (post_waiting || look_time - last_asio_look >= asio_look_interval) {
             last_asio_look = look_time;
-            run_guarded(io, [this] { io.poll(); });
+            run_guarded(io, [this] { poll_asio(); });
         }
         return true;
     }
     last_asio_look = clock_read ? now : coarse_now(); // what comes below looks, and may wait
     if (post_at_hand()) {
-        run_guarded(io, [this] { io.poll(); });
+        run_guarded(io, [this] { poll_asio(); });
         return true;
     }
     // Nothing to do now: wait in Asio, which watches the epoll set too.
@@ -152,7 +152,7 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool
         const auto work = asio::make_work_guard(io);
         run_guarded(io, [this, deadline = *earliest] {
             if (io.run_one_until(deadline) != 0)
-                io.poll();
+                poll_asio();
         });
         return true;
     }
@@ -160,9 +160,20 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool
     run_guarded(io, [this, &handlers] {
         handlers = io.run_one();
         if (handlers != 0)
-            io.poll();
+            poll_asio();
     });
     return handlers != 0;
+}
+
+void Hub::Impl::poll_asio()
+{
+    // Not io.poll(): it runs until Asio's queue is empty, and a thread that
+    // posts without pause keeps it from ever being empty, so the turn never
+    // ended and the green threads and timers never ran again. A post's
+    // handler only moves its call to the next turn (HubHandle::post), so a
+    // batch costs little; the rest waits in Asio's queue for the next turn.
+    for (std::size_t ran = 0; ran < asio_batch && io.poll_one() != 0; ++ran) {
+    }
 }
 
 bool Hub::Impl::post_at_hand()

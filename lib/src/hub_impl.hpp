@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -159,6 +160,15 @@ struct Hub::Impl {
     /// in Asio's queue, or comes within detail::hand_over_spin while some
     /// green thread expects one (ExpectPosts). Then the loop polls instead.
     bool post_at_hand();
+    /// Runs the handlers ready in Asio's queue, without waiting for any: at
+    /// most asio_batch of them, so that a turn ends however fast other
+    /// threads post.
+    void poll_asio();
+    /// The most handlers one look at Asio's queue runs (poll_asio()): enough
+    /// that a hub fed by many threads spends its turns on their calls, not
+    /// on the turns themselves; few enough that a turn stays short (a
+    /// post's handler takes well under a microsecond).
+    static constexpr std::size_t asio_batch = 256;
 
     // A single-threaded context: the hub is the only thread that runs it.
     asio::io_context io{1};

@@ -18,11 +18,9 @@
 #include <utility>
 
 #include <asio/error.hpp>
-#include <asio/post.hpp>
 
 #include "eventlet/detail/lookup.hpp"
 #include "eventlet/socket_errors.hpp"
-#include "report.hpp"
 #include "sockaddr.hpp"
 
 namespace eventlet::detail {
@@ -130,33 +128,25 @@ void LookupThreads::work(std::shared_ptr<LookupThreads> self)
         lookup->stage = Lookup::Stage::done;
         lookup->found = std::move(found);
         lookup->error = error;
-        // Under the lock, so that the waiter cannot leave (and its hub go)
-        // between the check above and the post. The posted call counts as
-        // the hub's work before the guard lets go of it.
+        // Through the handle, never to the hub itself: a waiter parked when
+        // its OS thread exited is never resumed, nor does it abandon its
+        // lookup, and its hub is gone; post() then drops the call. The
+        // waiter may also leave (time out) before the call runs: it checks.
         try {
-            asio::post(lookup->hub.io_context(), [lookup] {
-                if (lookup->waiter == nullptr)
-                    return;
-                try {
-                    lookup->hub.schedule_call(0, [lookup] {
-                        if (lookup->waiter != nullptr)
-                            lookup->waiter->switch_to();
-                    });
-                } catch (...) {
-                    report_current_exception("a name lookup waking its green thread");
-                }
+            lookup->hub.post([lookup] {
+                if (lookup->waiter != nullptr)
+                    lookup->waiter->switch_to();
             });
         } catch (...) {
             // Out of memory: the waiter stays parked until its Timeout, if any.
         }
-        lookup->work.reset();
     }
 }
 
 } // namespace
 
-Lookup::Lookup(std::string host, std::uint16_t port, Hub& hub)
-    : host(std::move(host)), port(port), hub(hub)
+Lookup::Lookup(std::string host, std::uint16_t port, HubHandle hub)
+    : host(std::move(host)), port(port), hub(std::move(hub))
 {
 }
 
@@ -171,7 +161,6 @@ void submit(const std::shared_ptr<Lookup>& lookup)
         threads->idle = 0;
         threads->line.clear();
     }
-    lookup->work.emplace(lookup->hub.io_context().get_executor());
     threads->line.push_back(lookup);
     if (threads->line.size() > threads->idle && threads->threads < max_lookup_threads) {
         try {
@@ -181,7 +170,6 @@ void submit(const std::shared_ptr<Lookup>& lookup)
         } catch (...) {
             if (threads->threads == 0) { // nobody would ever take it
                 threads->line.pop_back();
-                lookup->work.reset();
                 throw;
             }
         }
@@ -198,7 +186,6 @@ void abandon(Lookup& lookup) noexcept
         return;
     // Still in line, or running: a thread that meets it drops it.
     lookup.stage = Lookup::Stage::abandoned;
-    lookup.work.reset();
 }
 
 std::vector<Address> take_result(Lookup& lookup)

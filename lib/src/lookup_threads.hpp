@@ -4,26 +4,25 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include <asio/executor_work_guard.hpp>
-#include <asio/io_context.hpp>
-
 #include "eventlet/address.hpp"
 #include "eventlet/greenlet.hpp"
-#include "eventlet/hub.hpp"
+#include "eventlet/hub_handle.hpp"
 
 namespace eventlet::detail {
 
 /// One name to look up for a green thread parked in resolve().
 struct Lookup {
-    Lookup(std::string host, std::uint16_t port, Hub& hub);
+    Lookup(std::string host, std::uint16_t port, HubHandle hub);
 
     const std::string host;
     const std::uint16_t port;
-    Hub& hub;
+    // The waiter's hub, reached through its handle: the waiter's OS thread
+    // may exit while the waiter is parked, its hub with it, before the
+    // lookup ends; the result is then dropped.
+    const HubHandle hub;
     // The hub's thread only: the green thread to wake, null once it left.
     Greenlet* waiter = nullptr;
 
@@ -32,14 +31,11 @@ struct Lookup {
     Stage stage = Stage::queued;
     std::vector<Address> found;
     std::exception_ptr error;
-    // Counts as work for the hub's loop until the result is posted back,
-    // so that a hub whose green threads all wait on lookups is not taken
-    // for deadlocked.
-    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 };
 
 /// Puts `lookup` in line for the next free lookup thread; when it is done,
-/// wakes its waiter at the hub's next turn.
+/// wakes its waiter at the hub's next turns (HubHandle::post()), if the hub
+/// is still there. The waiter keeps an ExpectPosts meanwhile.
 void submit(const std::shared_ptr<Lookup>& lookup);
 
 /// The waiter leaves (woken, timed out or killed): a lookup still in line

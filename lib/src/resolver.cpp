@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "eventlet/hub.hpp"
+#include "eventlet/hub_handle.hpp"
 #include "eventlet/timeout.hpp"
 #include "lookup_threads.hpp"
 
@@ -23,8 +24,11 @@ std::vector<Address> resolve(const Address& where, std::optional<Seconds> timeou
     // Shared with the lookup thread, which outlives this call when the
     // green thread leaves early (killed, timed out): a getaddrinfo() in
     // progress cannot be stopped, only its result dropped.
-    auto lookup = std::make_shared<detail::Lookup>(where.host(), where.port(), hub);
+    auto lookup = std::make_shared<detail::Lookup>(where.host(), where.port(), hub.handle());
     lookup->waiter = &Greenlet::current();
+    // The result comes from a lookup thread: a hub whose green threads all
+    // wait on lookups must wait for it, not raise Deadlock.
+    const ExpectPosts expecting;
     struct StopWaiting {
         detail::Lookup& lookup;
         ~StopWaiting() { detail::abandon(lookup); }

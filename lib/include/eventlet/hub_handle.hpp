@@ -43,8 +43,13 @@ public:
     /// turn (an exception escaping it is reported on stderr, and the hub goes
     /// on). Calls posted by one thread run in the order it posted them.
     /// A hub blocked in its loop wakes at once; a busy one runs the call
-    /// within its next two turns. Callable from any thread, the hub's own
-    /// included. Never blocks (beyond a short lock) and never switches.
+    /// within its next two turns, unless a few hundred calls from other
+    /// threads wait ahead of it: a turn takes only so many, then goes on with
+    /// the hub's green threads and timers, so that a thread posting without
+    /// pause cannot starve them. Posting never blocks: calls posted faster
+    /// than the hub runs them wait in its queue, which grows meanwhile.
+    /// Callable from any thread, the hub's own included. Never blocks
+    /// (beyond a short lock) and never switches.
     /// \returns false, without running `call`, if the hub is gone.
     /// \throws std::bad_alloc; std::invalid_argument for an empty `call`.
     bool post(std::function<void()> call) const;
