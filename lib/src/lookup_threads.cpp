@@ -79,6 +79,10 @@ struct LookupThreads {
     LookupFunction lookup;
     std::size_t threads = 0;
     std::size_t idle = 0;
+    // Threads still in a lookup that nobody waits for any more (given up
+    // while running): they do not count against max_lookup_threads, or a
+    // few names whose server never answers would hold up every lookup.
+    std::size_t given_up = 0;
     pid_t pid = ::getpid(); // the threads do not survive a fork()
 
     static const std::shared_ptr<LookupThreads>& get()
@@ -123,8 +127,10 @@ void LookupThreads::work(std::shared_ptr<LookupThreads> self)
         }
 
         lock.lock();
-        if (lookup->stage == Lookup::Stage::abandoned)
+        if (lookup->stage == Lookup::Stage::abandoned) {
+            --self->given_up;
             continue;
+        }
         lookup->stage = Lookup::Stage::done;
         lookup->found = std::move(found);
         lookup->error = error;
@@ -159,10 +165,13 @@ void submit(const std::shared_ptr<Lookup>& lookup)
         threads->pid = ::getpid();
         threads->threads = 0;
         threads->idle = 0;
+        threads->given_up = 0;
         threads->line.clear();
     }
     threads->line.push_back(lookup);
-    if (threads->line.size() > threads->idle && threads->threads < max_lookup_threads) {
+    if (threads->line.size() > threads->idle &&
+        threads->threads - threads->given_up < max_lookup_threads &&
+        threads->threads < max_lookup_threads_in_all) {
         try {
             std::thread(LookupThreads::work, threads).detach();
             ++threads->threads;
@@ -185,6 +194,8 @@ void abandon(Lookup& lookup) noexcept
     if (lookup.stage == Lookup::Stage::done)
         return;
     // Still in line, or running: a thread that meets it drops it.
+    if (lookup.stage == Lookup::Stage::running)
+        ++threads->given_up;
     lookup.stage = Lookup::Stage::abandoned;
 }
 

@@ -1,7 +1,6 @@
 // A green thread may still wait in resolve() when its OS thread exits and
 // the thread's hub is destroyed; the lookup thread, which cannot be stopped,
-// ends later and must drop its result, not hand it to the dead hub (it once
-// posted to it through a plain reference, and crashed).
+// ends later and must drop its result, not hand it to the dead hub.
 #include <catch2/catch.hpp>
 
 #include <eventlet/address.hpp>
