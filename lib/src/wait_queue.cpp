@@ -63,6 +63,12 @@ void WaitQueue::remove(Waiter& waiter) noexcept
     --size_;
 }
 
+bool in_hub() noexcept
+{
+    Hub* hub = Hub::existing();
+    return hub != nullptr && &Greenlet::current() == &hub->greenlet();
+}
+
 WaitQueue::Woken WaitQueue::park(std::optional<Seconds> timeout)
 {
     auto& hub = HubInternals::impl(Hub::current());

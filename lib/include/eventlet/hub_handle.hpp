@@ -50,6 +50,9 @@ public:
     /// than the hub runs them wait in its queue, which grows meanwhile.
     /// Callable from any thread, the hub's own included. Never blocks
     /// (beyond a short lock) and never switches.
+    /// A call accepted by a hub that ends before its next turn (its
+    /// thread exits) is destroyed without running, as the calls still in
+    /// line are; wait for an answer (SharedQueue, say) to know one ran.
     /// \returns false, without running `call`, if the hub is gone.
     /// \throws std::bad_alloc; std::invalid_argument for an empty `call`.
     bool post(std::function<void()> call) const;

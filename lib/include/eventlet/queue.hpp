@@ -65,7 +65,8 @@ public:
     void put(T&& item, Seconds timeout) { put_until(std::move(item), detail::Deadline(timeout)); }
     /// Appends `item` if there is room. Never switches, except on a channel:
     /// with a getter parked, it parks until the next turn, when the getter
-    /// takes the item (as in Eventlet).
+    /// takes the item (as in Eventlet). A hub callback, which cannot park,
+    /// hands the item over and returns: the getter has it at the next turn.
     /// \throws QueueFull if the queue is full, or on a channel if no getter
     ///         took the item (an rvalue is left as it was).
     void put_nowait(const T& item) { put_until(item, detail::Deadline(Seconds(0))); }
@@ -145,8 +146,13 @@ private:
         // Without time to wait (put_nowait), only a getter already parked
         // and not yet promised an item can take it.
         const bool nowait = deadline.expired();
-        if (nowait && getters_.size() <= offers_.size())
+        if (nowait && getters_.size() <= offers_.size() + handed_.size())
             throw QueueFull();
+        if (nowait && detail::in_hub()) {
+            handed_.push_back(T(std::forward<Item>(item)));
+            getters_.notify_one();
+            return;
+        }
         Offer offer(const_cast<void*>(static_cast<const void*>(std::addressof(item))),
                     [](void* stored) -> T { return T(std::forward<Item>(*static_cast<Stored*>(stored))); });
         offers_.push_back(&offer);
@@ -169,7 +175,10 @@ private:
         }
     }
 
-    bool has_item() const noexcept { return maxsize_ == 0 ? !offers_.empty() : !items_.empty(); }
+    bool has_item() const noexcept
+    {
+        return maxsize_ == 0 ? !offers_.empty() || !handed_.empty() : !items_.empty();
+    }
 
     T get_until(const detail::Deadline& deadline)
     {
@@ -178,6 +187,11 @@ private:
                 if (getters_.park(deadline) == detail::WaitQueue::Woken::timed_out)
                     throw QueueEmpty();
             } while (!has_item());
+        }
+        if (maxsize_ == 0 && offers_.empty()) {
+            T item = std::move(handed_.front());
+            handed_.pop_front();
+            return item;
         }
         if (maxsize_ == 0) {
             // The oldest offer; its putter leaves put() at the next turn.
@@ -196,6 +210,7 @@ private:
 
     std::deque<T> items_;
     std::deque<Offer*> offers_; // a channel's putters, oldest first
+    std::deque<T> handed_;      // a channel's items handed over by hub callbacks
     std::size_t maxsize_ = std::numeric_limits<std::size_t>::max();
     detail::WaitQueue getters_{"a Queue (a getter)"};
     detail::WaitQueue putters_{"a Queue (a putter)"};

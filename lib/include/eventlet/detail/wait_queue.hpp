@@ -37,6 +37,10 @@ private:
     std::optional<std::chrono::steady_clock::time_point> at_;
 };
 
+/// True when the caller runs in the hub's own greenlet (a hub callback):
+/// it cannot park there.
+bool in_hub() noexcept;
+
 /// Ends the process with a message: `owner` was destroyed while `waiter`
 /// (null if unknown) and `more` other green threads waited on it. What
 /// ~WaitQueue() does, for an object whose waiters park in lines of their
