@@ -157,3 +157,17 @@ TEST_CASE("a server killed closes its listener: the port refuses new connections
     CHECK_FALSE(listener.is_open());
     CHECK_THROWS_AS(eventlet::connect(address), eventlet::ConnectionRefused);
 }
+
+TEST_CASE("an application's Content-Length with spaces around its digits frames the body",
+          "[wsgi]")
+{
+    TestServer server([](wsgi::Request&, wsgi::StartResponse& start_response) -> wsgi::Body {
+        start_response("200 OK", {{"Content-Length", " 5\t"}});
+        return "hello";
+    });
+    RawClient client(server.address());
+    client.send("GET / HTTP/1.1\r\nHost: test\r\n\r\n");
+    const wsgi_test::Response response = client.response();
+    CHECK(response.status == 200);
+    CHECK(response.body == "hello");
+}

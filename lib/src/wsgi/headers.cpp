@@ -8,7 +8,9 @@ namespace {
 
 char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
-std::string_view trim(std::string_view text) noexcept
+} // namespace
+
+std::string_view trim_whitespace(std::string_view text) noexcept
 {
     const auto blank = [](char c) { return c == ' ' || c == '\t'; };
     while (!text.empty() && blank(text.front()))
@@ -17,8 +19,6 @@ std::string_view trim(std::string_view text) noexcept
         text.remove_suffix(1);
     return text;
 }
-
-} // namespace
 
 bool iequals(std::string_view a, std::string_view b) noexcept
 {
@@ -52,7 +52,7 @@ bool Headers::has_token(std::string_view name, std::string_view token) const
         std::string_view rest = text;
         while (!rest.empty()) {
             const std::size_t comma = std::min(rest.find(','), rest.size());
-            if (iequals(trim(rest.substr(0, comma)), token))
+            if (iequals(trim_whitespace(rest.substr(0, comma)), token))
                 return true;
             rest.remove_prefix(std::min(comma + 1, rest.size()));
         }

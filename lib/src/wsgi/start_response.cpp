@@ -109,9 +109,10 @@ void StartResponse::send_head()
     bool delimited = true;
     Headers extra;
     if (const auto length = headers_.get("Content-Length")) {
+        const std::string_view digits = trim_whitespace(*length);
         std::size_t value = 0;
-        const auto [end, error] = std::from_chars(length->data(), length->data() + length->size(), value);
-        if (error != std::errc() || end != length->data() + length->size())
+        const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+        if (digits.empty() || error != std::errc() || end != digits.data() + digits.size())
             throw std::invalid_argument("not a Content-Length: '" + *length + "'");
         declared_length_ = value;
     } else if (no_body_) {

@@ -57,4 +57,8 @@ private:
 /// for header names and tokens).
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
+/// `text` without the spaces and tabs around it: HTTP's optional whitespace,
+/// which is not part of a field's value (RFC 9110 5.5).
+std::string_view trim_whitespace(std::string_view text) noexcept;
+
 } // namespace eventlet::wsgi
