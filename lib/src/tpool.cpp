@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <charconv>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
@@ -140,8 +141,17 @@ ThreadPool::~ThreadPool()
         state_->stopping = true;
     }
     state_->work_ready.notify_all();
-    for (std::thread& thread : state_->threads)
+    for (std::thread& thread : state_->threads) {
+        // A call that destroys its own pool would wait for itself for ever
+        // (std::thread says so with an exception, which ends the process).
+        if (thread.get_id() == std::this_thread::get_id()) {
+            std::fputs("eventlet: fatal: a ThreadPool was destroyed by a call running in one of its "
+                       "own threads, which it would wait for; destroy a pool from outside it\n",
+                       stderr);
+            std::abort();
+        }
         thread.join();
+    }
 }
 
 bool ThreadPool::wait_for(const std::shared_ptr<detail::PoolJob>& job)
