@@ -37,6 +37,9 @@ struct BlockingReport {
 /// hub's: it may do anything thread-safe, but must not touch the hub, its
 /// green threads or their sockets (HubHandle::post() reaches the hub), must
 /// not wait for the hub's thread, and must not call hub_blocking_detection().
+/// Keep it short: the one detector thread watches every hub, and watches
+/// none while a reporter runs (a slow one, or a stderr pipe nobody reads,
+/// hides the holds of every other hub meanwhile).
 /// An exception escaping it is reported on stderr.
 using BlockingReporter = std::function<void(const BlockingReport&)>;
 

@@ -222,7 +222,9 @@ public:
     /// is interrupted, and the links after it do not run. Nor to one parked
     /// in a destructor while an exception unwinds it (an earlier kill, say):
     /// it is ending already, and C++ would end the process for a second
-    /// exception there (Eventlet raises it again in the `finally`).
+    /// exception there (Eventlet raises it again in the `finally`). Otherwise a
+    /// GreenletExit that escapes a destructor ends the process (C++ calls
+    /// std::terminate): see Timeout about blocking in destructors.
     /// \throws std::logic_error on another OS thread than the green
     ///         thread's (its hub is not thread-safe: use a HubHandle).
     void kill() { kill(std::make_exception_ptr(GreenletExit{})); }
