@@ -56,7 +56,8 @@ struct ThreadState {
 
     // True where the library was built with ASan or TSan: every switch must
     // then tell the sanitizer, and a program's own code, built without it,
-    // cannot. Its switches then take the library's path (Greenlet::switch_to()).
+    // cannot. Its switches then go through the library (see
+    // Greenlet::switch_to() below).
     bool annotated_switches = false;
 
     // The alternate signal stack this state installed, if any.
@@ -93,7 +94,7 @@ struct SwitchPath {
             throw_finished(target, "switch to");
         ThreadState& thread = *target.thread_;
         if (thread.current == &target)
-            return value; // switching to yourself is a no-op, as in Python
+            return std::move(value); // switching to yourself is a no-op, as in Python
         thread.value = std::move(value);
         if (thread.error) // assigning to a null exception_ptr still calls into the runtime
             thread.error = nullptr;
