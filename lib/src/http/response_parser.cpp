@@ -188,8 +188,11 @@ int ResponseParser::on_headers_complete(llhttp_t* parser)
     p.response_.status = parser->status_code;
     p.response_.version_major = parser->http_major;
     p.response_.version_minor = parser->http_minor;
-    if (p.for_head_)
-        return 1; // no body follows, whatever Content-Length says
+    // No body follows, whatever Content-Length says: the answer to HEAD,
+    // and 204 and 304 (RFC 9112 6.3; a 304's Content-Length is the length
+    // the full answer would have).
+    if (p.for_head_ || parser->status_code == 204 || parser->status_code == 304)
+        return 1;
     // A Content-Length over the limit is refused before a byte of the body
     // is read; a known length is allocated at once.
     if ((parser->flags & F_CONTENT_LENGTH) != 0) {
