@@ -117,6 +117,12 @@ void check_host(const std::string& host)
             throw AddressError("'" + host + "' is not a valid IPv4 address");
         return;
     }
+    // A name the resolver would read as an IPv4 address all the same, in
+    // inet_aton()'s other spellings (hexadecimal 0x7f.0.0.1, 0x7f000001):
+    // it would reach an address that no check of the host as written sees.
+    if (in_addr spelled{}; ::inet_aton(host.c_str(), &spelled) != 0)
+        throw AddressError("'" + host + "' spells an IPv4 address in a form not accepted here: "
+                           "write it as four decimal numbers, as in 127.0.0.1");
     if (!is_host_name(host))
         throw AddressError("'" + host + "' is neither an IP address nor a valid host name");
 }
