@@ -171,3 +171,33 @@ TEST_CASE("an application's Content-Length with spaces around its digits frames 
     CHECK(response.status == 200);
     CHECK(response.body == "hello");
 }
+
+TEST_CASE("a request body in a transfer coding other than chunked is answered 501", "[wsgi]")
+{
+    TestServer server(echo_target);
+    RawClient client(server.address());
+    SECTION("gzip, then chunked, in one field")
+    {
+        client.send("POST /up HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                    "3\r\nabc\r\n0\r\n\r\n");
+    }
+    SECTION("the same in two fields")
+    {
+        client.send("POST /up HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: gzip\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    }
+    CHECK(client.response().status == 501);
+    CHECK(client.closed_by_server());
+}
+
+TEST_CASE("a chunked request body, the coding written in any case, reaches the application",
+          "[wsgi]")
+{
+    TestServer server(echo_target);
+    RawClient client(server.address());
+    client.send("POST /up HTTP/1.1\r\nHost: test\r\nTransfer-Encoding:  Chunked \r\n\r\n"
+                "3\r\nabc\r\n0\r\n\r\n");
+    const wsgi_test::Response response = client.response();
+    CHECK(response.status == 200);
+    CHECK(response.body == "/up:abc");
+}

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "eventlet/wsgi/headers.hpp"
@@ -250,6 +251,22 @@ int RequestParser::on_headers_complete(llhttp_t* parser)
         if (hosts != 1)
             return p.refuse(400, hosts == 0 ? "an HTTP/1.1 request needs a Host header"
                                             : "more than one Host header");
+    }
+    // llhttp decodes chunked, the last coding, and lets others before it
+    // through ("gzip, chunked"): the application would get a body still
+    // compressed, as if it were the data. RFC 9112 section 6.1: 501.
+    for (const Headers::Field& field : p.request_.headers) {
+        if (!iequals(field.first, "Transfer-Encoding"))
+            continue;
+        std::string_view codings = field.second;
+        while (!codings.empty()) {
+            const std::size_t comma = std::min(codings.find(','), codings.size());
+            const std::string_view coding = trim_whitespace(codings.substr(0, comma));
+            if (!coding.empty() && !iequals(coding, "chunked"))
+                return p.refuse(501, "the transfer coding '" + std::string(coding) +
+                                         "' is not supported (only chunked is)");
+            codings.remove_prefix(std::min(comma + 1, codings.size()));
+        }
     }
     if ((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > p.max_body_bytes_) {
         p.refusal_ = 413;
