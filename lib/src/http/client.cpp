@@ -302,8 +302,16 @@ Response follow_redirects(const Url& start, const Options& options, detail::Idle
     std::vector<std::pair<std::string, Url>> visited{{method, url}};
     for (;;) {
         Response response = exchange_waiting(url, method, body, options, idle, give_up);
-        if (options.decompress)
-            detail::decode_content(response, options.max_body_size);
+        if (options.decompress) {
+            // Named with its URL, as every other error of a response is.
+            try {
+                detail::decode_content(response, options.max_body_size);
+            } catch (const ResponseTooLarge& error) {
+                throw ResponseTooLarge(url.to_string() + ": " + error.what());
+            } catch (const ProtocolError& error) {
+                throw ProtocolError(url.to_string() + ": " + error.what());
+            }
+        }
         const auto location = response.headers.get("Location");
         if (!is_redirect(response.status) || !location) {
             if (!response.ok())

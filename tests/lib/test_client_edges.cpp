@@ -1,10 +1,12 @@
-// A 204 and a 304 never have a body (RFC 9112 6.3), whatever Content-Length
-// they carry: a 304's is the length the full answer would have had. A client
-// that waits for those bytes waits for ever (until its timeout), on a
-// connection the server keeps open for the next request.
+// Responses as real servers send them, at the edges of the client: a 204 and
+// a 304 never have a body (RFC 9112 6.3), whatever Content-Length they carry
+// (a 304's is the length the full answer would have had), and a client that
+// waited for those bytes would wait until its timeout, on a connection the
+// server keeps open; a body that does not decode is named by its URL.
 #include <catch2/catch.hpp>
 
 #include <eventlet/http/client.hpp>
+#include <eventlet/http/errors.hpp>
 #include <eventlet/http/http_error.hpp>
 #include <eventlet/http/session.hpp>
 #include <eventlet/timeout.hpp>
@@ -40,4 +42,16 @@ TEST_CASE("a 204 or a 304 that declares a Content-Length ends with its head, and
     }
     CHECK(session.reused_connections() == 1);
     CHECK(server.connections() == 1);
+}
+
+TEST_CASE("a body that does not decode is an error that names its URL, as the others are",
+          "[http][gzip]")
+{
+    eventlet::Timeout bound(10);
+    test_support::TestServer server(test_support::always(
+        test_support::response_with("not gzip at all", "200 OK", "Content-Encoding: gzip\r\n")));
+    CHECK_THROWS_WITH(http::urlopen(server.url("/feed"), {.decompress = true}),
+                      Catch::StartsWith(server.url("/feed") + ": ") &&
+                          Catch::Contains("has no gzip header"));
+    CHECK_THROWS_AS(http::urlopen(server.url("/feed"), {.decompress = true}), http::ProtocolError);
 }
