@@ -201,3 +201,20 @@ TEST_CASE("a chunked request body, the coding written in any case, reaches the a
     CHECK(response.status == 200);
     CHECK(response.body == "/up:abc");
 }
+
+TEST_CASE("an application answering with an informational status gets a 500, not a client left "
+          "waiting",
+          "[wsgi]")
+{
+    std::string status = GENERATE("100 Continue", "101 Switching Protocols", "199 Custom",
+                                  "600 Beyond");
+    TestServer server([status](wsgi::Request&, wsgi::StartResponse& start_response) -> wsgi::Body {
+        start_response(status, {});
+        return "body";
+    });
+    RawClient client(server.address());
+    client.send("GET / HTTP/1.1\r\nHost: test\r\n\r\n");
+    CHECK(client.response().status == 500);
+    server.stop();
+    CHECK(server.log().find("is not a final status") != std::string::npos);
+}

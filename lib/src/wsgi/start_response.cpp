@@ -90,6 +90,11 @@ void StartResponse::operator()(std::string status, Headers headers)
     const int code = parse_status(status);
     if (code == 0 || has_line_break(status))
         throw std::invalid_argument("not an HTTP status: '" + status + "' (want \"200 OK\")");
+    // An informational status is no answer: the client would wait on for
+    // the final one (the server sends 100 Continue itself). Nor is a code
+    // past 599 one (RFC 9110 15).
+    if (code < 200 || code > 599)
+        throw std::invalid_argument("'" + status + "' is not a final status (200 to 599)");
     for (const auto& [name, value] : headers) {
         if (name.empty() || has_line_break(name) || has_line_break(value) ||
             name.find(':') != std::string::npos)

@@ -39,7 +39,8 @@ public:
     /// Sets the status ("200 OK", "404 Not Found") and the header fields.
     /// Never switches.
     /// \throws std::invalid_argument for a status that is not a 3-digit
-    ///         code and a phrase, or a field with a CR or LF (which would let
+    ///         code and a phrase, not a final status (a 1xx, or past 599),
+    ///         or a field with a CR or LF (which would let
     ///         a value forge headers); std::logic_error once the headers
     ///         have gone out.
     void operator()(std::string status, Headers headers = {});
