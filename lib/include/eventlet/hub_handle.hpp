@@ -43,16 +43,14 @@ public:
     /// turn (an exception escaping it is reported on stderr, and the hub goes
     /// on). Calls posted by one thread run in the order it posted them.
     /// A hub blocked in its loop wakes at once; a busy one runs the call
-    /// within its next two turns, unless a few hundred calls from other
-    /// threads wait ahead of it: a turn takes only so many, then goes on with
-    /// the hub's green threads and timers, so that a thread posting without
-    /// pause cannot starve them. Posting never blocks: calls posted faster
-    /// than the hub runs them wait in its queue, which grows meanwhile.
-    /// Callable from any thread, the hub's own included. Never blocks
-    /// (beyond a short lock) and never switches.
-    /// A call accepted by a hub that ends before its next turn (its
-    /// thread exits) is destroyed without running, as the calls still in
-    /// line are; wait for an answer (SharedQueue, say) to know one ran.
+    /// within its next two turns, unless hundreds of calls wait ahead of it:
+    /// a turn runs only so many before the hub's green threads and timers,
+    /// so that a thread posting without pause cannot starve them (its calls
+    /// pile up in the hub's queue instead). A call accepted by a hub whose
+    /// thread exits before running it is destroyed unrun: wait for an answer
+    /// (through a SharedQueue, say) to know that one ran. Callable from any
+    /// thread, the hub's own included. Never blocks (beyond a short lock) and
+    /// never switches.
     /// \returns false, without running `call`, if the hub is gone.
     /// \throws std::bad_alloc; std::invalid_argument for an empty `call`.
     bool post(std::function<void()> call) const;
