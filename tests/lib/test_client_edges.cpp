@@ -2,13 +2,15 @@
 // a 304 never have a body (RFC 9112 6.3), whatever Content-Length they carry
 // (a 304's is the length the full answer would have had), and a client that
 // waited for those bytes would wait until its timeout, on a connection the
-// server keeps open; a body that does not decode is named by its URL.
+// server keeps open; a body that does not decode is named by its URL; and a
+// link-local URL may carry its zone as RFC 6874 writes it.
 #include <catch2/catch.hpp>
 
 #include <eventlet/http/client.hpp>
 #include <eventlet/http/errors.hpp>
 #include <eventlet/http/http_error.hpp>
 #include <eventlet/http/session.hpp>
+#include <eventlet/http/url.hpp>
 #include <eventlet/timeout.hpp>
 
 #include <string>
@@ -54,4 +56,11 @@ TEST_CASE("a body that does not decode is an error that names its URL, as the ot
                       Catch::StartsWith(server.url("/feed") + ": ") &&
                           Catch::Contains("has no gzip header"));
     CHECK_THROWS_AS(http::urlopen(server.url("/feed"), {.decompress = true}), http::ProtocolError);
+}
+
+TEST_CASE("a URL's IPv6 zone may be written as RFC 6874 has it, its '%' escaped", "[url]")
+{
+    CHECK(http::Url::parse("http://[fe80::1%25lo]:8080/x").host() == "fe80::1%lo");
+    CHECK(http::Url::parse("http://[fe80::1%lo]:8080/x").host() == "fe80::1%lo");
+    CHECK_THROWS_AS(http::Url::parse("http://[fe80::1%25]:8080/x"), http::UrlError);
 }

@@ -137,11 +137,18 @@ Url Url::parse(std::string_view text)
         throw UrlError(quoted(text) + " holds credentials (user@host), which urlopen does not send");
     std::string_view host;
     std::string_view port;
+    std::string zone_fixed; // the bracketed host, its zone's "%25" made "%"
     if (authority.starts_with('[')) {
         const std::size_t close = authority.find(']');
         if (close == std::string_view::npos)
             throw UrlError(quoted(text) + " has an IPv6 address without its closing ']'");
         host = authority.substr(1, close - 1);
+        zone_fixed = std::string(host);
+        // RFC 6874 writes a zone in a URL with its '%' escaped: [fe80::1%25eth0].
+        if (const std::size_t escaped = zone_fixed.find("%25"); escaped != std::string::npos) {
+            zone_fixed.erase(escaped + 1, 2);
+            host = zone_fixed;
+        }
         const std::string_view after = authority.substr(close + 1);
         if (!after.empty() && after.front() != ':')
             throw UrlError(quoted(text) + " has '" + std::string(after) +
