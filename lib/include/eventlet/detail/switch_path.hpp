@@ -95,7 +95,8 @@ struct SwitchPath {
         ThreadState& thread = *target.thread_;
         if (thread.current == &target)
             return std::move(value); // switching to yourself is a no-op, as in Python
-        thread.value = std::move(value);
+        if (value.has_value() || thread.value.has_value()) // both empty, most often
+            thread.value = std::move(value);
         if (thread.error) // assigning to a null exception_ptr still calls into the runtime
             thread.error = nullptr;
         return transfer(*thread.current, target);
@@ -161,9 +162,10 @@ struct SwitchPath {
             release_finished(thread);
         if (thread.error) [[unlikely]]
             std::rethrow_exception(std::exchange(thread.error, nullptr));
-        std::any value = std::move(thread.value);
-        thread.value.reset();
-        return value;
+        // Most switches carry nothing: no call into std::any for them.
+        if (!thread.value.has_value()) [[likely]]
+            return {};
+        return std::exchange(thread.value, std::any());
     }
 
     // The rare branches, out of line (greenlet.cpp) to keep the inline path short.
