@@ -218,3 +218,24 @@ TEST_CASE("an application answering with an informational status gets a 500, not
     server.stop();
     CHECK(server.log().find("is not a final status") != std::string::npos);
 }
+
+TEST_CASE("a malformed request line gets 414 when it passed 8 KiB before its bad byte, 400 when not",
+          "[wsgi]")
+{
+    // However the reads split the line: whole, llhttp meets the bad byte
+    // before the server has seen the target.
+    TestServer server(echo_target);
+    RawClient client(server.address());
+    const std::string long_target = "/" + std::string(9000, 'x');
+    SECTION("the bad byte past the limit")
+    {
+        client.send("GET " + long_target + "\x01 HTTP/1.1\r\nHost: test\r\n\r\n");
+        CHECK(client.response().status == 414);
+    }
+    SECTION("the bad byte before the limit")
+    {
+        client.send("GET /x\x01" + long_target + " HTTP/1.1\r\nHost: test\r\n\r\n");
+        CHECK(client.response().status == 400);
+    }
+    CHECK(client.closed_by_server());
+}

@@ -63,6 +63,7 @@ std::size_t RequestParser::feed(std::string_view data)
         if (left < data.size())
             data = data.substr(0, left + 1);
     }
+    feed_data_ = data.data();
     const llhttp_errno_t error = llhttp_execute(&parser_, data.data(), data.size());
     std::size_t taken = data.size();
     if (error == HPE_PAUSED || error == HPE_PAUSED_UPGRADE) {
@@ -78,6 +79,7 @@ std::size_t RequestParser::feed(std::string_view data)
         else
             llhttp_resume(&parser_);
     } else if (error != HPE_OK) {
+        refuse_if_line_too_long(static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data.data()));
         fail(error);
     }
     if (in_head) {
@@ -129,6 +131,20 @@ bool RequestParser::request_line_too_long() const noexcept
     return length > max_request_line_;
 }
 
+void RequestParser::refuse_if_line_too_long(std::size_t error_offset)
+{
+    // llhttp hands us the target only when its span ends, or when the data
+    // does: a target that runs past the limit into a malformed byte is seen
+    // by on_url in pieces when it arrives in pieces, and not at all when it
+    // arrives whole. Counting the line's bytes up to the malformed one gives
+    // the same answer however the reads split it.
+    if (refusal_ != 0 || stage_ != Stage::head || line_done_ || request_.method.empty())
+        return;
+    const std::size_t line_bytes = head_bytes_ + error_offset - line_start_;
+    if (line_bytes > max_request_line_)
+        refuse(414, "the request line exceeds " + std::to_string(max_request_line_) + " bytes");
+}
+
 void RequestParser::next()
 {
     stage_ = Stage::idle;
@@ -158,6 +174,7 @@ int RequestParser::on_message_begin(llhttp_t* parser)
     p.stage_ = Stage::head;
     p.chunk_extension_bytes_ = 0;
     p.request_ = Request();
+    p.line_done_ = false;
     p.version_.clear();
     p.field_.clear();
     p.value_.clear();
@@ -166,7 +183,10 @@ int RequestParser::on_message_begin(llhttp_t* parser)
 
 int RequestParser::on_method(llhttp_t* parser, const char* at, std::size_t length)
 {
-    self(parser).request_.method.append(at, length);
+    RequestParser& p = self(parser);
+    if (p.request_.method.empty())
+        p.line_start_ = p.head_bytes_ + static_cast<std::size_t>(at - p.feed_data_);
+    p.request_.method.append(at, length);
     return 0;
 }
 
@@ -192,6 +212,7 @@ int RequestParser::on_version_complete(llhttp_t* parser)
 {
     RequestParser& p = self(parser);
     p.request_.version = "HTTP/" + p.version_;
+    p.line_done_ = true;
     return 0;
 }
 

@@ -77,6 +77,10 @@ private:
     int refuse(int status, std::string reason);
     /// The request line so far is over its limit.
     bool request_line_too_long() const noexcept;
+    /// llhttp stopped on a malformed byte `error_offset` bytes into the
+    /// data of this feed while still in the request line, and the line had
+    /// already passed its limit there: refuses it with 414.
+    void refuse_if_line_too_long(std::size_t error_offset);
 
     llhttp_t parser_;
     std::size_t max_header_bytes_;
@@ -85,6 +89,9 @@ private:
     std::size_t max_request_line_;
     Stage stage_ = Stage::idle;
     std::size_t head_bytes_ = 0;
+    const char* feed_data_ = nullptr; // the data llhttp is parsing now
+    std::size_t line_start_ = 0;      // head bytes before the request line's method
+    bool line_done_ = false;          // the request line's version is complete
     std::size_t body_bytes_ = 0;
     std::size_t chunk_extension_bytes_ = 0;
     int refusal_ = 0;            // the status a callback refused the request with
