@@ -35,6 +35,7 @@
 
 #include "hub_impl.hpp"
 #include "report.hpp"
+#include "seconds_text.hpp"
 #include "thread_state.hpp"
 
 namespace eventlet::detail {
@@ -562,7 +563,7 @@ void BlockingWatch::start(Seconds resolution, debug::BlockingReporter reporter)
 {
     if (!(resolution.count() > 0))
         throw std::invalid_argument("hub_blocking_detection needs a resolution above zero, not " +
-                                    std::to_string(resolution.count()) + " s");
+                                    detail::seconds_text(resolution) + " s");
     install_probe_handler();
     auto watched = std::make_shared<WatchedHub>(
         WatchedHub{.watchdog = Watchdog::instance(),

@@ -15,7 +15,7 @@ BufferedReader::BufferedReader(GreenSocket& socket, std::size_t chunk_size)
 }
 
 BufferedReader::BufferedReader(Source source, std::size_t chunk_size)
-    : source_(std::move(source)), chunk_size_(chunk_size)
+    : source_(std::move(source)), chunk_size_(std::min(chunk_size, max_chunk_size))
 {
     if (chunk_size == 0)
         throw std::invalid_argument("a BufferedReader needs a chunk size greater than zero");

@@ -31,9 +31,14 @@ void GreenThreadCore::start(Seconds delay, std::shared_ptr<GreenThreadCore> self
 
 void GreenThreadCore::start_now(TimerNode& node, TimerEvent event)
 {
-    if (event == TimerEvent::dropped)
-        return;
     auto& core = static_cast<GreenThreadCore&>(node);
+    // The hub went (its thread exits) before the green thread's turn came:
+    // it never runs, and its state goes with the last handle on it, as the
+    // hub's other pending calls do, instead of holding itself for ever.
+    if (event == TimerEvent::dropped) {
+        const std::shared_ptr<GreenThreadCore> self = std::move(core.keep_alive_);
+        return;
+    }
     try {
         core.greenlet_.switch_to();
     } catch (const StackAllocationError&) {

@@ -10,6 +10,7 @@
 #include "eventlet/hub_handle.hpp"
 #include "eventlet/timeout.hpp"
 #include "lookup_threads.hpp"
+#include "seconds_text.hpp"
 
 namespace eventlet {
 
@@ -42,7 +43,7 @@ std::vector<Address> resolve(const Address& where, std::optional<Seconds> timeou
         if (!limit.expired())
             throw; // somebody else's Timeout
         throw IOTimeout("resolving '" + where.host() + "' timed out after " +
-                           std::to_string(timeout->count()) + " s");
+                           detail::seconds_text(*timeout) + " s");
     }
     std::vector<Address> found = detail::take_result(*lookup);
     if (found.empty())

@@ -1,5 +1,6 @@
 #include "eventlet/semaphore.hpp"
 
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -48,6 +49,9 @@ void Semaphore::release()
     if (limit_ && counter_ >= *limit_)
         throw std::logic_error("a bounded semaphore of " + std::to_string(*limit_) +
                                " permits was released more often than acquired");
+    if (counter_ == std::numeric_limits<int>::max())
+        throw std::overflow_error("a semaphore cannot count past " + std::to_string(counter_) +
+                                  " permits");
     waiters_.check_notifier();
     ++counter_;
     waiters_.notify_one();

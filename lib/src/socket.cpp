@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <exception>
@@ -13,6 +14,7 @@
 #include <utility>
 
 #include "eventlet/resolver.hpp"
+#include "seconds_text.hpp"
 #include "sockaddr.hpp"
 #include "socket_error.hpp"
 #include "tls/engine.hpp"
@@ -440,8 +442,16 @@ std::size_t GreenSocket::recv_after_try(std::span<char> buffer)
 
 std::string GreenSocket::recv(std::size_t max_bytes)
 {
-    std::string result(max_bytes, '\0');
-    result.resize(recv(std::span<char>(result)));
+    // The string is zero-filled before the read: recv(2'000'000'000) for a
+    // few bytes would write two gigabytes first. Asking more than the
+    // kernel hands over in one read gains nothing, so the buffer is capped.
+    std::string result(std::min(max_bytes, max_string_recv), '\0');
+    const std::size_t received = recv(std::span<char>(result));
+    result.resize(received);
+    // A few bytes kept in a 64 KiB buffer would hold it all as long as the
+    // caller keeps the string.
+    if (result.capacity() - received > 1024 && received < result.capacity() / 2)
+        result.shrink_to_fit();
     return result;
 }
 
@@ -573,6 +583,13 @@ GreenSocket connect(const Address& address, std::optional<Seconds> timeout)
             // Refused on ::1 may well work on 127.0.0.1: try the next one.
             last_error = std::current_exception();
             continue;
+        } catch (const IOTimeout&) {
+            // The socket's own message speaks of the time that was left,
+            // which may have run out before it tried ("its timeout is zero").
+            if (!timeout || timeout->count() <= 0)
+                throw;
+            throw IOTimeout("connect to " + candidate.to_string() + " timed out after " +
+                            detail::seconds_text(*timeout) + " s");
         }
         socket.set_timeout(std::nullopt);
         return socket;

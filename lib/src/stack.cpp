@@ -67,7 +67,9 @@ StackAllocationError::StackAllocationError(int error, const std::string& message
 Stack::Stack(std::size_t usable_size)
 {
     const std::size_t guard = page_size();
-    const std::size_t usable = round_up_to_pages(usable_size);
+    // The size is checked before it is rounded too: one within a page of
+    // SIZE_MAX rounds up past it, to a stack of nothing.
+    const std::size_t usable = usable_size > UINT32_MAX ? usable_size : round_up_to_pages(usable_size);
     if (usable > UINT32_MAX)
         throw StackAllocationError(EINVAL, "cannot map a greenlet stack of " +
                                                std::to_string(usable / 1024) +

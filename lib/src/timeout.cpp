@@ -1,10 +1,10 @@
 #include "eventlet/timeout.hpp"
 
-#include <sstream>
 #include <stdexcept>
 #include <string>
 
 #include "eventlet/hub.hpp"
+#include "seconds_text.hpp"
 #include "thread_state.hpp"
 
 namespace eventlet {
@@ -15,9 +15,7 @@ namespace {
 // more than setting its timer.
 std::string message_for(Seconds span)
 {
-    std::ostringstream text;
-    text << "timed out after " << span.count() << " s";
-    return text.str();
+    return "timed out after " + detail::seconds_text(span) + " s";
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 // past its exchange.
 #include <catch2/catch.hpp>
 
+#include <eventlet/event.hpp>
 #include <eventlet/greenthread.hpp>
 #include <eventlet/socket.hpp>
 #include <eventlet/socket_errors.hpp>
@@ -238,4 +239,68 @@ TEST_CASE("a malformed request line gets 414 when it passed 8 KiB before its bad
         CHECK(client.response().status == 400);
     }
     CHECK(client.closed_by_server());
+}
+
+TEST_CASE("a response whose write an application interrupted and caught ends its connection", "[wsgi]")
+{
+    // More than the two ends' socket buffers hold, so that the write parks
+    // until the client reads, which it does only once the application has
+    // given up on it.
+    const std::size_t big = 32 * 1024 * 1024;
+    eventlet::Event<void> gave_up;
+    TestServer server([&](wsgi::Request& request, wsgi::StartResponse& start_response) -> wsgi::Body {
+        if (request.target != "/big")
+            return "second";
+        start_response("200 OK", {{"Content-Length", std::to_string(big)}});
+        try {
+            eventlet::Timeout limit(0.2);
+            start_response.write(std::string(big, 'x'));
+        } catch (const eventlet::TimeoutError&) {
+            CHECK(start_response.broken());
+            CHECK_THROWS_AS(start_response.write("more"), std::logic_error);
+        }
+        gave_up.send();
+        return "";
+    });
+    eventlet::Timeout bound(10);
+    auto client = eventlet::connect(server.address());
+    client.sendall(get("/big") + get("/second"));
+    gave_up.wait();
+    std::string received;
+    for (std::string piece; !(piece = client.recv(std::size_t{65536})).empty();)
+        received += piece;
+    // One head, then part of the body, then the end of the stream: not the
+    // second response, which would read as more of the first body.
+    CHECK(received.find("HTTP/1.1") == 0);
+    CHECK(received.find("HTTP/1.1", 1) == std::string::npos);
+    CHECK(received.size() < big);
+}
+
+TEST_CASE("a server killed ends the requests under way with it", "[wsgi]")
+{
+    eventlet::Event<void> answering;
+    bool unwound = false;
+    auto listener = eventlet::listen({"127.0.0.1", 0});
+    auto server = eventlet::spawn([&] {
+        wsgi::server(
+            listener,
+            [&](wsgi::Request&, wsgi::StartResponse&) -> wsgi::Body {
+                const struct Unwound {
+                    bool& flag;
+                    ~Unwound() { flag = true; }
+                } guard{unwound};
+                answering.send();
+                eventlet::sleep(3600);
+                return "never";
+            },
+            {.log = nullptr});
+    });
+    eventlet::Timeout bound(5);
+    auto client = eventlet::connect(listener.local_address());
+    client.sendall(get("/"));
+    answering.wait();
+    server.kill();
+    CHECK_THROWS_AS(server.wait(), eventlet::GreenletExit);
+    CHECK(unwound);
+    CHECK(client.recv(std::size_t{100}).empty());
 }

@@ -53,6 +53,11 @@ public:
     /// It may park, and what it throws goes through the reader's calls.
     using Source = std::function<std::size_t(std::span<char>)>;
 
+    /// The largest chunk a reader asks for: each read first makes room for
+    /// a whole chunk in the buffer, and fills it, however little comes. A
+    /// larger `chunk_size` is taken as this one.
+    static constexpr std::size_t max_chunk_size = 1024 * 1024;
+
     /// A reader of `socket` that receives up to `chunk_size` bytes at a time.
     /// \throws std::invalid_argument if `chunk_size` is zero.
     explicit BufferedReader(GreenSocket& socket, std::size_t chunk_size = 16 * 1024);

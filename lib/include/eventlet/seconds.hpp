@@ -19,9 +19,10 @@ public:
             throw std::invalid_argument("a span of time cannot be NaN");
     }
     /// From any chrono duration.
+    /// \throws std::invalid_argument for NaN (a duration of floating point).
     template <class Rep, class Period>
     constexpr Seconds(std::chrono::duration<Rep, Period> span)
-        : seconds_(std::chrono::duration<double>(span).count())
+        : Seconds(std::chrono::duration<double>(span).count())
     {
     }
 

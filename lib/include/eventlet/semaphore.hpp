@@ -35,6 +35,7 @@ public:
     /// Gives a permit back; a waiter gets it at the hub's next turn. Never switches.
     /// \throws std::logic_error for a bounded semaphore released more often
     ///         than acquired, or from another OS thread than its waiters'.
+    /// \throws std::overflow_error when the count would pass INT_MAX.
     void release();
 
     /// Same as acquire(), for std::lock_guard and std::unique_lock.

@@ -134,8 +134,13 @@ public:
     std::size_t recv(std::span<std::byte> buffer);
     /// Same as recv(std::span<std::byte>), into chars.
     std::size_t recv(std::span<char> buffer);
-    /// Receives at most `max_bytes` bytes, as a string ("" at end of file).
+    /// Receives at most `max_bytes` bytes, and at most max_string_recv in
+    /// one call, as a string ("" at end of file).
     std::string recv(std::size_t max_bytes);
+    /// The most recv(std::size_t) returns in one call (64 KiB): its string
+    /// is filled before the read, so a larger `max_bytes` would cost its
+    /// size in memory and time however few bytes came.
+    static constexpr std::size_t max_string_recv = 64 * 1024;
     /// Receives what is there now, without parking: recv() that returns
     /// nullopt where it would wait. For a caller that sets up something
     /// costly (a Timeout, say) only when it must wait.

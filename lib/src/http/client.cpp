@@ -9,7 +9,6 @@
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -23,18 +22,12 @@
 #include "http/fetch.hpp"
 #include "http/idle_connections.hpp"
 #include "http/response_parser.hpp"
+#include "seconds_text.hpp"
 
 namespace eventlet::http {
 namespace {
 
 constexpr std::size_t receive_size = 64 * 1024;
-
-std::string seconds_text(Seconds span)
-{
-    std::ostringstream text;
-    text << span.count();
-    return text.str();
-}
 
 // A token (RFC 9110, 5.6.2): what a method or a header name is made of.
 bool is_token(std::string_view text)
@@ -116,7 +109,7 @@ GreenSocket open_connection(const Url& url, const Options& options)
         if (!connect_limit.expired())
             throw;
         throw IOTimeout("connect to " + url.authority() + ": no connection within " +
-                           seconds_text(*options.connect_timeout) + " s");
+                           eventlet::detail::seconds_text(*options.connect_timeout) + " s");
     }
 }
 
@@ -262,7 +255,7 @@ Response exchange_waiting(const Url& url, const std::string& method, const std::
                 const Seconds waited = std::chrono::duration<double>(now - *waiting_since);
                 throw SocketError(error.code(), "connect to " + url.authority() +
                                                     ": no file descriptor free within " +
-                                                    seconds_text(waited) + " s");
+                                                    eventlet::detail::seconds_text(waited) + " s");
             }
             eventlet::sleep(pause);
         }
@@ -361,7 +354,7 @@ Response fetch(const Url& url, const Options& options, IdleConnections* idle)
         if (!limit.expired())
             throw; // someone else's: a connect timeout, or the caller's own Timeout
         throw IOTimeout(url.to_string() + ": no complete response within " +
-                           seconds_text(*options.timeout) + " s");
+                           eventlet::detail::seconds_text(*options.timeout) + " s");
     }
 }
 

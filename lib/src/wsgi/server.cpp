@@ -239,6 +239,10 @@ private:
         try {
             Body body = server_.app(request, response);
             response.send(body);
+            // An application that caught the error of a failed write and
+            // returned: the client still waits for the rest of that body.
+            if (gone(response))
+                return done(request, response, false);
         } catch (const HttpError& error) {
             if (gone(response))
                 return done(request, response, false);
@@ -406,9 +410,18 @@ void stop(ServerState& server)
         socket->close();
 }
 
+/// Ends the connections under way: each green thread is killed, and closes
+/// its socket as it unwinds.
+void kill_connections(ServerState& server)
+{
+    // Copied: each killed thread erases itself from the list.
+    std::vector<GreenThread<void>> left(server.connections.begin(), server.connections.end());
+    for (GreenThread<void>& thread : left)
+        thread.kill();
+}
+
 /// Lets the requests under way finish within the grace period, then ends
-/// the connections left: each green thread is killed, and closes its socket
-/// as it unwinds.
+/// the connections left.
 void finish(ServerState& server, GreenPool& pool)
 {
     if (server.options.grace) {
@@ -425,10 +438,7 @@ void finish(ServerState& server, GreenPool& pool)
         if (server.options.log != nullptr && !server.connections.empty())
             *server.options.log << "wsgi: the grace period is over; closing " << server.connections.size()
                                 << " connection(s) still under way\n";
-        // Copied: each killed thread erases itself from the list.
-        std::vector<GreenThread<void>> left(server.connections.begin(), server.connections.end());
-        for (GreenThread<void>& thread : left)
-            thread.kill();
+        kill_connections(server);
     }
     pool.waitall();
 }
@@ -480,6 +490,10 @@ void server(GreenSocket& listener, App app, ServerOptions options)
         if (listener.is_open())
             listener.close();
         stop(*state);
+        // Nor may the requests under way go on with nobody to stop them:
+        // the caller asked for the server to end, not for a grace period.
+        kill_connections(*state);
+        pool.waitall();
         throw;
     }
     stop(*state);

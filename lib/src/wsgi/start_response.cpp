@@ -151,6 +151,10 @@ void StartResponse::send_head()
 
 void StartResponse::send_bytes(std::string_view bytes)
 {
+    // An earlier send stopped partway: what follows would land inside the
+    // bytes the client still expects, and read as part of them.
+    if (broken_)
+        throw std::logic_error("the response's connection broke under an earlier write: nothing more can be sent");
     std::string with_head;
     if (!unsent_head_.empty()) {
         with_head = std::exchange(unsent_head_, {});
@@ -166,15 +170,11 @@ void StartResponse::send_bytes(std::string_view bytes)
     }
     if (bytes.empty())
         return;
+    // Whatever stops a send (the client gone or too slow, or the
+    // application's own Timeout or kill) may stop it partway.
     try {
         send_within_limit(bytes);
-    } catch (const SocketError&) {
-        broken_ = true;
-        throw;
-    } catch (const TimeoutError&) {
-        broken_ = true;
-        throw;
-    } catch (const IOClosed&) {
+    } catch (...) {
         broken_ = true;
         throw;
     }
@@ -202,10 +202,19 @@ void StartResponse::send_within_limit(std::string_view bytes)
         const double allowed =
             send_first_->count() + (send_min_rate_ > 0 ? static_cast<double>(bytes_taken_) / send_min_rate_ : 0);
         const double left = allowed - std::chrono::duration<double>(Clock::now() - send_started_).count();
-        if (left <= 0)
-            throw TimeoutError("the client took the response too slowly");
-        socket_->set_timeout(per_wait && per_wait->count() < left ? per_wait->count() : left);
-        const std::size_t sent = socket_->send(bytes);
+        // Past the limit, what the socket takes without waiting still goes
+        // out: the limit is on waiting for a client that does not read, and
+        // a limit of zero (or a few nanoseconds) would otherwise send nothing
+        // at all, even to a client that reads.
+        socket_->set_timeout(left <= 0 ? 0.0 : (per_wait && per_wait->count() < left ? per_wait->count() : left));
+        std::size_t sent = 0;
+        try {
+            sent = socket_->send(bytes);
+        } catch (const IOTimeout&) {
+            if (left <= 0)
+                throw TimeoutError("the client took the response too slowly");
+            throw;
+        }
         bytes_taken_ += sent;
         bytes.remove_prefix(sent);
     }

@@ -113,7 +113,9 @@ struct ServerOptions {
 ///
 /// A server that ends with an exception (its green thread killed, a
 /// Timeout, an accept error) closes the listener as it leaves, so that the
-/// port refuses connections instead of holding them unanswered.
+/// port refuses connections instead of holding them unanswered, and ends
+/// the requests under way at once (their green threads are killed; no
+/// grace period), so that none goes on with nobody left to stop it.
 ///
 /// Errors are the client's alone: malformed input is answered with its
 /// status (see HttpError) and the connection is closed, while every other

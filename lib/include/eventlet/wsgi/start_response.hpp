@@ -97,8 +97,10 @@ public:
     /// framing (a body delimited by the close cannot be followed); never
     /// after a CONNECT request.
     bool keep_alive() const noexcept { return keep_alive_; }
-    /// True if sending failed: the client is gone or too slow, and the
-    /// connection is of no further use.
+    /// True if sending failed or was interrupted (the client is gone or too
+    /// slow, or a Timeout or kill() came while the socket was taking the
+    /// bytes): the connection is of no further use, and each later write()
+    /// throws std::logic_error.
     bool broken() const noexcept { return broken_; }
 
 private:
