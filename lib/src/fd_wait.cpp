@@ -273,6 +273,12 @@ void Hub::notify_close(int fd) noexcept
     impl.forget(fd);
 }
 
+void Hub::notify_opened(int fd) noexcept
+{
+    if (impl_->watches.contains(fd))
+        notify_close(fd);
+}
+
 bool Hub::waited_on(int fd) const noexcept
 {
     const auto found = impl_->watches.find(fd);

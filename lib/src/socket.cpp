@@ -67,6 +67,17 @@ Address numeric_for(Family family, const Address& address, const char* operation
                        name_of(family) + " address");
 }
 
+// A descriptor the system has just handed out, told to the hub: its number
+// may be one the hub still watches, closed under a socket by a raw close().
+int opened(int fd) noexcept
+{
+    if (fd >= 0) {
+        if (Hub* hub = Hub::existing(); hub != nullptr)
+            hub->notify_opened(fd);
+    }
+    return fd;
+}
+
 } // namespace
 
 // Out of line: the TLS engine the destructor frees is complete only here.
@@ -80,7 +91,7 @@ GreenSocket::GreenSocket(int fd, std::optional<Seconds> timeout) noexcept
 GreenSocket::GreenSocket(Family family)
     // Non-blocking from birth: a socket call that blocked the OS thread
     // would stop every green thread.
-    : fd_(::socket(detail::native_family(family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0))
+    : fd_(opened(::socket(detail::native_family(family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)))
 {
     if (fd_ < 0)
         detail::throw_socket_error(errno, std::string("cannot open an ") + name_of(family) + " socket");
@@ -93,7 +104,7 @@ GreenSocket GreenSocket::adopt(int fd)
     const int flags = ::fcntl(fd, F_GETFL);
     if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
         detail::throw_socket_error(errno, "cannot adopt descriptor " + std::to_string(fd));
-    GreenSocket socket(fd, std::nullopt);
+    GreenSocket socket(opened(fd), std::nullopt);
     int type = 0;
     socklen_t length = sizeof type;
     socket.stream_ = ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0 &&
@@ -354,7 +365,7 @@ Accepted GreenSocket::accept()
         const int connection = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer.storage),
                                          &peer.length, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (connection >= 0) {
-            GreenSocket socket(connection, std::nullopt);
+            GreenSocket socket(opened(connection), std::nullopt);
             return Accepted{std::move(socket), detail::from_sockaddr(peer.get(), peer.length)};
         }
         // ECONNABORTED: the client gave up while it waited in the backlog;

@@ -129,6 +129,14 @@ public:
     /// the descriptor. Call it before closing a descriptor others may wait
     /// on; a bare close() would leave them waiting for ever. Never switches.
     void notify_close(int fd) noexcept;
+    /// Says that the system has just handed out `fd` (a new socket, an
+    /// accepted connection, an adopted descriptor). If the hub still knows
+    /// a descriptor of that number, it was closed without notify_close()
+    /// (a raw close() under a socket) and its number is being reused: its
+    /// waiters get IOClosed, and the new descriptor is watched afresh
+    /// instead of through the old one's registration (Eventlet's
+    /// notify_opened). GreenSocket calls it. Never switches.
+    void notify_opened(int fd) noexcept;
     /// True while a green thread is parked in wait() on `fd`. Never switches.
     bool waited_on(int fd) const noexcept;
 
