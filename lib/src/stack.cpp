@@ -1,6 +1,7 @@
 #include "eventlet/stack.hpp"
 
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -47,12 +48,23 @@ std::string mapping_limit_hint()
     for (std::string line; std::getline(maps, line);)
         ++mappings;
     std::ifstream limit_file("/proc/sys/vm/max_map_count");
-    std::string limit = "unknown";
+    std::size_t limit = 0;
     limit_file >> limit;
-    hint = "the process has " + std::to_string(mappings) + " memory mappings and vm.max_map_count is " +
-           limit +
-           "; every guarded stack takes two. Keep fewer greenlets alive at once, or raise the limit "
-           "(sysctl -w vm.max_map_count=262144)";
+    // The mmap() fails with ENOMEM at either limit: the count of mappings,
+    // or the process's address space (ulimit -v). Name the one that is near.
+    rlimit address_space{};
+    const bool space_limited = ::getrlimit(RLIMIT_AS, &address_space) == 0 && address_space.rlim_cur != RLIM_INFINITY;
+    const bool near_map_limit = limit == 0 || mappings * 10 >= limit * 9;
+    if (near_map_limit || !space_limited) {
+        hint = "the process has " + std::to_string(mappings) + " memory mappings and vm.max_map_count is " +
+               (limit == 0 ? std::string("unknown") : std::to_string(limit)) +
+               "; every guarded stack takes two. Keep fewer greenlets alive at once, or raise the limit "
+               "(sysctl -w vm.max_map_count=262144)";
+    } else {
+        hint = "the process's address space is limited to " + std::to_string(address_space.rlim_cur >> 20) +
+               " MiB (ulimit -v, RLIMIT_AS), and every stack counts against it with its whole size. "
+               "Keep fewer greenlets alive at once, give them smaller stacks, or raise the limit";
+    }
     taken = now;
     return hint;
 }

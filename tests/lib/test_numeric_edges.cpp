@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -21,8 +22,13 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "../09-dispatch/wsgi_support.hpp"
+#include "../support/child_process.hpp"
 
 TEST_CASE("a stack size within a page of SIZE_MAX is refused, not rounded up to nothing", "[stack][limits]")
 {
@@ -114,3 +120,24 @@ TEST_CASE("error messages write a tiny span of time as it is, not as 0.000000", 
     CHECK_THROWS_WITH(eventlet::debug::hub_blocking_detection(true, -1e-9),
                       Catch::Contains("not -1e-09 s"));
 }
+
+#if !defined(__SANITIZE_ADDRESS__) // ASan's shadow memory does not live under a small RLIMIT_AS
+TEST_CASE("stacks refused by a limit on the address space name that limit", "[stack][limits]")
+{
+    const auto result = test_support::run_in_child([] {
+        const rlimit limit{256 << 20, 256 << 20};
+        ::setrlimit(RLIMIT_AS, &limit);
+        std::vector<eventlet::Stack> stacks;
+        try {
+            for (;;)
+                stacks.emplace_back(std::size_t{16} << 20);
+        } catch (const eventlet::StackAllocationError& e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            ::_exit(0);
+        }
+    });
+    INFO(result.stderr_text);
+    CHECK(result.exit_code() == 0);
+    CHECK_THAT(result.stderr_text, Catch::Contains("ulimit -v"));
+}
+#endif

@@ -18,8 +18,14 @@ namespace eventlet {
 /// From its creation to its destruction, the signals no longer have their
 /// default action (ending the process, for these two); one that arrives
 /// while nobody waits is kept, and the next wait() returns it at once.
-/// The destructor gives the signals their default action back. Built on
-/// Asio's signal_set, on the hub's io_context; use it in one OS thread.
+/// The destructor gives the signals their default action back, not a
+/// handler the program had installed before. Built on Asio's signal_set,
+/// on the hub's io_context; use it in one OS thread.
+///
+/// It owns the signals' handlers while it lives: a sigaction() or signal()
+/// the program makes for one of them meanwhile replaces the set's handler,
+/// and the set then never sees that signal again, without an error. Let
+/// the set be the one place that handles its signals.
 class SignalSet {
 public:
     /// Starts catching `signals`.
