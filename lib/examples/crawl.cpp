@@ -134,19 +134,20 @@ class NonBlockingStdio {
 public:
     NonBlockingStdio()
     {
-        for (int fd : {STDIN_FILENO, STDOUT_FILENO}) {
+        // A closed one is left alone: standard input is not read when the
+        // URLs are on the command line, and a write to a closed output
+        // fails with its own error.
+        for (int fd : {STDIN_FILENO, STDOUT_FILENO})
             saved_flags[fd] = ::fcntl(fd, F_GETFL);
-            if (saved_flags[fd] < 0)
-                throw std::system_error(errno, std::generic_category(),
-                                        "descriptor " + std::to_string(fd) + " is not open");
-        }
         struct sigaction action {};
         action.sa_handler = &on_fatal_signal;
         action.sa_flags = SA_RESETHAND; // the second time, the default action
         for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE})
             ::sigaction(signal, &action, nullptr);
-        for (int fd : {STDIN_FILENO, STDOUT_FILENO})
-            ::fcntl(fd, F_SETFL, saved_flags[fd] | O_NONBLOCK);
+        for (int fd : {STDIN_FILENO, STDOUT_FILENO}) {
+            if (saved_flags[fd] >= 0)
+                ::fcntl(fd, F_SETFL, saved_flags[fd] | O_NONBLOCK);
+        }
     }
     ~NonBlockingStdio()
     {
@@ -162,8 +163,10 @@ private:
     // Async-signal-safe: only fcntl.
     static void restore() noexcept
     {
-        for (int fd : {STDOUT_FILENO, STDIN_FILENO})
-            ::fcntl(fd, F_SETFL, saved_flags[fd]);
+        for (int fd : {STDOUT_FILENO, STDIN_FILENO}) {
+            if (saved_flags[fd] >= 0)
+                ::fcntl(fd, F_SETFL, saved_flags[fd]);
+        }
     }
     static void on_fatal_signal(int signal)
     {

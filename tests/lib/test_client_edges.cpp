@@ -6,16 +6,25 @@
 // link-local URL may carry its zone as RFC 6874 writes it.
 #include <catch2/catch.hpp>
 
+#include <eventlet/greenthread.hpp>
 #include <eventlet/http/client.hpp>
 #include <eventlet/http/errors.hpp>
 #include <eventlet/http/http_error.hpp>
 #include <eventlet/http/session.hpp>
 #include <eventlet/http/url.hpp>
+#include <eventlet/socket.hpp>
 #include <eventlet/timeout.hpp>
+
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <string>
 
 #include "../07-client/test_server.hpp"
+
+extern char** environ;
 
 namespace http = eventlet::http;
 
@@ -63,4 +72,34 @@ TEST_CASE("a URL's IPv6 zone may be written as RFC 6874 has it, its '%' escaped"
     CHECK(http::Url::parse("http://[fe80::1%25lo]:8080/x").host() == "fe80::1%lo");
     CHECK(http::Url::parse("http://[fe80::1%lo]:8080/x").host() == "fe80::1%lo");
     CHECK_THROWS_AS(http::Url::parse("http://[fe80::1%25]:8080/x"), http::UrlError);
+}
+
+TEST_CASE("crawl with its URLs on the command line runs with standard input closed", "[crawl][program]")
+{
+    test_support::TestServer server(test_support::always(test_support::response_with("hello")));
+    int out[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, out) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addclose(&actions, STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    std::string program = EVENTLET_BIN_DIR "/crawl";
+    std::string url = server.url("/a");
+    char* argv[] = {program.data(), url.data(), nullptr};
+    pid_t pid = 0;
+    const int spawned = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    auto output = eventlet::GreenSocket::adopt(out[0]);
+    REQUIRE(spawned == 0);
+    eventlet::Timeout bound(20); // a failure bound, not a synchronisation
+    std::string printed;
+    for (std::string piece; !(piece = output.recv(std::size_t{4096})).empty();)
+        printed += piece;
+    int status = 0;
+    while (::waitpid(pid, &status, WNOHANG) == 0)
+        eventlet::sleep(0.01); // polling, so that the server goes on serving
+    CHECK(printed == "got body 5 " + url + "\n");
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }
