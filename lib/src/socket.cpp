@@ -239,7 +239,15 @@ void GreenSocket::park(Readiness want, const char* operation, Tried tried)
     check_thread(operation);
     owner_ = std::this_thread::get_id();
     unparked_bytes_ = 0;
-    trampoline(fd_, want, timeout_, Registration::until_close, tried);
+    try {
+        trampoline(fd_, want, timeout_, Registration::until_close, tried);
+    } catch (const IOTimeout&) {
+        // The hub's message names a descriptor and a readiness; the
+        // caller's names what timed out ("recv on socket 8", "TLS handshake").
+        if (!timeout_)
+            throw;
+        throw IOTimeout(on(operation, fd_) + " timed out after " + detail::seconds_text(*timeout_) + " s");
+    }
 }
 
 // On the yielding green thread's stack, listed in its socket for the

@@ -121,6 +121,15 @@ TEST_CASE("error messages write a tiny span of time as it is, not as 0.000000", 
                       Catch::Contains("not -1e-09 s"));
 }
 
+TEST_CASE("a socket's timeout names the call that timed out", "[socket][limits]")
+{
+    auto listener = eventlet::listen({"127.0.0.1", 0});
+    auto client = eventlet::connect(listener.local_address());
+    client.set_timeout(0.01);
+    CHECK_THROWS_WITH(client.recv(std::size_t{10}),
+                      Catch::StartsWith("recv on socket ") && Catch::EndsWith("timed out after 0.01 s"));
+}
+
 #if !defined(__SANITIZE_ADDRESS__) // ASan's shadow memory does not live under a small RLIMIT_AS
 TEST_CASE("stacks refused by a limit on the address space name that limit", "[stack][limits]")
 {

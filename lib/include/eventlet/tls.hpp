@@ -49,7 +49,8 @@ struct Info {
 };
 
 /// What `socket`'s TLS connection agreed on.
-/// \throws std::logic_error if TLS does not run on `socket`.
+/// \throws std::logic_error if TLS does not run on `socket`, or its
+///         handshake has not completed (it is under way, or was cut short).
 Info info(const GreenSocket& socket);
 
 } // namespace eventlet::tls

@@ -29,8 +29,10 @@ void start_server(GreenSocket& socket, const Context& context)
 Info info(const GreenSocket& socket)
 {
     const detail::Engine* engine = detail::Access::engine(socket);
-    if (engine == nullptr || !engine->established())
+    if (engine == nullptr)
         throw std::logic_error("tls::info on a socket where TLS does not run");
+    if (!engine->established())
+        throw std::logic_error("tls::info on a socket whose TLS handshake has not completed");
     SSL* ssl = engine->ssl();
     const unsigned char* protocol = nullptr;
     unsigned int protocol_length = 0;
