@@ -4,8 +4,8 @@
 #include "lookup_threads.hpp"
 
 #include <netdb.h>
+#include <pthread.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -83,12 +83,38 @@ struct LookupThreads {
     // while running): they do not count against max_lookup_threads, or a
     // few names whose server never answers would hold up every lookup.
     std::size_t given_up = 0;
-    pid_t pid = ::getpid(); // the threads do not survive a fork()
+    // In a child of fork(), the parent's state: kept, never destroyed (see
+    // after_fork_in_child()).
+    std::shared_ptr<LookupThreads> inherited;
 
-    static const std::shared_ptr<LookupThreads>& get()
+    static const std::shared_ptr<LookupThreads>& get() { return holder(); }
+
+    // Never destroyed: at the process's exit, a state whose lock and
+    // condition variable were inherited through fork() must not be (see
+    // after_fork_in_child()); and detached threads may still use it.
+    static std::shared_ptr<LookupThreads>& holder()
     {
-        static const std::shared_ptr<LookupThreads> shared = std::make_shared<LookupThreads>();
-        return shared;
+        static std::shared_ptr<LookupThreads>* const shared = [] {
+            auto* made = new std::shared_ptr<LookupThreads>(std::make_shared<LookupThreads>());
+            ::pthread_atfork(nullptr, nullptr, after_fork_in_child);
+            return made;
+        }();
+        return *shared;
+    }
+
+    // The child of fork() has none of the parent's threads, yet the lock
+    // and condition variable still count them as waiters (or owners):
+    // signalling or destroying them would wait for ever. The child starts
+    // afresh with a state of its own; the parent's is kept, untouched.
+    // Lookups that were in line or running in the parent are not answered
+    // in the child. Runs while the child has a single thread.
+    static void after_fork_in_child() noexcept
+    {
+        std::shared_ptr<LookupThreads>& shared = holder();
+        std::shared_ptr<LookupThreads> fresh = std::make_shared<LookupThreads>();
+        fresh->lookup = shared->lookup; // a test's replacement stays in force
+        fresh->inherited = std::move(shared);
+        shared = std::move(fresh);
     }
 
     // A thread that has nothing to do for this long ends.
@@ -160,14 +186,6 @@ void submit(const std::shared_ptr<Lookup>& lookup)
 {
     const std::shared_ptr<LookupThreads>& threads = LookupThreads::get();
     std::lock_guard lock(threads->mutex);
-    if (threads->pid != ::getpid()) {
-        // A child of fork(): the parent's threads are not here.
-        threads->pid = ::getpid();
-        threads->threads = 0;
-        threads->idle = 0;
-        threads->given_up = 0;
-        threads->line.clear();
-    }
     threads->line.push_back(lookup);
     if (threads->line.size() > threads->idle &&
         threads->threads - threads->given_up < max_lookup_threads &&
