@@ -8,13 +8,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
+
+#include <pthread.h>
 
 #include "spin.hpp"
 
@@ -23,6 +27,22 @@ namespace eventlet {
 namespace {
 
 constinit thread_local bool pool_thread = false;
+
+// Every ThreadPool alive, for the child of fork(): see renew_after_fork().
+// Never destroyed, as a pool may outlive the globals (a static one).
+struct Pools {
+    std::mutex mutex;
+    std::vector<ThreadPool*> pools;
+    // The states the pools had before a fork(), kept for ever: destroying
+    // one would wait for threads that do not exist in the child.
+    std::vector<std::shared_ptr<void>> inherited;
+};
+
+Pools& all_pools() noexcept
+{
+    static Pools* const pools = new Pools;
+    return *pools;
+}
 
 } // namespace
 
@@ -132,10 +152,44 @@ void ThreadPool::State::start_thread_if_needed()
     }
 }
 
-ThreadPool::ThreadPool(std::size_t max_threads) : state_(std::make_shared<State>(max_threads)) {}
+ThreadPool::ThreadPool(std::size_t max_threads) : state_(std::make_shared<State>(max_threads))
+{
+    // The registry's lock is held across fork(), so that the child finds
+    // the list whole and the lock free.
+    static const int registered = ::pthread_atfork(
+        [] { all_pools().mutex.lock(); }, [] { all_pools().mutex.unlock(); },
+        [] {
+            all_pools().mutex.unlock(); // taken by this very thread, before the fork
+            renew_after_fork();
+        });
+    (void)registered;
+    const std::lock_guard lock(all_pools().mutex);
+    all_pools().pools.push_back(this);
+}
+
+void ThreadPool::renew_after_fork() noexcept
+{
+    // The child has a single thread: none of the pools' threads is here,
+    // but their lock, condition variable and std::thread objects still
+    // count them, and would wait for them for ever (in ~ThreadPool, at the
+    // child's exit; in the next call's wake-up). Each pool starts afresh,
+    // with no thread; calls in line or running in the parent are left
+    // behind, their waiters unanswered.
+    Pools& pools = all_pools();
+    const std::lock_guard lock(pools.mutex);
+    for (ThreadPool* pool : pools.pools) {
+        std::shared_ptr<State> fresh = std::make_shared<State>(pool->state_->max_threads);
+        pools.inherited.push_back(std::exchange(pool->state_, std::move(fresh)));
+    }
+}
 
 ThreadPool::~ThreadPool()
 {
+    {
+        Pools& pools = all_pools();
+        const std::lock_guard lock(pools.mutex);
+        std::erase(pools.pools, this);
+    }
     {
         const std::lock_guard lock(state_->mutex);
         state_->stopping = true;

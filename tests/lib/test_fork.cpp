@@ -7,6 +7,7 @@
 #include <eventlet/detail/lookup.hpp>
 #include <eventlet/greenthread.hpp>
 #include <eventlet/resolver.hpp>
+#include <eventlet/tpool.hpp>
 
 #include <poll.h>
 #include <signal.h>
@@ -88,4 +89,32 @@ TEST_CASE("resolve() works in a child of fork() of a process whose lookup thread
     eventlet::detail::replace_lookup(old);
     CHECK(ending.finished);
     CHECK(ending.code == 0);
+}
+
+TEST_CASE("tpool works in a child of fork() of a process that used it, and the child exits",
+          "[fork][tpool]")
+{
+    REQUIRE(eventlet::tpool::execute([] { return 41; }) == 41);
+    eventlet::ThreadPool own(2);
+    REQUIRE(own.execute([] { return 1; }) == 1);
+
+    SECTION("a child that only exits")
+    {
+        const Ending ending = run_child([] { return 0; });
+        CHECK(ending.finished);
+        CHECK(ending.code == 0);
+    }
+    SECTION("a child that calls on the pools, then exits")
+    {
+        const Ending ending = run_child([&own] {
+            if (own.threads() != 0)
+                return 3;
+            if (eventlet::tpool::execute([] { return 42; }) != 42)
+                return 2;
+            return own.execute([] { return 7; }) == 7 ? 0 : 2;
+        });
+        CHECK(ending.finished);
+        CHECK(ending.code == 0);
+    }
+    CHECK(eventlet::tpool::execute([] { return 43; }) == 43); // the parent's pool is whole
 }

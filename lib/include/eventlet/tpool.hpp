@@ -156,6 +156,9 @@ private:
     /// Puts `job` in line and parks until it is done.
     /// \returns false, at once, if the pool may start no thread.
     bool wait_for(const std::shared_ptr<detail::PoolJob>& job);
+    /// In the child of fork(): gives every pool a state of its own, with no
+    /// thread, in place of the parent's.
+    static void renew_after_fork() noexcept;
     struct State;
     // Shared with the green threads that wait: one may still be leaving
     // wait_for() (woken, not yet run) when the pool is destroyed.
