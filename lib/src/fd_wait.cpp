@@ -1,6 +1,7 @@
 // Waiting for a descriptor to become ready (Eventlet's trampoline), and
 // waking the waiters of a descriptor that is being closed.
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -8,6 +9,9 @@
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
+
+#include <asio/detail/signal_set_service.hpp>
 
 #include "hub_impl.hpp"
 
@@ -38,8 +42,11 @@ void Hub::Impl::forget(int fd) noexcept
     if (found == watches.end())
         return;
     // Fails with EBADF when the descriptor is closed already, which took it
-    // out of the set too.
-    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+    // out of the set too. A child of fork() that has not renewed its set
+    // leaves it alone: the entry is the parent's as much as its own, and
+    // the new set will not have it.
+    if (!forked())
+        ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
     watches.erase(found);
 }
 
@@ -88,12 +95,63 @@ bool Hub::Impl::harvest_ready()
     return true;
 }
 
+void Hub::Impl::renew_after_fork()
+{
+    // Once, even if it fails below: a child that cannot have its own set
+    // goes on with the shared one rather than retry on every turn.
+    fork_seen = detail::fork_generation.load(std::memory_order_relaxed);
+    // Asio's reactor first: a new epoll set, timer and wake-up descriptors
+    // of its own, with its descriptors (the hub's old set among them)
+    // registered again.
+    io.notify_fork(asio::execution_context::fork_child);
+    // Asio's signal pipe is the process's, shared with the parent, and Asio
+    // makes a new one only after a fork_prepare. Said now, that the reactor
+    // is the child's alone, it touches nothing of the parent's.
+    if (asio::has_service<asio::detail::signal_set_service>(io)) {
+        io.notify_fork(asio::execution_context::fork_prepare);
+        io.notify_fork(asio::execution_context::fork_child);
+    }
+    const int set = ::epoll_create1(EPOLL_CLOEXEC);
+    if (set < 0)
+        throw std::system_error(errno, std::system_category(),
+                                "the hub cannot create its epoll set after fork()");
+    std::unique_ptr<asio::posix::stream_descriptor> watch;
+    try {
+        watch = std::make_unique<asio::posix::stream_descriptor>(io, set);
+    } catch (...) {
+        ::close(set);
+        throw;
+    }
+    // Registered as they were, with the same tags; an edge-triggered
+    // registration reports at once what is ready already, so nothing that
+    // came before the fork is lost.
+    std::vector<int> gone;
+    for (const auto& [fd, watched] : watches) {
+        epoll_event event{};
+        event.events = watched_events;
+        event.data.u64 = event_tag(fd, watched.generation);
+        if (::epoll_ctl(set, EPOLL_CTL_ADD, fd, &event) != 0)
+            gone.push_back(fd); // closed without notify_close()
+    }
+    // The old set closes with its descriptor (in this process only); its
+    // pending wait ends, aborted, at the next poll.
+    epoll_watch = std::move(watch);
+    epoll_fd = set;
+    epoll_watched = false;
+    ++epoll_sets;
+    for (const int fd : gone)
+        notify_close_of(fd);
+}
+
 void Hub::Impl::watch_epoll_set()
 {
     if (fd_waiters > 0 && !epoll_watched) {
         epoll_watched = true;
         epoll_watch->async_wait(asio::posix::descriptor_base::wait_read,
-                                [this](std::error_code) { epoll_watched = false; });
+                                [this, set = epoll_sets](std::error_code) {
+                                    if (set == epoll_sets)
+                                        epoll_watched = false;
+                                });
     } else if (fd_waiters == 0 && epoll_watched) {
         // Its handler runs (aborted) at the next poll; until then Asio counts
         // it as work, after it the loop can see that nothing is left.
@@ -127,6 +185,9 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
 
     auto found = impl.watches.find(fd);
     if (found == impl.watches.end()) {
+        // Not into the set a child of fork() still shares with its parent.
+        if (impl.forked()) [[unlikely]]
+            impl.renew_after_fork();
         found = impl.watches.try_emplace(fd).first;
         const std::uint32_t generation = ++impl.next_generation;
         epoll_event event{};
@@ -253,10 +314,12 @@ bool Hub::take_readiness(int fd, Readiness want) noexcept
     return noted || watch.ended;
 }
 
-void Hub::notify_close(int fd) noexcept
+void Hub::notify_close(int fd) noexcept { impl_->notify_close_of(fd); }
+
+void Hub::Impl::notify_close_of(int fd) noexcept
 {
     using Outcome = detail::FdWait::Outcome;
-    Impl& impl = *impl_;
+    Impl& impl = *this;
     const auto found = impl.watches.find(fd);
     if (found == impl.watches.end())
         return;

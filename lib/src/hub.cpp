@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,8 @@
 #include "report.hpp"
 
 namespace eventlet {
+
+std::atomic<std::uint32_t> detail::fork_generation{0};
 
 Hub::Impl::Impl()
     : greenlet([this] { run_loop(); }, {.name = "hub", .parent = &Greenlet::root()})
@@ -39,6 +42,18 @@ Hub::Impl::Impl()
 
 Hub::Impl::~Impl()
 {
+    // A child of fork() that exits before its hub ever turned: taking the
+    // hub's descriptors out of Asio's reactor (as destroying them does)
+    // would take them out of the parent's too, which shares the reactor's
+    // epoll set until the child has its own; the parent would then never
+    // wake for its descriptors or signals again.
+    if (forked()) {
+        try {
+            renew_after_fork();
+        } catch (...) {
+            detail::report_current_exception("the hub, making its own epoll set after fork()");
+        }
+    }
     const std::lock_guard lock(inbox->mutex);
     inbox->hub = nullptr;
     inbox->expected_work.reset(); // its context goes with this hub
@@ -109,6 +124,15 @@ void Hub::Impl::run_loop()
 
 bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool clock_read)
 {
+    // A child of fork() shares the epoll sets (the hub's, Asio's) with its
+    // parent until it makes its own, before it looks at them.
+    if (forked()) [[unlikely]] {
+        try {
+            renew_after_fork();
+        } catch (...) {
+            detail::report_current_exception("the hub, making its own epoll set after fork()");
+        }
+    }
     // The hub's own descriptors first, straight from the kernel: looked at
     // on every turn while anyone waits on one, so that a green thread that
     // keeps yielding cannot starve them.
@@ -206,6 +230,27 @@ constinit thread_local bool hub_destroyed = false;
 
 Hub::Hub() : impl_(std::make_unique<Impl>())
 {
+    // Once, with the first hub, so that every hub sees every fork() after
+    // it. The forking thread's hub goes on in the child, and other threads
+    // post to it under its inbox's lock (HubHandle::post), into Asio's
+    // queue: held across fork(), the lock keeps them out, so the child finds
+    // it, and Asio's queue, free (a thread that held them would never let
+    // go, since it is not in the child).
+    static const int registered = ::pthread_atfork(
+        [] {
+            if (Hub* hub = live_hub)
+                hub->impl_->inbox->mutex.lock();
+        },
+        [] {
+            if (Hub* hub = live_hub)
+                hub->impl_->inbox->mutex.unlock();
+        },
+        [] {
+            detail::fork_generation.fetch_add(1, std::memory_order_relaxed);
+            if (Hub* hub = live_hub)
+                hub->impl_->inbox->mutex.unlock(); // taken by this thread, before the fork
+        });
+    (void)registered;
     impl_->inbox->hub = this; // before any handle exists: no lock needed
     live_hub = this;
 }

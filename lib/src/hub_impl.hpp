@@ -57,6 +57,14 @@ struct FdWatch {
     bool ended = false;
 };
 
+/// How many fork()s the process is away from the one that first made a
+/// hub: bumped in the child of each fork() (a pthread_atfork handler, which
+/// runs while the child has a single thread), read by each hub on its turns
+/// to see that it must take its state back from the parent (see
+/// Hub::Impl::renew_after_fork()). Never changes in a process that does not
+/// fork.
+extern std::atomic<std::uint32_t> fork_generation;
+
 /// What a HubHandle reaches: the hub while it lives, null after.
 struct HubInbox {
     std::mutex mutex;
@@ -139,6 +147,18 @@ struct Hub::Impl {
     static void run_reporting(Call&& call);
     /// Takes `fd` out of the epoll set and forgets it.
     void forget(int fd) noexcept;
+    /// True in a child of fork() until renew_after_fork(): the epoll set
+    /// and Asio's reactor are still the parent's too. A load, no system call.
+    bool forked() const noexcept
+    {
+        return fork_seen != detail::fork_generation.load(std::memory_order_relaxed);
+    }
+    /// In a child of fork(): gives this hub an epoll set of its own, with
+    /// every watched descriptor registered again, and has Asio re-create its
+    /// reactor and signal pipe, so that parent and child no longer steal
+    /// each other's wake-ups. 	hrows std::system_error if the kernel
+    /// refuses a new set (the hub then goes on with the shared one).
+    void renew_after_fork();
     /// Runs the waiters of the descriptors that became ready, without
     /// waiting for any. \returns false if the kernel had nothing to report.
     bool harvest_ready();
@@ -179,6 +199,11 @@ struct Hub::Impl {
     int epoll_fd = -1;
     std::unique_ptr<asio::posix::stream_descriptor> epoll_watch;
     bool epoll_watched = false; // an async_wait on the set is pending
+    // Counts the sets the hub had (one more after each fork()): the handler
+    // of a wait on a set closed since must not touch epoll_watched.
+    std::uint32_t epoll_sets = 0;
+    // detail::fork_generation when this hub last had state of its own.
+    std::uint32_t fork_seen = detail::fork_generation.load(std::memory_order_relaxed);
     std::size_t fd_waiters = 0; // green threads parked on a descriptor now
     std::uint32_t next_generation = 0;
     // While the loop is busy it looks at Asio's completions at most this
@@ -191,6 +216,9 @@ struct Hub::Impl {
     // cannot fail.
     detail::FdWait* closed_first = nullptr;
     detail::FdWait* closed_last = nullptr;
+    /// Hub::notify_close(): the waits on `fd` end with IOClosed at the next
+    /// turn, and the hub forgets it.
+    void notify_close_of(int fd) noexcept;
     /// Resumes the waits of closed_first. \returns false if there were none.
     bool resume_closed();
     detail::TimerQueue timers;

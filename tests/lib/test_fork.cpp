@@ -6,7 +6,11 @@
 #include <eventlet/address.hpp>
 #include <eventlet/detail/lookup.hpp>
 #include <eventlet/greenthread.hpp>
+#include <eventlet/hub.hpp>
 #include <eventlet/resolver.hpp>
+#include <eventlet/signals.hpp>
+#include <eventlet/socket.hpp>
+#include <eventlet/timeout.hpp>
 #include <eventlet/tpool.hpp>
 
 #include <poll.h>
@@ -19,6 +23,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -117,4 +122,168 @@ TEST_CASE("tpool works in a child of fork() of a process that used it, and the c
         CHECK(ending.code == 0);
     }
     CHECK(eventlet::tpool::execute([] { return 43; }) == 43); // the parent's pool is whole
+}
+
+TEST_CASE("a fork-per-connection server answers every client: parent and child hubs steal no "
+          "wake-ups from each other",
+          "[fork][hub]")
+{
+    eventlet::GreenSocket listener = eventlet::listen({"127.0.0.1", 0});
+    const eventlet::Address address = listener.local_address();
+    std::vector<pid_t> children;
+    auto server = eventlet::spawn([&] {
+        for (;;) {
+            auto [connection, peer] = listener.accept();
+            const pid_t pid = ::fork();
+            if (pid == 0) {
+                listener.close(); // the child does not accept
+                try {
+                    connection.set_timeout(eventlet::Seconds(5));
+                    const std::string request = connection.recv(100);
+                    connection.sendall("got " + request);
+                    connection.close();
+                } catch (...) {
+                    ::_exit(1);
+                }
+                ::_exit(0);
+            }
+            children.push_back(pid);
+            connection.close(); // the parent does not serve
+        }
+    });
+    // The clients run on an OS thread of their own, with its own hub: in a
+    // child, the forking hub's green threads go on (a client parked in the
+    // forking hub would go on there too, and send its request twice).
+    std::vector<std::string> answers;
+    int done[2];
+    REQUIRE(::pipe(done) == 0);
+    std::thread clients([&] {
+        for (int i = 0; i < 5; ++i) {
+            try {
+                eventlet::GreenSocket client = eventlet::connect(address, eventlet::Seconds(3));
+                client.set_timeout(eventlet::Seconds(3));
+                client.sendall("request " + std::to_string(i));
+                answers.push_back(client.recv(100));
+            } catch (const std::exception& error) {
+                answers.push_back(error.what());
+            }
+        }
+        (void)::write(done[1], "d", 1);
+    });
+    try {
+        eventlet::trampoline(done[0], eventlet::Readiness::read, eventlet::Seconds(30));
+    } catch (const eventlet::IOTimeout&) {
+    }
+    clients.join();
+    ::close(done[0]);
+    ::close(done[1]);
+    server.kill();
+    for (const pid_t pid : children) {
+        ::kill(pid, SIGKILL); // ended already, unless one hangs
+        ::waitpid(pid, nullptr, 0);
+    }
+    REQUIRE(answers.size() == 5);
+    for (int i = 0; i < 5; ++i)
+        CHECK(answers[static_cast<std::size_t>(i)] == "got request " + std::to_string(i));
+}
+
+TEST_CASE("a signal sent to a child of fork() wakes the child's SignalSet, not the parent's",
+          "[fork][hub][signals]")
+{
+    eventlet::SignalSet parent_set{SIGUSR1};
+    bool parent_woken = false;
+    auto parent_waiter = eventlet::spawn([&] {
+        parent_set.wait();
+        parent_woken = true;
+    });
+    eventlet::sleep(0); // the waiter waits: the parent's hub watches Asio's signal pipe
+    int ready[2];
+    int result[2];
+    REQUIRE(::pipe(ready) == 0);
+    REQUIRE(::pipe(result) == 0);
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(ready[0]);
+        ::close(result[0]);
+        parent_waiter.kill(); // the child's copy
+        char got = 'n';
+        try {
+            eventlet::SignalSet child_set{SIGUSR1};
+            eventlet::sleep(0); // a turn: the child's hub makes its own state
+            (void)::write(ready[1], "r", 1);
+            const eventlet::Timeout bound(eventlet::Seconds(5));
+            if (child_set.wait() == SIGUSR1)
+                got = 'y';
+        } catch (...) {
+        }
+        (void)::write(result[1], &got, 1);
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    ::close(result[1]);
+    char byte = 0;
+    bool told = false;
+    try {
+        eventlet::trampoline(ready[0], eventlet::Readiness::read, eventlet::Seconds(5));
+        told = ::read(ready[0], &byte, 1) == 1;
+    } catch (const eventlet::IOTimeout&) {
+    }
+    CHECK(told);
+    if (told)
+        ::kill(pid, SIGUSR1);
+    bool answered = false;
+    try {
+        // The parent's hub runs meanwhile, as it would steal the signal.
+        eventlet::trampoline(result[0], eventlet::Readiness::read, eventlet::Seconds(5));
+        answered = ::read(result[0], &byte, 1) == 1;
+    } catch (const eventlet::IOTimeout&) {
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    ::close(ready[0]);
+    ::close(result[0]);
+    CHECK(answered);
+    CHECK(byte == 'y');
+    CHECK_FALSE(parent_woken);
+    parent_waiter.kill();
+}
+
+TEST_CASE("a child of fork() that exits before its hub turns leaves the parent's hub whole",
+          "[fork][hub]")
+{
+    // The answer comes from another OS thread, later: the parent's hub has
+    // to sleep in Asio, which must still watch the hub's epoll set.
+    int request[2];
+    int answer[2];
+    REQUIRE(::pipe(request) == 0);
+    REQUIRE(::pipe(answer) == 0);
+    std::thread peer([&] {
+        char byte = 0;
+        while (::read(request[0], &byte, 1) == 1)
+            (void)::write(answer[1], &byte, 1);
+    });
+    const auto round_trip = [&] {
+        (void)::write(request[1], "x", 1);
+        try {
+            eventlet::trampoline(answer[0], eventlet::Readiness::read, eventlet::Seconds(3));
+        } catch (const eventlet::IOTimeout&) {
+            return false;
+        }
+        char byte = 0;
+        return ::read(answer[0], &byte, 1) == 1;
+    };
+    REQUIRE(round_trip()); // the hub's epoll set is in Asio's reactor now
+
+    // exit(): the child destroys its hub, and with it Asio's view of the set.
+    const Ending ending = run_child([] { return 0; });
+    CHECK(ending.finished);
+    CHECK(ending.code == 0);
+    CHECK(round_trip());
+    ::close(request[1]); // the peer's read returns 0: it ends
+    peer.join();
+    ::close(request[0]);
+    ::close(answer[0]);
+    ::close(answer[1]);
 }
