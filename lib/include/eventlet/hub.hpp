@@ -65,6 +65,23 @@ enum class Tried {
 /// A green thread must not outlive its hub: every green thread of an OS
 /// thread must have finished (or been destroyed, which unwinds it) before
 /// the thread exits, since what would wake a parked one dies with the hub.
+///
+/// After fork(), the child has a single OS thread, the one that called
+/// fork(), and a single hub, that thread's: it goes on in the child with
+/// all its green threads (each one a copy that runs on in the child, as in
+/// Eventlet, besides the original in the parent), its descriptors and its
+/// timers. At its first turn in the child (or the child's first new wait on
+/// a descriptor) it makes its own epoll set, with every descriptor it
+/// watched registered again, and Asio's reactor and signal pipe are made
+/// anew, so that parent and child no longer take each other's wake-ups: a
+/// signal sent to the child wakes the child's SignalSet. A signal that
+/// comes before that first turn may still reach the parent. The hubs of
+/// other OS threads, ServerThreads' threads among them, do not exist in the
+/// child, nor do their green threads; nor do the threads of ThreadPool and
+/// of resolve(), which start anew in the child when called. A call posted
+/// (HubHandle::post) by a thread of the parent does not reach the child,
+/// and a green thread of the child still waiting for a ThreadPool call or a
+/// lookup that began before the fork() waits until its Timeout.
 class Hub {
 public:
     /// The calling OS thread's hub, created on first use (Eventlet's get_hub()).
