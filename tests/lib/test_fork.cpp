@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -35,11 +35,12 @@ struct Ending {
     int code = -1;
 };
 
-// Runs `body` in a child of fork(), which ends with exit() (not _exit():
-// the static destructors run, as in a real child) and status `body`'s
-// result. The child may hang for good (its only OS thread blocked, where no
-// Timeout fires), so the parent waits for the end of a pipe whose write end
-// only the child holds, at most `bound_ms`, and kills it after that.
+// Runs `body` in a child of fork(), which ends with _exit() and status
+// `body`'s result (not exit(): the test program's static destructors would
+// run, and remove files the parent still uses). The child may hang for good
+// (its only OS thread blocked, where no Timeout fires), so the parent waits
+// for the end of a pipe whose write end only the child holds, at most
+// `bound_ms`, and kills it after that.
 Ending run_child(const std::function<int()>& body, int bound_ms = 10000)
 {
     int ends[2];
@@ -57,7 +58,8 @@ Ending run_child(const std::function<int()>& body, int bound_ms = 10000)
         } catch (const std::exception& error) {
             std::fprintf(stderr, "child threw: %s\n", error.what());
         }
-        std::exit(code); // the write end closes when the process is gone
+        std::fflush(nullptr);
+        ::_exit(code); // the write end closes when the process is gone
     }
     ::close(ends[1]);
     pollfd end{ends[0], POLLIN, 0};
@@ -96,32 +98,41 @@ TEST_CASE("resolve() works in a child of fork() of a process whose lookup thread
     CHECK(ending.code == 0);
 }
 
-TEST_CASE("tpool works in a child of fork() of a process that used it, and the child exits",
+TEST_CASE("tpool works in a child of fork() of a process that used it, and its pools can be "
+          "destroyed there",
           "[fork][tpool]")
 {
     REQUIRE(eventlet::tpool::execute([] { return 41; }) == 41);
-    eventlet::ThreadPool own(2);
-    REQUIRE(own.execute([] { return 1; }) == 1);
+    // Its threads now idle on its condition variable, which records them.
+    auto own = std::make_unique<eventlet::ThreadPool>(2);
+    REQUIRE(own->execute([] { return 1; }) == 1);
 
-    SECTION("a child that only exits")
-    {
-        const Ending ending = run_child([] { return 0; });
-        CHECK(ending.finished);
-        CHECK(ending.code == 0);
-    }
-    SECTION("a child that calls on the pools, then exits")
+    SECTION("a child destroys a pool (as exit() destroys tpool's)")
     {
         const Ending ending = run_child([&own] {
-            if (own.threads() != 0)
-                return 3;
-            if (eventlet::tpool::execute([] { return 42; }) != 42)
-                return 2;
-            return own.execute([] { return 7; }) == 7 ? 0 : 2;
+            own.reset();
+            return 0;
         });
         CHECK(ending.finished);
         CHECK(ending.code == 0);
     }
-    CHECK(eventlet::tpool::execute([] { return 43; }) == 43); // the parent's pool is whole
+    SECTION("a child calls on the pools, then destroys one")
+    {
+        const Ending ending = run_child([&own] {
+            if (own->threads() != 0)
+                return 3;
+            if (eventlet::tpool::execute([] { return 42; }) != 42)
+                return 2;
+            if (own->execute([] { return 7; }) != 7)
+                return 2;
+            own.reset();
+            return 0;
+        });
+        CHECK(ending.finished);
+        CHECK(ending.code == 0);
+    }
+    CHECK(own->execute([] { return 2; }) == 2); // the parent's pools are whole
+    CHECK(eventlet::tpool::execute([] { return 43; }) == 43);
 }
 
 TEST_CASE("a fork-per-connection server answers every client: parent and child hubs steal no "
@@ -250,7 +261,23 @@ TEST_CASE("a signal sent to a child of fork() wakes the child's SignalSet, not t
     parent_waiter.kill();
 }
 
-TEST_CASE("a child of fork() that exits before its hub turns leaves the parent's hub whole",
+namespace {
+
+// Made on an OS thread before its hub, so destroyed after it when the
+// thread ends: in a child of fork(), it ends the child there, once the hub
+// is destroyed, before the test program's static destructors could run.
+struct ExitInChild {
+    pid_t parent = ::getpid();
+    ~ExitInChild()
+    {
+        if (::getpid() != parent)
+            ::_exit(0);
+    }
+};
+
+} // namespace
+
+TEST_CASE("a child of fork() that destroys its hub before it turns leaves the parent's hub whole",
           "[fork][hub]")
 {
     // The answer comes from another OS thread, later: the parent's hub has
@@ -274,16 +301,40 @@ TEST_CASE("a child of fork() that exits before its hub turns leaves the parent's
         char byte = 0;
         return ::read(answer[0], &byte, 1) == 1;
     };
-    REQUIRE(round_trip()); // the hub's epoll set is in Asio's reactor now
-
-    // exit(): the child destroys its hub, and with it Asio's view of the set.
-    const Ending ending = run_child([] { return 0; });
-    CHECK(ending.finished);
-    CHECK(ending.code == 0);
-    CHECK(round_trip());
+    // On a thread of its own, whose end destroys its hub (the main thread's
+    // is destroyed only by exit()).
+    bool before = false;
+    bool child_ended = false;
+    bool after = false;
+    std::thread forker([&] {
+        thread_local ExitInChild exit_in_child;
+        (void)exit_in_child.parent;
+        before = round_trip(); // the hub's epoll set is in Asio's reactor now
+        int ends[2];
+        if (::pipe(ends) != 0)
+            return;
+        std::fflush(nullptr);
+        const pid_t pid = ::fork();
+        if (pid == 0)
+            return; // the child's thread ends: its hub goes, then the child
+        ::close(ends[1]);
+        try {
+            eventlet::trampoline(ends[0], eventlet::Readiness::read, eventlet::Seconds(10));
+            child_ended = true;
+        } catch (const eventlet::IOTimeout&) {
+            ::kill(pid, SIGKILL);
+        }
+        ::close(ends[0]);
+        ::waitpid(pid, nullptr, 0);
+        after = round_trip();
+    });
+    forker.join();
     ::close(request[1]); // the peer's read returns 0: it ends
     peer.join();
     ::close(request[0]);
     ::close(answer[0]);
     ::close(answer[1]);
+    CHECK(before);
+    CHECK(child_ended);
+    CHECK(after);
 }
