@@ -47,13 +47,7 @@ Hub::Impl::~Impl()
     // would take them out of the parent's too, which shares the reactor's
     // epoll set until the child has its own; the parent would then never
     // wake for its descriptors or signals again.
-    if (forked()) {
-        try {
-            renew_after_fork();
-        } catch (...) {
-            detail::report_current_exception("the hub, making its own epoll set after fork()");
-        }
-    }
+    renew_if_forked();
     const std::lock_guard lock(inbox->mutex);
     inbox->hub = nullptr;
     inbox->expected_work.reset(); // its context goes with this hub
@@ -124,21 +118,17 @@ void Hub::Impl::run_loop()
 
 bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool clock_read)
 {
-    // A child of fork() shares the epoll sets (the hub's, Asio's) with its
-    // parent until it makes its own, before it looks at them.
-    if (forked()) [[unlikely]] {
-        try {
-            renew_after_fork();
-        } catch (...) {
-            detail::report_current_exception("the hub, making its own epoll set after fork()");
-        }
-    }
     // The hub's own descriptors first, straight from the kernel: looked at
     // on every turn while anyone waits on one, so that a green thread that
-    // keeps yielding cannot starve them.
+    // keeps yielding cannot starve them. Each place below that asks the
+    // kernel (the hub's set, Asio's) first makes sure a child of fork() has
+    // its own; a turn that asks nothing (sleep(0) in a loop) checks nothing.
     bool ran = resume_closed();
-    if (fd_waiters > 0 && harvest_ready())
-        ran = true;
+    if (fd_waiters > 0) {
+        renew_if_forked();
+        if (harvest_ready())
+            ran = true;
+    }
     // The turn's start stands for now: the calls just fired took little
     // time, and a busy loop spares a clock reading per turn. A deadline it
     // misses is one Asio finds passed, and returns at once.
@@ -158,12 +148,14 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool
         const bool post_waiting =
             inbox->posted.load(std::memory_order_acquire) != inbox->delivered;
         if (post_waiting || look_time - last_asio_look >= asio_look_interval) {
+            renew_if_forked();
             last_asio_look = look_time;
             run_guarded(io, [this] { poll_asio(); });
         }
         return true;
     }
     last_asio_look = clock_read ? now : coarse_now(); // what comes below looks, and may wait
+    renew_if_forked();
     if (post_at_hand()) {
         run_guarded(io, [this] { poll_asio(); });
         return true;
@@ -187,6 +179,17 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool
             poll_asio();
     });
     return handlers != 0;
+}
+
+void Hub::Impl::renew_if_forked() noexcept
+{
+    if (!forked()) [[likely]]
+        return;
+    try {
+        renew_after_fork();
+    } catch (...) {
+        detail::report_current_exception("the hub, making its own epoll set after fork()");
+    }
 }
 
 void Hub::Impl::poll_asio()

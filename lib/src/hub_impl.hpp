@@ -159,6 +159,9 @@ struct Hub::Impl {
     /// each other's wake-ups. 	hrows std::system_error if the kernel
     /// refuses a new set (the hub then goes on with the shared one).
     void renew_after_fork();
+    /// renew_after_fork() if forked(), reporting what it throws: the loop
+    /// then goes on with the shared state.
+    void renew_if_forked() noexcept;
     /// Runs the waiters of the descriptors that became ready, without
     /// waiting for any. \returns false if the kernel had nothing to report.
     bool harvest_ready();
