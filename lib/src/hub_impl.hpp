@@ -156,7 +156,7 @@ struct Hub::Impl {
     /// In a child of fork(): gives this hub an epoll set of its own, with
     /// every watched descriptor registered again, and has Asio re-create its
     /// reactor and signal pipe, so that parent and child no longer steal
-    /// each other's wake-ups. 	hrows std::system_error if the kernel
+    /// each other's wake-ups. \throws std::system_error if the kernel
     /// refuses a new set (the hub then goes on with the shared one).
     void renew_after_fork();
     /// renew_after_fork() if forked(), reporting what it throws: the loop
