@@ -52,6 +52,7 @@ void Hub::Impl::forget(int fd) noexcept
 
 bool Hub::Impl::harvest_ready()
 {
+    renew_if_forked();
     using Outcome = detail::FdWait::Outcome;
     epoll_event events[64];
     const int count = ::epoll_wait(epoll_fd, events, 64, 0);

@@ -120,15 +120,14 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool
 {
     // The hub's own descriptors first, straight from the kernel: looked at
     // on every turn while anyone waits on one, so that a green thread that
-    // keeps yielding cannot starve them. Each place below that asks the
-    // kernel (the hub's set, Asio's) first makes sure a child of fork() has
-    // its own; a turn that asks nothing (sleep(0) in a loop) checks nothing.
+    // keeps yielding cannot starve them. (Each function that asks the
+    // kernel, the hub's set or Asio's, first makes sure that a child of
+    // fork() has its own: harvest_ready(), poll_asio(), and below, before
+    // the loop may wait. A turn that asks nothing, as in a sleep(0) loop,
+    // checks nothing.)
     bool ran = resume_closed();
-    if (fd_waiters > 0) {
-        renew_if_forked();
-        if (harvest_ready())
-            ran = true;
-    }
+    if (fd_waiters > 0 && harvest_ready())
+        ran = true;
     // The turn's start stands for now: the calls just fired took little
     // time, and a busy loop spares a clock reading per turn. A deadline it
     // misses is one Asio finds passed, and returns at once.
@@ -148,7 +147,6 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool
         const bool post_waiting =
             inbox->posted.load(std::memory_order_acquire) != inbox->delivered;
         if (post_waiting || look_time - last_asio_look >= asio_look_interval) {
-            renew_if_forked();
             last_asio_look = look_time;
             run_guarded(io, [this] { poll_asio(); });
         }
@@ -194,6 +192,7 @@ void Hub::Impl::renew_if_forked() noexcept
 
 void Hub::Impl::poll_asio()
 {
+    renew_if_forked();
     // Not io.poll(): it runs until Asio's queue is empty, and a thread that
     // posts without pause keeps it from ever being empty, so the turn never
     // ended and the green threads and timers never ran again. A post's

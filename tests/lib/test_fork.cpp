@@ -222,7 +222,10 @@ TEST_CASE("a signal sent to a child of fork() wakes the child's SignalSet, not t
         char got = 'n';
         try {
             eventlet::SignalSet child_set{SIGUSR1};
-            eventlet::sleep(0); // a turn: the child's hub makes its own state
+            // A turn that waits: the child's hub makes its own state before
+            // it first looks at the kernel. (A sleep(0) turn may only run
+            // what is ready, and look at nothing.)
+            eventlet::sleep(0.001);
             (void)::write(ready[1], "r", 1);
             const eventlet::Timeout bound(eventlet::Seconds(5));
             if (child_set.wait() == SIGUSR1)

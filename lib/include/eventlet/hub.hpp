@@ -70,12 +70,14 @@ enum class Tried {
 /// fork(), and a single hub, that thread's: it goes on in the child with
 /// all its green threads (each one a copy that runs on in the child, as in
 /// Eventlet, besides the original in the parent), its descriptors and its
-/// timers. At its first turn in the child (or the child's first new wait on
-/// a descriptor) it makes its own epoll set, with every descriptor it
+/// timers. The first time its loop looks at the kernel in the child (it
+/// waits, or polls its descriptors or Asio; a turn that only runs what is
+/// ready looks at nothing), or at the child's first new wait on a
+/// descriptor, it makes its own epoll set, with every descriptor it
 /// watched registered again, and Asio's reactor and signal pipe are made
 /// anew, so that parent and child no longer take each other's wake-ups: a
 /// signal sent to the child wakes the child's SignalSet. A signal that
-/// comes before that first turn may still reach the parent. The hubs of
+/// comes before that may still reach the parent. The hubs of
 /// other OS threads, ServerThreads' threads among them, do not exist in the
 /// child, nor do their green threads; nor do the threads of ThreadPool and
 /// of resolve(), which start anew in the child when called. A call posted
