@@ -13,66 +13,30 @@
 #include <eventlet/timeout.hpp>
 #include <eventlet/tpool.hpp>
 
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "../support/child_process.hpp"
+
 namespace {
 
-// How a child ended: `finished` is false if it was still running when the
-// bound passed (it was then killed); `code` is its exit status otherwise.
-struct Ending {
-    bool finished = false;
-    int code = -1;
-};
+// A child may hang for good (its only OS thread blocked, where no Timeout
+// fires): each runs within this bound, and is killed past it.
+constexpr int child_bound_ms = 10000;
 
-// Runs `body` in a child of fork(), which ends with _exit() and status
-// `body`'s result (not exit(): the test program's static destructors would
-// run, and remove files the parent still uses). The child may hang for good
-// (its only OS thread blocked, where no Timeout fires), so the parent waits
-// for the end of a pipe whose write end only the child holds, at most
-// `bound_ms`, and kills it after that.
-Ending run_child(const std::function<int()>& body, int bound_ms = 10000)
+// The child ended by itself, and `body` returned.
+void check_child(const test_support::ChildResult& result)
 {
-    int ends[2];
-    if (::pipe(ends) != 0)
-        throw std::runtime_error("pipe failed");
-    std::fflush(nullptr);
-    const pid_t pid = ::fork();
-    if (pid < 0)
-        throw std::runtime_error("fork failed");
-    if (pid == 0) {
-        ::close(ends[0]);
-        int code = 1;
-        try {
-            code = body();
-        } catch (const std::exception& error) {
-            std::fprintf(stderr, "child threw: %s\n", error.what());
-        }
-        std::fflush(nullptr);
-        ::_exit(code); // the write end closes when the process is gone
-    }
-    ::close(ends[1]);
-    pollfd end{ends[0], POLLIN, 0};
-    const int ready = ::poll(&end, 1, bound_ms);
-    ::close(ends[0]);
-    Ending ending;
-    if (ready <= 0)
-        ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    ending.finished = ready > 0 && WIFEXITED(status);
-    ending.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return ending;
+    INFO(result.stderr_text);
+    CHECK(result.exited());
+    CHECK(result.exit_code() == 0);
 }
 
 } // namespace
@@ -86,16 +50,16 @@ TEST_CASE("resolve() works in a child of fork() of a process whose lookup thread
         });
     // A lookup thread now idles on the condition variable, which records it.
     CHECK(eventlet::resolve({"fork.test", 80}).size() == 1);
-    const Ending ending = run_child([] {
-        for (int i = 0; i < 3; ++i) {
-            if (eventlet::resolve({"fork.test", 80}).size() != 1)
-                return 2;
-        }
-        return 0;
-    });
+    const auto result = test_support::run_in_child(
+        [] {
+            for (int i = 0; i < 3; ++i) {
+                if (eventlet::resolve({"fork.test", 80}).size() != 1)
+                    throw std::runtime_error("resolve() in the child found no address");
+            }
+        },
+        child_bound_ms);
     eventlet::detail::replace_lookup(old);
-    CHECK(ending.finished);
-    CHECK(ending.code == 0);
+    check_child(result);
 }
 
 TEST_CASE("tpool works in a child of fork() of a process that used it, and its pools can be "
@@ -109,27 +73,20 @@ TEST_CASE("tpool works in a child of fork() of a process that used it, and its p
 
     SECTION("a child destroys a pool (as exit() destroys tpool's)")
     {
-        const Ending ending = run_child([&own] {
-            own.reset();
-            return 0;
-        });
-        CHECK(ending.finished);
-        CHECK(ending.code == 0);
+        check_child(test_support::run_in_child([&own] { own.reset(); }, child_bound_ms));
     }
     SECTION("a child calls on the pools, then destroys one")
     {
-        const Ending ending = run_child([&own] {
-            if (own->threads() != 0)
-                return 3;
-            if (eventlet::tpool::execute([] { return 42; }) != 42)
-                return 2;
-            if (own->execute([] { return 7; }) != 7)
-                return 2;
-            own.reset();
-            return 0;
-        });
-        CHECK(ending.finished);
-        CHECK(ending.code == 0);
+        const auto result = test_support::run_in_child(
+            [&own] {
+                if (own->threads() != 0)
+                    throw std::runtime_error("the child's pool has the parent's threads");
+                if (eventlet::tpool::execute([] { return 42; }) != 42 || own->execute([] { return 7; }) != 7)
+                    throw std::runtime_error("a pool call in the child returned a wrong result");
+                own.reset();
+            },
+            child_bound_ms);
+        check_child(result);
     }
     CHECK(own->execute([] { return 2; }) == 2); // the parent's pools are whole
     CHECK(eventlet::tpool::execute([] { return 43; }) == 43);

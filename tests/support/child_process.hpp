@@ -1,11 +1,17 @@
 // Test support: run a function in a forked child and collect how it ended.
 #pragma once
 
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -22,8 +28,11 @@ struct ChildResult {
 };
 
 /// Runs `body` in a child process whose stderr is captured. The child exits
-/// with status 0 when `body` returns, 1 when it throws.
-inline ChildResult run_in_child(const std::function<void()>& body)
+/// with status 0 when `body` returns, 1 when it throws (with _exit(): the
+/// test program's static destructors and Catch2's teardown do not run).
+/// With `bound_ms`, a child still running after that long (one that hangs
+/// where no Timeout can fire) is killed with SIGKILL, which the result shows.
+inline ChildResult run_in_child(const std::function<void()>& body, std::optional<int> bound_ms = std::nullopt)
 {
     int pipe_fds[2];
     if (::pipe(pipe_fds) != 0)
@@ -45,14 +54,29 @@ inline ChildResult run_in_child(const std::function<void()>& body)
         } catch (...) {
             code = 1;
         }
-        std::fflush(stderr);
+        std::fflush(nullptr);
         ::_exit(code); // never run the parent's atexit handlers or Catch2's teardown
     }
     ::close(pipe_fds[1]);
     ChildResult result;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(bound_ms.value_or(0));
     char buffer[4096];
-    for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+    for (;;) {
+        if (bound_ms) {
+            // The write end closes when the child is gone: wait for that, or the bound.
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            pollfd end{pipe_fds[0], POLLIN, 0};
+            if (::poll(&end, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0))) <= 0) {
+                ::kill(pid, SIGKILL);
+                break;
+            }
+        }
+        const ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
+        if (n <= 0)
+            break;
         result.stderr_text.append(buffer, static_cast<std::size_t>(n));
+    }
     ::close(pipe_fds[0]);
     ::waitpid(pid, &result.status, 0);
     return result;
