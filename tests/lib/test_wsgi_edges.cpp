@@ -146,6 +146,47 @@ TEST_CASE("a request kept past its exchange refuses to read its body, and the se
     CHECK(client.response().body == "later");
 }
 
+// An application may hand its request to another green thread (to pump
+// the body somewhere while it does something else), and answer without
+// waiting for it: the read under way must end before the exchange does.
+TEST_CASE("a green thread still reading the body when its request is answered gets logic_error, "
+          "and the server goes on",
+          "[wsgi]")
+{
+    const bool application_fails = GENERATE(false, true);
+    std::optional<wsgi::Request> handed;
+    std::optional<eventlet::GreenThread<std::string>> reader;
+    eventlet::Event<void> reading;
+    TestServer server([&](wsgi::Request& request, wsgi::StartResponse& start_response) -> wsgi::Body {
+        start_response("200 OK", {});
+        if (request.target == "/next")
+            return "next";
+        handed = request;
+        reader = eventlet::spawn([&]() -> std::string {
+            reading.send();
+            try {
+                return "read " + handed->input.read();
+            } catch (const std::logic_error& error) {
+                return error.what();
+            }
+        });
+        reading.wait(); // the reader has parked: the client sends no body
+        if (application_fails)
+            throw std::runtime_error("the application failed");
+        return "answered";
+    });
+    eventlet::Timeout bound(10);
+    RawClient client(server.address());
+    client.send("POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n\r\n");
+    CHECK(client.response().status == (application_fails ? 500 : 200));
+    CHECK(client.closed_by_server());
+    REQUIRE(reader);
+    CHECK_THAT(reader->wait(), Catch::Contains("while another green thread still read its body"));
+    RawClient next(server.address());
+    next.send(get("/next"));
+    CHECK(next.response().body == "next");
+}
+
 TEST_CASE("a server killed closes its listener: the port refuses new connections", "[wsgi]")
 {
     eventlet::Timeout bound(10);

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "eventlet/detail/wait_queue.hpp"
+#include "eventlet/errors.hpp"
+#include "eventlet/event.hpp"
 #include "eventlet/greenlet.hpp"
 #include "eventlet/greenpool.hpp"
 #include "eventlet/greenthread.hpp"
@@ -134,6 +136,32 @@ void send_error(const HttpError& error, StartResponse& response)
     response.send(body);
 }
 
+/// The reads of a request's body, which the application may make from
+/// another green thread than the one answering it (it handed the request
+/// over): the exchange must not end while one of them is under way, as the
+/// read reaches into the exchange's frame.
+struct BodyReads {
+    /// Counts a read while it is under way.
+    class Ongoing {
+    public:
+        explicit Ongoing(BodyReads& reads) : reads_(reads) { ++reads_.ongoing; }
+        ~Ongoing()
+        {
+            if (--reads_.ongoing == 0 && !reads_.open)
+                reads_.none_left.send();
+        }
+        Ongoing(const Ongoing&) = delete;
+        Ongoing& operator=(const Ongoing&) = delete;
+
+    private:
+        BodyReads& reads_;
+    };
+
+    bool open = true; // false once the exchange is over: a read throws
+    int ongoing = 0;
+    Event<void> none_left; // sent when the last read under way ends, once closed
+};
+
 /// One request-response exchange on a connection.
 class Exchange {
 public:
@@ -215,33 +243,53 @@ private:
         // The application may keep a copy of the request, its body's reader
         // with it, past the exchange; that reader must then fail, not reach
         // into this frame.
-        const auto exchange_open = std::make_shared<bool>(true);
+        const auto reads = std::make_shared<BodyReads>();
         const struct CloseOnExit {
-            const std::shared_ptr<bool>& open;
-            ~CloseOnExit() { *open = false; }
-        } close_on_exit{exchange_open};
+            BodyReads& reads;
+            ~CloseOnExit() { reads.open = false; }
+        } close_on_exit{*reads};
         request.input = Input([this, &continue_due, &response, keep_alive_allowed,
-                               exchange_open](std::span<char> out) {
-            if (!*exchange_open)
+                               reads](std::span<char> out) -> std::size_t {
+            if (!reads->open)
                 throw std::logic_error("a request's body can only be read while the application answers it");
-            // The client waits for this before sending the body: only now
-            // does it know that the application wants it (Eventlet's way).
-            if (continue_due) {
-                continue_due = false;
-                if (!response.headers_sent()) {
-                    connection_.send_continue();
-                    response.allow_keep_alive(keep_alive_allowed);
+            const BodyReads::Ongoing ongoing(*reads);
+            try {
+                // The client waits for this before sending the body: only now
+                // does it know that the application wants it (Eventlet's way).
+                if (continue_due) {
+                    continue_due = false;
+                    if (!response.headers_sent()) {
+                        connection_.send_continue();
+                        response.allow_keep_alive(keep_alive_allowed);
+                    }
                 }
+                return connection_.read_body(out);
+            } catch (...) {
+                if (!reads->open)
+                    throw std::logic_error("the request was answered while another green thread still read its "
+                                           "body: the rest of the body is lost");
+                throw;
             }
-            return connection_.read_body(out);
         });
 
+        std::exception_ptr failure;
         try {
             Body body = server_.app(request, response);
             response.send(body);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        // After a failure the error response still has to go out: only the
+        // reading side ends.
+        const bool read_cut = end_body_reads(*reads, failure ? Shutdown::read : Shutdown::both, failure);
+        try {
+            if (failure)
+                std::rethrow_exception(failure);
             // An application that caught the error of a failed write and
             // returned: the client still waits for the rest of that body.
-            if (gone(response))
+            // Or a read of the request's body was cut: the next request
+            // would start somewhere in it.
+            if (gone(response) || read_cut)
                 return done(request, response, false);
         } catch (const HttpError& error) {
             if (gone(response))
@@ -259,6 +307,36 @@ private:
 
     // True if the connection failed under the exchange: nothing can be sent.
     bool gone(const StartResponse& response) const { return response.broken() || connection_.broken(); }
+
+    /// Ends the reads of the request's body: a later one throws
+    /// std::logic_error. One under way in another green thread, which
+    /// parks on the socket, is woken by the end of the socket's reading
+    /// side (and of its sending side too: `how`), and has ended when this
+    /// returns. An exception thrown into this green thread meanwhile (a
+    /// kill) does not cut the wait short: it replaces `failure`, to be
+    /// thrown once the reads are over.
+    /// \returns true if a read was under way: the connection cannot go on.
+    bool end_body_reads(BodyReads& reads, Shutdown how, std::exception_ptr& failure)
+    {
+        reads.open = false;
+        if (reads.ongoing == 0)
+            return false;
+        try {
+            socket_.shutdown(how);
+        } catch (const SocketError&) { // the connection is gone: the read ends anyway
+        }
+        while (reads.ongoing > 0) {
+            try {
+                reads.none_left.wait();
+            } catch (const Deadlock&) {
+                // Nothing can ever run the reader again: it never returns into this frame.
+                break;
+            } catch (...) {
+                failure = std::current_exception();
+            }
+        }
+        return true;
+    }
 
     /// Logs the exchange; reads the rest of the body if the connection
     /// goes on. \returns whether it goes on.

@@ -26,6 +26,12 @@ namespace eventlet::wsgi {
 /// 408 if the client sends nothing for the server's socket_timeout; and
 /// std::logic_error once the exchange is over (a copy of the Request that
 /// the application kept): the body can only be read while it is answered.
+/// Another green thread may read it meanwhile (the application handed it
+/// the request); a read it has under way when the answer is complete
+/// is ended by the server, and throws std::logic_error too: the connection
+/// then closes after the response, as the rest of the body could not be
+/// told from the next request. (A green thread that should read the whole
+/// body must be waited for before the application returns.)
 class Input {
 public:
     /// An empty body.
