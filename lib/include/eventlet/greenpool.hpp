@@ -23,7 +23,7 @@ namespace detail {
 /// to empty. Held by a shared_ptr, so that a green thread that ends after
 /// its pool was destroyed still has somewhere to give its slot back.
 struct PoolState {
-    explicit PoolState(std::size_t size) : size(size) {}
+    explicit PoolState(std::size_t slots) : size(slots) {}
 
     /// True if the calling green thread is one of this pool's and the pool
     /// has no free slot: spawning must then not wait (see GreenPool::spawn).

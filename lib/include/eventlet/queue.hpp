@@ -113,7 +113,7 @@ public:
 private:
     // A putter's item on a channel, waiting on the putter's stack for a getter.
     struct Offer {
-        Offer(void* item, T (*take)(void*)) noexcept : item(item), take(take) {}
+        Offer(void* offered, T (*take_out)(void*)) noexcept : item(offered), take(take_out) {}
         void* item;            // the putter's item
         T (*take)(void* item); // copies or moves it out, as put() was called
         bool taken = false;    // a getter has it: the put() succeeded

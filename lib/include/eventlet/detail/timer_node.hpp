@@ -29,7 +29,7 @@ struct TimerNode {
 
     /// A node not queued, that calls `handler`. An owner that needs more
     /// (the greenlet to wake, say) derives from it.
-    explicit TimerNode(Handler handler) noexcept : handler(handler) {}
+    explicit TimerNode(Handler on_event) noexcept : handler(on_event) {}
     TimerNode(const TimerNode&) = delete;
     TimerNode& operator=(const TimerNode&) = delete;
 
