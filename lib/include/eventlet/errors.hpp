@@ -41,7 +41,9 @@ private:
 /// Thrown by a blocking call whose own timeout expired before what it waited
 /// for (a descriptor, a socket's recv, a name lookup): Python's
 /// `socket.timeout`, an ordinary error that `catch (const std::exception&)`
-/// catches, unlike a Timeout scope's TimeoutError.
+/// catches, unlike a Timeout scope's TimeoutError. Not a SocketError (where
+/// Python's `socket.timeout` is an OSError): a loop that ends on
+/// `catch (const SocketError&)` catches IOTimeout and IOClosed apart.
 class IOTimeout : public std::runtime_error, public TimeoutError {
 public:
     /// An error that says `message`.
@@ -54,7 +56,8 @@ public:
 };
 
 /// Thrown in a green thread that waits on a descriptor when that descriptor
-/// is closed (through notify_close()) under it.
+/// is closed (through notify_close()) under it. Not a SocketError, as
+/// IOTimeout is not.
 class IOClosed : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;

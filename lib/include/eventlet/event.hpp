@@ -121,6 +121,8 @@ public:
 
     /// Makes the event unsent again, so that it can be sent anew. Green
     /// threads that were waiting when it was sent still get what was sent.
+    /// On an event never sent it does nothing (Eventlet raises
+    /// AssertionError there).
     void reset() noexcept { clear(); }
 
 private:

@@ -127,6 +127,7 @@ public:
     /// and one to write, on a descriptor at a time.
     /// \throws IOTimeout if `timeout` expires first; IOClosed if the
     ///         descriptor is closed through notify_close() meanwhile;
+    ///         std::invalid_argument for a negative `fd`;
     ///         std::system_error for a descriptor the hub cannot watch
     ///         (closed, invalid, a regular file); std::logic_error if another
     ///         green thread already waits for the same readiness on `fd`.

@@ -27,7 +27,9 @@ public:
     /// \throws whatever is thrown into the green thread while it waits
     ///         (TimeoutError from a Timeout, GreenletExit); Deadlock.
     void acquire();
-    /// Like acquire(), but gives up after `timeout`.
+    /// Like acquire(), but gives up after `timeout`; zero or negative:
+    /// takes a permit only if one is free now (Python's acquire(timeout=-1)
+    /// waits for ever: here that is acquire()).
     /// \returns false if `timeout` expired first.
     bool acquire(Seconds timeout);
     /// Takes a permit if one is free and nobody waits. Never switches.
