@@ -52,7 +52,11 @@ public:
 
     /// Appends `item`, parking while the queue is full. An rvalue is moved
     /// from only once there is room: if the wait ends with an exception, the
-    /// caller still has the item.
+    /// caller still has the item. One exception to that, on a channel: an
+    /// exception thrown into the putter (a Timeout expiring, a kill) in the
+    /// turn between a getter's taking the item and the putter's waking up
+    /// still ends put() with it, though the getter has the item. (Eventlet's
+    /// getter switches straight into the putter, which leaves no such turn.)
     /// \throws whatever is thrown into the green thread while it waits; Deadlock.
     void put(const T& item) { put_until(item, detail::Deadline(std::nullopt)); }
     /// Same as put(const T&), moving the item in.
