@@ -21,7 +21,8 @@ ResponseParser::ResponseParser(Response& response, bool for_head, std::size_t ma
       for_head_(for_head),
       max_header_size_(max_header_size),
       max_header_fields_(max_header_fields),
-      max_body_size_(max_body_size)
+      max_body_size_(max_body_size),
+      chunk_line_(max_header_size)
 {
     llhttp_init(&parser_, HTTP_RESPONSE, &settings());
     parser_.data = this;
@@ -40,8 +41,7 @@ const llhttp_settings_t& ResponseParser::settings()
         s.on_header_value_complete = on_header_value_complete;
         s.on_headers_complete = on_headers_complete;
         s.on_body = on_body;
-        s.on_chunk_extension_name = on_chunk_extension;
-        s.on_chunk_extension_value = on_chunk_extension;
+        s.on_chunk_complete = on_chunk_complete;
         s.on_message_complete = on_message_complete;
         return s;
     }();
@@ -57,18 +57,49 @@ bool ResponseParser::feed(std::string_view data)
 {
     if (complete_)
         return true;
-    const llhttp_errno_t error = llhttp_execute(&parser_, data.data(), data.size());
-    // on_message_complete pauses the parser: what follows the response is
-    // not ours to parse. There should be nothing: we sent one request. A
-    // server that sent more is not one to send the next request to.
-    if (error == HPE_PAUSED && complete_) {
-        if (llhttp_get_error_pos(&parser_) != data.data() + data.size())
-            keep_alive_ = false;
-        return true;
+    for (;;) {
+        // A chunk's size line goes through chunk_line_, which keeps its
+        // extensions from llhttp.
+        if (chunk_line_.active()) {
+            if (data.empty())
+                return false;
+            const auto [action, length] = chunk_line_.step(data);
+            using Action = eventlet::detail::ChunkLineFilter::Action;
+            if (action == Action::malformed)
+                throw ProtocolError(response_.url.to_string() + ": malformed response: invalid chunk extension");
+            if (action == Action::too_long)
+                throw ResponseTooLarge(response_.url.to_string() + ": the chunk extensions exceed " +
+                                       std::to_string(max_header_size_) + " bytes");
+            if (action == Action::skip || length == 0) {
+                data.remove_prefix(length);
+                continue;
+            }
+            const llhttp_errno_t error = llhttp_execute(&parser_, data.data(), length);
+            if (error != HPE_OK)
+                throw_error(error);
+            data.remove_prefix(length);
+            continue;
+        }
+        const llhttp_errno_t error = llhttp_execute(&parser_, data.data(), data.size());
+        // on_message_complete pauses the parser: what follows the response is
+        // not ours to parse. There should be nothing: we sent one request. A
+        // server that sent more is not one to send the next request to.
+        if (error == HPE_PAUSED && complete_) {
+            if (llhttp_get_error_pos(&parser_) != data.data() + data.size())
+                keep_alive_ = false;
+            return true;
+        }
+        // So do on_headers_complete and on_chunk_complete: a size line follows.
+        if (error == HPE_PAUSED) {
+            const char* at = llhttp_get_error_pos(&parser_);
+            llhttp_resume(&parser_);
+            data.remove_prefix(static_cast<std::size_t>(at - data.data()));
+            continue;
+        }
+        if (error != HPE_OK)
+            throw_error(error);
+        return false;
     }
-    if (error != HPE_OK)
-        throw_error(error);
-    return false;
 }
 
 void ResponseParser::finish()
@@ -130,7 +161,7 @@ int ResponseParser::on_message_begin(llhttp_t* parser)
 {
     ResponseParser& p = self(parser);
     p.begun_ = true;
-    p.chunk_extension_bytes_ = 0;
+    p.chunk_line_.reset();
     p.response_.reason.clear();
     p.response_.headers = Headers();
     p.response_.body.clear();
@@ -202,20 +233,24 @@ int ResponseParser::on_headers_complete(llhttp_t* parser)
                                     std::to_string(p.max_body_size_) + " bytes");
         p.response_.body.reserve(static_cast<std::size_t>(parser->content_length));
     }
+    // A chunked body begins with a size line: llhttp stops before it, for
+    // feed() to pass it through chunk_line_.
+    if ((parser->flags & F_CHUNKED) != 0) {
+        p.chunk_line_.start();
+        return HPE_PAUSED;
+    }
     return HPE_OK;
 }
 
-// A chunk's size line may carry extensions ("3;name=value"), which llhttp
-// passes over without keeping them: unbounded, a server sending one without
-// end would hold the client until its timeout. Nobody sends them; all of a
-// response's count as header bytes would, against the same limit.
-int ResponseParser::on_chunk_extension(llhttp_t* parser, const char*, std::size_t length)
+// A chunk but the last is followed by another's size line: llhttp stops
+// there, for feed() to pass it through chunk_line_. (The last chunk's
+// completes after its trailer section, just before the response does.)
+int ResponseParser::on_chunk_complete(llhttp_t* parser)
 {
-    ResponseParser& p = self(parser);
-    p.chunk_extension_bytes_ += length;
-    if (p.chunk_extension_bytes_ > p.max_header_size_)
-        return p.fail_too_large("the chunk extensions exceed " + std::to_string(p.max_header_size_) + " bytes");
-    return HPE_OK;
+    if ((parser->flags & F_TRAILING) != 0)
+        return HPE_OK;
+    self(parser).chunk_line_.start();
+    return HPE_PAUSED;
 }
 
 int ResponseParser::on_body(llhttp_t* parser, const char* at, std::size_t length)

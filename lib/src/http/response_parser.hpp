@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "chunk_line.hpp"
 #include "eventlet/http/response.hpp"
 
 namespace eventlet::http::detail {
@@ -47,7 +48,7 @@ private:
     static int on_header_value_complete(llhttp_t* parser);
     static int on_headers_complete(llhttp_t* parser);
     static int on_body(llhttp_t* parser, const char* at, std::size_t length);
-    static int on_chunk_extension(llhttp_t* parser, const char* at, std::size_t length);
+    static int on_chunk_complete(llhttp_t* parser);
     static int on_message_complete(llhttp_t* parser);
     static const llhttp_settings_t& settings();
     static ResponseParser& self(llhttp_t* parser);
@@ -64,7 +65,7 @@ private:
     std::size_t max_header_fields_;
     std::size_t max_body_size_;
     std::size_t header_bytes_ = 0;
-    std::size_t chunk_extension_bytes_ = 0;
+    eventlet::detail::ChunkLineFilter chunk_line_; // a chunked body's size lines
     std::string field_;
     std::string value_;
     std::string too_large_; // why a callback stopped the parser, if it did

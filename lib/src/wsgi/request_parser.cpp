@@ -18,7 +18,8 @@ RequestParser::RequestParser(std::size_t max_header_bytes, std::size_t max_body_
     : max_header_bytes_(max_header_bytes),
       max_body_bytes_(max_body_bytes),
       max_header_fields_(max_header_fields),
-      max_request_line_(max_request_line)
+      max_request_line_(max_request_line),
+      chunk_line_(max_header_bytes)
 {
     llhttp_init(&parser_, HTTP_REQUEST, &settings());
     parser_.data = this;
@@ -39,8 +40,7 @@ const llhttp_settings_t& RequestParser::settings()
         s.on_header_value_complete = on_header_value_complete;
         s.on_headers_complete = on_headers_complete;
         s.on_body = on_body;
-        s.on_chunk_extension_name = on_chunk_extension;
-        s.on_chunk_extension_value = on_chunk_extension;
+        s.on_chunk_complete = on_chunk_complete;
         s.on_message_complete = on_message_complete;
         return s;
     }();
@@ -53,6 +53,34 @@ RequestParser& RequestParser::self(llhttp_t* parser) noexcept
 }
 
 std::size_t RequestParser::feed(std::string_view data)
+{
+    if (stage_ != Stage::body)
+        return execute(data);
+    // A body: llhttp stops after each chunk, and the size line that follows
+    // goes through chunk_line_, which keeps its extensions from llhttp.
+    // (llhttp is given no data at least once: the server calls feed() with
+    // none to end a request without a body.)
+    std::size_t taken = 0;
+    do {
+        const std::string_view rest = data.substr(taken);
+        if (!chunk_line_.active()) {
+            taken += execute(rest);
+            continue;
+        }
+        if (rest.empty())
+            break;
+        const auto [action, length] = chunk_line_.step(rest);
+        using Action = eventlet::detail::ChunkLineFilter::Action;
+        if (action == Action::malformed)
+            throw HttpError(400, "malformed request: invalid chunk extension");
+        if (action == Action::too_long)
+            throw HttpError(400, "the chunk extensions exceed " + std::to_string(max_header_bytes_) + " bytes");
+        taken += action == Action::pass && length > 0 ? execute(rest.substr(0, length)) : length;
+    } while (taken < data.size() && stage_ == Stage::body);
+    return taken;
+}
+
+std::size_t RequestParser::execute(std::string_view data)
 {
     const bool in_head = stage_ == Stage::idle || stage_ == Stage::head;
     // Inside the header section, one byte past the limit is enough to know
@@ -172,7 +200,7 @@ int RequestParser::on_message_begin(llhttp_t* parser)
 {
     RequestParser& p = self(parser);
     p.stage_ = Stage::head;
-    p.chunk_extension_bytes_ = 0;
+    p.chunk_line_.reset();
     p.request_ = Request();
     p.line_done_ = false;
     p.version_.clear();
@@ -296,6 +324,10 @@ int RequestParser::on_headers_complete(llhttp_t* parser)
         return -1;
     }
     p.stage_ = Stage::body;
+    // A chunked body begins with a size line (llhttp reads no body for a
+    // CONNECT: what follows its head is the tunnel's).
+    if ((parser->flags & F_CHUNKED) != 0 && !(parser->upgrade && parser->method == HTTP_CONNECT))
+        p.chunk_line_.start();
     return HPE_PAUSED;
 }
 
@@ -312,18 +344,15 @@ int RequestParser::on_body(llhttp_t* parser, const char* at, std::size_t length)
     return 0;
 }
 
-// A chunk's size line may carry extensions ("3;name=value"), which llhttp
-// passes over without keeping them: unbounded, a client could send one
-// without end, a byte at a time within the socket timeout, and hold its
-// connection as a slowloris does. Nobody sends them; all of a request's
-// count against the header section's limit.
-int RequestParser::on_chunk_extension(llhttp_t* parser, const char*, std::size_t length)
+// A chunk but the last is followed by another's size line: llhttp stops
+// there, for feed() to pass it through chunk_line_. (The last chunk's
+// completes after its trailer section, just before the request does.)
+int RequestParser::on_chunk_complete(llhttp_t* parser)
 {
-    RequestParser& p = self(parser);
-    p.chunk_extension_bytes_ += length;
-    if (p.chunk_extension_bytes_ > p.max_header_bytes_)
-        return p.refuse(400, "the chunk extensions exceed " + std::to_string(p.max_header_bytes_) + " bytes");
-    return 0;
+    if ((parser->flags & F_TRAILING) != 0)
+        return 0;
+    self(parser).chunk_line_.start();
+    return HPE_PAUSED;
 }
 
 int RequestParser::on_message_complete(llhttp_t* parser)

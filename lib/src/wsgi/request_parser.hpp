@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "chunk_line.hpp"
 #include "eventlet/wsgi/request.hpp"
 
 namespace eventlet::wsgi::detail {
@@ -67,10 +68,13 @@ private:
     static int on_header_value_complete(llhttp_t* parser);
     static int on_headers_complete(llhttp_t* parser);
     static int on_body(llhttp_t* parser, const char* at, std::size_t length);
-    static int on_chunk_extension(llhttp_t* parser, const char* at, std::size_t length);
+    static int on_chunk_complete(llhttp_t* parser);
     static int on_message_complete(llhttp_t* parser);
     static const llhttp_settings_t& settings();
     static RequestParser& self(llhttp_t* parser) noexcept;
+    /// Gives `data` to llhttp, which stops at the end of the header section,
+    /// of a chunk, or of the request. \returns the number of bytes taken.
+    std::size_t execute(std::string_view data);
     [[noreturn]] void fail(llhttp_errno_t error);
     /// Refuses the request from inside a callback. \returns what the
     /// callback returns to stop llhttp.
@@ -93,7 +97,7 @@ private:
     std::size_t line_start_ = 0;      // head bytes before the request line's method
     bool line_done_ = false;          // the request line's version is complete
     std::size_t body_bytes_ = 0;
-    std::size_t chunk_extension_bytes_ = 0;
+    eventlet::detail::ChunkLineFilter chunk_line_; // a chunked body's size lines
     int refusal_ = 0;            // the status a callback refused the request with
     std::string refusal_reason_; // and why
     Request request_;
