@@ -300,8 +300,10 @@ public:
 
     /// Starts looking at `hub`.
     void watch(const std::shared_ptr<WatchedHub>& hub);
-    /// Stops looking at `hub`; called on its hub's thread. When it returns,
-    /// no report about it runs, or will start.
+    /// Stops looking at `hub`; called on its hub's thread. A report about
+    /// a hold whose probe the thread answered (the hold is over: the thread
+    /// is here) is delivered first; when it returns, no report about the hub
+    /// runs, or will start.
     void unwatch(WatchedHub& hub) noexcept;
 
 private:
@@ -328,6 +330,10 @@ private:
     std::mutex mutex_;
     std::condition_variable changed_;
     std::vector<std::shared_ptr<WatchedHub>> hubs_;
+    // Under mutex_: the hub whose hold is being reported, and where
+    // unwatch() waits for that report to end.
+    const WatchedHub* reporting_for_ = nullptr;
+    std::condition_variable reported_;
     pid_t pid_ = 0; // the process whose thread watches
     // Held while a reporter runs, so that unwatch() can wait for it.
     std::mutex reporting_;
@@ -377,7 +383,7 @@ void Watchdog::watch(const std::shared_ptr<WatchedHub>& hub)
 void Watchdog::unwatch(WatchedHub& hub) noexcept
 {
     {
-        const std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
         std::erase_if(
             hubs_, [&hub](const std::shared_ptr<WatchedHub>& each) { return each.get() == &hub; });
         // A request for this hub that the handler has not taken yet is taken
@@ -388,6 +394,11 @@ void Watchdog::unwatch(WatchedHub& hub) noexcept
             probe.handoffs.load(std::memory_order_relaxed) == hub.handoffs)
             probe.state.compare_exchange_strong(state, with_phase(state, probe_idle),
                                                 std::memory_order_relaxed);
+        // An answered probe is a hold that happened: its report goes out,
+        // or a program that turns detection off right after the hold would
+        // lose it (Eventlet, which raises in the held greenlet, loses none).
+        // The report of a withdrawn probe ends at once.
+        reported_.wait(lock, [this, &hub] { return reporting_for_ != &hub; });
     }
     const std::lock_guard reporting(reporting_);
     hub.stopped = true;
@@ -410,6 +421,7 @@ void Watchdog::run()
         }
         // Signalled under the lock: a hub still watched has a live thread.
         const std::uint64_t ticket = request_probe(*hold->hub, hold->handoffs);
+        reporting_for_ = hold->hub.get();
         lock.unlock();
         try {
             report(*hold, ticket);
@@ -417,6 +429,8 @@ void Watchdog::run()
             report_current_exception("the blocking detector");
         }
         lock.lock();
+        reporting_for_ = nullptr;
+        reported_.notify_all();
     }
 }
 

@@ -79,7 +79,9 @@ using BlockingReporter = std::function<void(const BlockingReport&)>;
 /// \param on         true to turn detection on (again: with the new
 ///                   resolution and reporter), false to turn it off; once
 ///                   the call returns, no report about this hub starts and
-///                   none is running.
+///                   none is running. A hold that the detector had caught
+///                   (its signal came: a sleep it cut short has returned)
+///                   is reported before the call returns.
 /// \param resolution how long a green thread may hold the hub before it is
 ///                   reported (Eventlet's default, one second).
 /// \param reporter   what receives the reports; empty means
