@@ -127,7 +127,8 @@ public:
     /// it then comes before the read, so no received byte is lost to it.
     /// \returns the number of bytes received; 0 means the peer shut down
     ///          writing (end of file; with TLS, its close_notify), or
-    ///          `buffer` is empty.
+    ///          `buffer` is empty (then at once: Eventlet's recv(0) first
+    ///          waits for the socket to be readable).
     /// \throws ConnectionReset; IOTimeout; IOClosed; SocketError; with TLS,
     ///         tls::Truncated when the connection ends without close_notify,
     ///         tls::TlsError when a record does not decrypt.

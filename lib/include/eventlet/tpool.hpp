@@ -105,7 +105,9 @@ public:
 
     /// A pool that starts at most `max_threads` threads. 0 makes a pool with
     /// no thread, whose execute() makes the call itself, as Eventlet does
-    /// with a pool of size 0 (the hub then blocks for the call).
+    /// with a pool of size 0 (the hub then blocks for the call), but without
+    /// Eventlet's warning: the blocking detector, when on, names such a call
+    /// that holds the hub too long (see debug.hpp).
     explicit ThreadPool(std::size_t max_threads = default_max_threads);
     /// Runs the calls still in line, waits for those running, and joins the
     /// threads. A call that never ends keeps the destructor waiting.
