@@ -25,6 +25,7 @@
 #include "eventlet/hub.hpp"
 #include "eventlet/timeout.hpp"
 #include "eventlet/tls.hpp"
+#include "thread_state.hpp"
 #include "wsgi/connection.hpp"
 
 namespace eventlet::wsgi {
@@ -141,13 +142,17 @@ void send_error(const HttpError& error, StartResponse& response)
 /// over): the exchange must not end while one of them is under way, as the
 /// read reaches into the exchange's frame.
 struct BodyReads {
-    /// Counts a read while it is under way.
+    /// Lists the calling green thread while its read is under way.
     class Ongoing {
     public:
-        explicit Ongoing(BodyReads& reads) : reads_(reads) { ++reads_.ongoing; }
+        explicit Ongoing(BodyReads& reads) : reads_(reads), reader_(&Greenlet::current())
+        {
+            reads_.readers.push_back(reader_);
+        }
         ~Ongoing()
         {
-            if (--reads_.ongoing == 0 && !reads_.open)
+            reads_.readers.erase(std::find(reads_.readers.begin(), reads_.readers.end(), reader_));
+            if (reads_.readers.empty() && !reads_.open)
                 reads_.none_left.send();
         }
         Ongoing(const Ongoing&) = delete;
@@ -155,10 +160,14 @@ struct BodyReads {
 
     private:
         BodyReads& reads_;
+        Greenlet* reader_;
     };
 
+    static constexpr const char* cut_short =
+        "the request was answered while another green thread still read its body: the rest of the body is lost";
+
     bool open = true; // false once the exchange is over: a read throws
-    int ongoing = 0;
+    std::vector<Greenlet*> readers; // the green threads whose read is under way
     Event<void> none_left; // sent when the last read under way ends, once closed
 };
 
@@ -266,8 +275,7 @@ private:
                 return connection_.read_body(out);
             } catch (...) {
                 if (!reads->open)
-                    throw std::logic_error("the request was answered while another green thread still read its "
-                                           "body: the rest of the body is lost");
+                    throw std::logic_error(BodyReads::cut_short);
                 throw;
             }
         });
@@ -279,9 +287,7 @@ private:
         } catch (...) {
             failure = std::current_exception();
         }
-        // After a failure the error response still has to go out: only the
-        // reading side ends.
-        const bool read_cut = end_body_reads(*reads, failure ? Shutdown::read : Shutdown::both, failure);
+        const bool read_cut = end_body_reads(reads, failure);
         try {
             if (failure)
                 std::rethrow_exception(failure);
@@ -309,25 +315,34 @@ private:
     bool gone(const StartResponse& response) const { return response.broken() || connection_.broken(); }
 
     /// Ends the reads of the request's body: a later one throws
-    /// std::logic_error. One under way in another green thread, which
-    /// parks on the socket, is woken by the end of the socket's reading
-    /// side (and of its sending side too: `how`), and has ended when this
-    /// returns. An exception thrown into this green thread meanwhile (a
-    /// kill) does not cut the wait short: it replaces `failure`, to be
-    /// thrown once the reads are over.
+    /// std::logic_error. One under way in another green thread, parked on
+    /// the socket, is interrupted with that error at the hub's next turn, as
+    /// a Timeout would interrupt it (the socket stays as it is: the server
+    /// still lingers on it before closing), and has ended when this returns.
+    /// An exception thrown into this green thread meanwhile (a kill) does
+    /// not cut the wait short: it replaces `failure`, to be thrown once the
+    /// reads are over.
     /// \returns true if a read was under way: the connection cannot go on.
-    bool end_body_reads(BodyReads& reads, Shutdown how, std::exception_ptr& failure)
+    bool end_body_reads(const std::shared_ptr<BodyReads>& reads, std::exception_ptr& failure)
     {
-        reads.open = false;
-        if (reads.ongoing == 0)
+        reads->open = false;
+        if (reads->readers.empty())
             return false;
-        try {
-            socket_.shutdown(how);
-        } catch (const SocketError&) { // the connection is gone: the read ends anyway
-        }
-        while (reads.ongoing > 0) {
+        Hub::current().schedule_call(Seconds(0), [reads] {
+            // Each one still reading; one parked in a destructor while it
+            // unwinds is on its way out already (a second exception there
+            // would end the process). An HttpError, which the connection
+            // lets through as it does its own limits', as the socket is
+            // fine; the read turns it into std::logic_error.
+            for (Greenlet* reader : std::vector<Greenlet*>(reads->readers)) {
+                if (std::find(reads->readers.begin(), reads->readers.end(), reader) != reads->readers.end() &&
+                    !eventlet::detail::GreenletInternals::suspended_unwinding(*reader))
+                    reader->throw_in(std::make_exception_ptr(HttpError(500, BodyReads::cut_short)));
+            }
+        });
+        while (!reads->readers.empty()) {
             try {
-                reads.none_left.wait();
+                reads->none_left.wait();
             } catch (const Deadlock&) {
                 // Nothing can ever run the reader again: it never returns into this frame.
                 break;
