@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 #include "report.hpp"
 #include "thread_state.hpp"
@@ -84,6 +85,13 @@ void fail_after_hub(const char* owner, std::size_t alive) noexcept
 }
 
 } // namespace detail
+
+std::size_t detail::pool_size(std::intmax_t count)
+{
+    if (count < 0)
+        throw std::invalid_argument("a green pool's size cannot be negative: " + std::to_string(count));
+    return static_cast<std::size_t>(count);
+}
 
 GreenPool::GreenPool(std::size_t size) : state_(std::make_shared<detail::PoolState>(size))
 {

@@ -6,6 +6,8 @@
 
 #include <eventlet/buffered_reader.hpp>
 #include <eventlet/debug.hpp>
+#include <eventlet/greenpile.hpp>
+#include <eventlet/greenpool.hpp>
 #include <eventlet/greenthread.hpp>
 #include <eventlet/semaphore.hpp>
 #include <eventlet/socket.hpp>
@@ -42,6 +44,19 @@ TEST_CASE("a chrono duration of NaN is refused as a number of seconds is", "[sec
     CHECK_THROWS_AS(eventlet::Seconds(std::chrono::duration<double>(nan)), std::invalid_argument);
     CHECK_THROWS_AS(eventlet::Seconds(std::chrono::duration<float, std::milli>(nan)), std::invalid_argument);
     CHECK(eventlet::Seconds(std::chrono::milliseconds(1500)).count() == 1.5);
+}
+
+TEST_CASE("a negative pool size is refused, not taken for SIZE_MAX slots", "[greenpool][limits]")
+{
+    CHECK_THROWS_WITH(eventlet::GreenPool(-1), Catch::Contains("cannot be negative: -1"));
+    CHECK_THROWS_AS(eventlet::GreenPile<int>(-5), std::invalid_argument);
+    eventlet::GreenPool pool(4);
+    CHECK_THROWS_AS(pool.resize(-1), std::invalid_argument);
+    CHECK(pool.size() == 4);
+    pool.resize(2);
+    CHECK(pool.size() == 2);
+    CHECK_THROWS_AS(eventlet::GreenPool(0), std::invalid_argument);
+    CHECK(eventlet::GreenPool(std::size_t{3}).size() == 3);
 }
 
 TEST_CASE("a semaphore at INT_MAX permits refuses one more release, and stays usable", "[semaphore][limits]")

@@ -2,6 +2,7 @@
 /// GreenPile: calls spawned into a pool, their results read back in spawn order.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <deque>
 #include <iterator>
@@ -72,6 +73,12 @@ public:
     /// \throws std::invalid_argument if `size` is 0.
     explicit GreenPile(std::size_t size = 1000)
         : own_pool_(std::make_unique<GreenPool>(size)), pool_(own_pool_.get())
+    {
+    }
+    /// Same as GreenPile(std::size_t), for a signed number.
+    /// \throws std::invalid_argument if `size` is 0 or negative.
+    template <std::signed_integral Count>
+    explicit GreenPile(Count size) : GreenPile(detail::pool_size(size))
     {
     }
 

@@ -2,7 +2,9 @@
 /// GreenPool: green threads with a bound on how many run at once.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <ranges>
 #include <tuple>
@@ -66,6 +68,11 @@ private:
     std::shared_ptr<PoolState> pool_;
 };
 
+/// A pool's size given as a signed number (an int, a literal).
+/// \throws std::invalid_argument if `count` is negative: converted to
+///         std::size_t it would make a pool without a limit.
+std::size_t pool_size(std::intmax_t count);
+
 } // namespace detail
 
 /// A bound on how many green threads run at once (Eventlet's
@@ -80,6 +87,14 @@ public:
     /// A pool of `size` slots.
     /// \throws std::invalid_argument if `size` is 0 (spawn would wait for ever).
     explicit GreenPool(std::size_t size = 1000);
+    /// A pool of `size` slots, given as a signed number (`GreenPool(-1)`
+    /// would otherwise be a pool of SIZE_MAX slots).
+    /// \throws std::invalid_argument if `size` is 0 or negative (Eventlet's
+    ///         ValueError).
+    template <std::signed_integral Count>
+    explicit GreenPool(Count size) : GreenPool(detail::pool_size(size))
+    {
+    }
     /// Wakes the callers parked in spawn() with std::logic_error; the
     /// running green threads go on. Never switches.
     ~GreenPool();
@@ -174,6 +189,13 @@ public:
     /// green threads finish, and new ones start only once fewer than
     /// `new_size` run. \throws std::invalid_argument if `new_size` is 0.
     void resize(std::size_t new_size);
+    /// Same as resize(std::size_t), for a signed number.
+    /// \throws std::invalid_argument if `new_size` is 0 or negative.
+    template <std::signed_integral Count>
+    void resize(Count new_size)
+    {
+        resize(detail::pool_size(new_size));
+    }
 
 private:
     // Counts `thread` as running and gives its slot back when it ends.
