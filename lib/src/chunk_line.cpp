@@ -50,28 +50,35 @@ void ChunkLineFilter::start() noexcept
 
 ChunkLineFilter::State ChunkLineFilter::after(State state, unsigned char c) const noexcept
 {
-    switch (state) {
-    case State::bws:
-        if (is_bws(c))
+    // BWS: around ';' and '=' (a quoted string takes it as text).
+    if (is_bws(c) && state != State::quoted && state != State::quoted_pair) {
+        switch (state) {
+        case State::name:
+            return State::name_bws;
+        case State::token:
+        case State::quoted_done:
             return State::bws;
-        return c == ';' ? State::name_start : State::off;
+        case State::bws:
+        case State::name_start:
+        case State::name_bws:
+        case State::value_start:
+            return state;
+        default:
+            return State::off;
+        }
+    }
+    switch (state) {
     case State::name_start:
-        if (is_bws(c))
-            return State::name_start;
         return is_chunk_ext_tchar(c) ? State::name : State::off;
     case State::name:
         if (is_chunk_ext_tchar(c))
             return State::name;
         [[fallthrough]];
     case State::name_bws:
-        if (is_bws(c))
-            return State::name_bws;
-        if (c == ';')
-            return State::name_start;
-        return c == '=' ? State::value_start : State::off;
-    case State::value_start:
-        if (is_bws(c))
+        if (c == '=')
             return State::value_start;
+        return c == ';' ? State::name_start : State::off;
+    case State::value_start:
         if (c == '"')
             return State::quoted;
         return is_chunk_ext_tchar(c) ? State::token : State::off;
@@ -79,9 +86,8 @@ ChunkLineFilter::State ChunkLineFilter::after(State state, unsigned char c) cons
         if (is_chunk_ext_tchar(c))
             return State::token;
         [[fallthrough]];
+    case State::bws:
     case State::quoted_done:
-        if (is_bws(c))
-            return State::bws;
         return c == ';' ? State::name_start : State::off;
     case State::quoted:
         if (c == '"')

@@ -18,22 +18,10 @@
 
 #include "../support/child_process.hpp"
 #include "../support/hub_helpers.hpp"
+#include "../support/pile_helpers.hpp"
 
 using eventlet::GreenPile;
 using eventlet::GreenPool;
-
-namespace {
-
-// Reads a pile to its end.
-std::vector<int> read_all(GreenPile<int>& pile)
-{
-    std::vector<int> results;
-    for (int x : pile)
-        results.push_back(x);
-    return results;
-}
-
-} // namespace
 
 TEST_CASE("an empty pile iterates as empty", "[greenpile]")
 {
@@ -59,7 +47,7 @@ TEST_CASE("a pile yields its results in spawn order, whatever order they finish 
             },
             i);
     CHECK(pile.unread() == 6);
-    const std::vector<int> results = read_all(pile);
+    const std::vector<int> results = test_support::read_all(pile);
     CHECK(results == std::vector<int>{0, 100, 200, 300, 400, 500});
     CHECK(finish_order == std::vector<int>{5, 4, 3, 2, 1, 0});
     CHECK(pile.unread() == 0);
@@ -130,7 +118,7 @@ TEST_CASE("calls spawned while the pile is iterated are yielded by the same iter
     CHECK(seen == std::vector<int>{1, 2, 3, 4});
     // And after an iteration ended, the next one yields what was spawned since.
     pile.spawn([] { return 10; });
-    const std::vector<int> later = read_all(pile);
+    const std::vector<int> later = test_support::read_all(pile);
     CHECK(later == std::vector<int>{10});
 }
 
@@ -313,7 +301,7 @@ TEST_CASE("a reader interrupted while it waits loses no result", "[greenpile]")
     }
     CHECK(pile.unread() == 3);
     release.send();
-    CHECK(read_all(pile) == std::vector<int>{0, 1, 2});
+    CHECK(test_support::read_all(pile) == std::vector<int>{0, 1, 2});
 }
 
 TEST_CASE("after a call's exception the iterator is not at the end while results remain",

@@ -55,6 +55,19 @@ const std::string invalid_size_lines[] = {
     "5\n", " 5", "0x5", ";a",
 };
 
+// A server that answers each request with its body; the chunk extensions
+// count against its header limit of 4096 bytes.
+wsgi_test::TestServer echoing_server()
+{
+    return wsgi_test::TestServer(
+        [](wsgi::Request& request, wsgi::StartResponse& start_response) -> wsgi::Body {
+            std::string body = request.input.read();
+            start_response("200 OK", {});
+            return body;
+        },
+        [](wsgi::ServerOptions& options) { options.max_header_bytes = 4096; });
+}
+
 } // namespace
 
 TEST_CASE("urlopen reads a chunked body whatever valid extensions its size lines carry", "[http]")
@@ -94,13 +107,7 @@ TEST_CASE("urlopen refuses a response whose chunk extensions exceed its header l
 TEST_CASE("the server answers 400 to a body whose chunk extensions exceed its header limit", "[wsgi]")
 {
     eventlet::Timeout bound(10);
-    wsgi_test::TestServer server(
-        [](wsgi::Request& request, wsgi::StartResponse& start_response) -> wsgi::Body {
-            std::string body = request.input.read();
-            start_response("200 OK", {});
-            return body;
-        },
-        [](wsgi::ServerOptions& options) { options.max_header_bytes = 4096; });
+    wsgi_test::TestServer server = echoing_server();
     wsgi_test::RawClient client(server.address());
     const std::string head = "POST / HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
     SECTION("an ordinary extension passes")
@@ -122,13 +129,7 @@ TEST_CASE("the server answers 400 to a body whose chunk extensions exceed its he
 TEST_CASE("the server reads a chunked body whatever valid extensions its size lines carry", "[wsgi]")
 {
     eventlet::Timeout bound(10);
-    wsgi_test::TestServer server(
-        [](wsgi::Request& request, wsgi::StartResponse& start_response) -> wsgi::Body {
-            std::string body = request.input.read();
-            start_response("200 OK", {});
-            return body;
-        },
-        [](wsgi::ServerOptions& options) { options.max_header_bytes = 4096; });
+    wsgi_test::TestServer server = echoing_server();
     const std::string head = "POST / HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
     SECTION("valid ones pass, on every chunk")
     {

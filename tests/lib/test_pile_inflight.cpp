@@ -15,9 +15,12 @@
 #include <stdexcept>
 #include <vector>
 
+#include "../support/pile_helpers.hpp"
+
 using eventlet::GreenPile;
 using eventlet::GreenPool;
 using eventlet::GreenThread;
+using test_support::read_all;
 
 namespace {
 
@@ -39,12 +42,34 @@ int after_a_turn(int value)
     return value;
 }
 
-std::vector<int> read_all(GreenPile<int>& pile)
+// A pool of one slot, held until `release`, and a green thread parked in
+// pile.spawn(after_a_turn, 7) for that slot (it parks at the hub's next turn).
+struct ParkedSpawn {
+    ParkedSpawn() : spawner(eventlet::spawn([this] { pile.spawn(after_a_turn, 7); }))
+    {
+        pool.spawn_n([this] { release.wait(); });
+    }
+
+    GreenPool pool{1};
+    GreenPile<int> pile{pool};
+    eventlet::Event<> release;
+    GreenThread<void> spawner;
+    KillAtExit stop_spawner{spawner};
+};
+
+// Fills the only slot of `pile`'s pool with a call that waits for `never`,
+// then parks a green thread in pile.spawn(call) for it; returns that thread.
+template <class F>
+GreenThread<void> park_a_spawn(GreenPile<int>& pile, eventlet::Event<>& never, F call)
 {
-    std::vector<int> results;
-    for (int x : pile)
-        results.push_back(x);
-    return results;
+    pile.spawn([&never] {
+        never.wait();
+        return 0;
+    });
+    auto spawner = eventlet::spawn([&pile, call] { pile.spawn(call); });
+    eventlet::sleep(0); // the first call runs and blocks; the spawner parks
+    REQUIRE(pile.pool().waiting() == 1);
+    return spawner;
 }
 
 } // namespace
@@ -148,16 +173,11 @@ TEST_CASE("two readers waiting for a parked spawner's call: one gets it, both lo
           "[greenpile]")
 {
     eventlet::Timeout bound(10);
-    GreenPool pool(1);
-    GreenPile<int> pile(pool);
-    eventlet::Event<> release;
-    pool.spawn_n([&] { release.wait(); });
-    auto spawner = eventlet::spawn([&] { pile.spawn(after_a_turn, 7); });
-    KillAtExit stop_spawner{spawner};
+    ParkedSpawn parked;
     std::vector<int> read;
     int loops_ended = 0;
     const auto reader = [&] {
-        for (int x : pile)
+        for (int x : parked.pile)
             read.push_back(x);
         ++loops_ended;
     };
@@ -166,34 +186,29 @@ TEST_CASE("two readers waiting for a parked spawner's call: one gets it, both lo
     auto reader2 = eventlet::spawn(reader);
     KillAtExit stop_reader2{reader2};
     eventlet::sleep(0); // the spawner parks for the slot, both readers for its call
-    REQUIRE(pool.waiting() == 1);
+    REQUIRE(parked.pool.waiting() == 1);
     CHECK(loops_ended == 0);
-    release.send();
+    parked.release.send();
     reader1.wait();
     reader2.wait();
     CHECK(read == std::vector<int>{7});
     CHECK(loops_ended == 2);
-    CHECK(spawner.dead());
+    CHECK(parked.spawner.dead());
 }
 
 TEST_CASE("a reader interrupted while it waits for a parked spawner's call loses nothing",
           "[greenpile]")
 {
     eventlet::Timeout bound(10);
-    GreenPool pool(1);
-    GreenPile<int> pile(pool);
-    eventlet::Event<> release;
-    pool.spawn_n([&] { release.wait(); });
-    auto spawner = eventlet::spawn([&] { pile.spawn(after_a_turn, 7); });
-    KillAtExit stop_spawner{spawner};
+    ParkedSpawn parked;
     eventlet::sleep(0); // the spawner parks for the slot
-    REQUIRE(pool.waiting() == 1);
+    REQUIRE(parked.pool.waiting() == 1);
     {
         eventlet::Timeout limit(0.001);
-        CHECK_THROWS_AS(pile.begin(), eventlet::TimeoutError);
+        CHECK_THROWS_AS(parked.pile.begin(), eventlet::TimeoutError);
     }
-    release.send();
-    CHECK(read_all(pile) == std::vector<int>{7});
+    parked.release.send();
+    CHECK(read_all(parked.pile) == std::vector<int>{7});
 }
 
 TEST_CASE("a pile destroyed while a spawn() is parked for a slot: the spawn adds nothing and "
@@ -214,13 +229,7 @@ TEST_CASE("a pile destroyed while a spawn() is parked for a slot: the spawn adds
         std::optional<GreenThread<void>> spawner;
         {
             GreenPile<int> pile(pool);
-            pile.spawn([&] {
-                never.wait();
-                return 0;
-            });
-            spawner = eventlet::spawn([&] { pile.spawn(parked_call); });
-            eventlet::sleep(0); // the first call runs and blocks; the spawner parks
-            REQUIRE(pool.waiting() == 1);
+            spawner = park_a_spawn(pile, never, parked_call);
         } // kills the first call, whose slot goes to the spawner
         KillAtExit stop_spawner{*spawner};
         spawner->wait();
@@ -232,13 +241,7 @@ TEST_CASE("a pile destroyed while a spawn() is parked for a slot: the spawn adds
         std::optional<GreenThread<void>> spawner;
         {
             GreenPile<int> pile(1);
-            pile.spawn([&] {
-                never.wait();
-                return 0;
-            });
-            spawner = eventlet::spawn([&] { pile.spawn(parked_call); });
-            eventlet::sleep(0);
-            REQUIRE(pile.pool().waiting() == 1);
+            spawner = park_a_spawn(pile, never, parked_call);
         }
         KillAtExit stop_spawner{*spawner};
         CHECK_THROWS_AS(spawner->wait(), std::logic_error);
