@@ -1,9 +1,10 @@
 // Fuzz target: the server's request parser (lib/src/wsgi/request_parser.*),
 // driven as the server drives it: feed, take the body, next request.
 //
-// Input: byte 0 sets the header and request line limits, byte 1 the body
-// limit, byte 2 the size of the pieces the stream arrives in (and the limit
-// on header fields); the rest is what a client sent.
+// Input: byte 0 sets the limits on the header section, the request line and
+// each header field, byte 1 the body limit, byte 2 the size of the pieces
+// the stream arrives in (and the limit on header fields); the rest is what
+// a client sent.
 // The stream is parsed twice, whole and in pieces: what comes out (requests,
 // bodies, the error status) must not depend on where the reads split it.
 #include <cstddef>
@@ -13,7 +14,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <type_traits>
 
 #include "check.hpp"
 #include "chunked.hpp"
@@ -34,21 +34,25 @@ struct Limits {
     std::size_t max_body;
     std::size_t max_fields;
     std::size_t max_line;
+    std::size_t max_field_line;
 };
 
 // The parser hardened against hostile clients also limits the number of
-// header fields and the request line's length (431, 414), and refuses a
-// field without a name (which llhttp 8.1 lets through); the parser before
-// it has only the two byte limits. The target builds either.
+// header fields, the request line's length and each header field's (431,
+// 414, 431), and refuses a field without a name (which llhttp 8.1 lets
+// through); the parser before it has only the two byte limits. The target
+// builds either.
 template <typename Parser>
-constexpr bool hardened =
-    std::is_constructible_v<Parser, std::size_t, std::size_t, std::size_t, std::size_t>;
+constexpr bool hardened = requires { typename Parser::Limits; };
 
 template <typename Parser = RequestParser> std::unique_ptr<Parser> make_parser(const Limits& limits)
 {
     if constexpr (hardened<Parser>)
-        return std::make_unique<Parser>(limits.max_header, limits.max_body, limits.max_fields,
-                                        limits.max_line);
+        return std::make_unique<Parser>(typename Parser::Limits{.max_header_bytes = limits.max_header,
+                                                                .max_body_bytes = limits.max_body,
+                                                                .max_header_fields = limits.max_fields,
+                                                                .max_request_line = limits.max_line,
+                                                                .max_header_line = limits.max_field_line});
     else
         return std::make_unique<Parser>(limits.max_header, limits.max_body);
 }
@@ -90,6 +94,10 @@ void check_request(const eventlet::wsgi::Request& request, const Limits& limits)
               std::to_string(request.headers.size()) + " > " + std::to_string(limits.max_fields));
         check(request.request_line().size() <= limits.max_line,
               "the request line is within the limit", escaped(request.request_line()));
+        // A field as sent is at least its name, a colon and its value.
+        for (const auto& [name, value] : request.headers)
+            check(name.size() + 1 + value.size() <= limits.max_field_line, "a header field is within the limit",
+                  escaped(name + ": " + value));
     }
 }
 
@@ -170,6 +178,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         .max_body = std::size_t{data[1]} * 2,
         .max_fields = 1 + std::size_t{data[2]} / 32 * 3,
         .max_line = 16 + std::size_t{data[0]} * 2,
+        .max_field_line = 24 + std::size_t{data[0]} * 3,
     };
     const std::size_t piece = 1 + data[2] % 32;
     const std::string_view stream(reinterpret_cast<const char*>(data) + 3, size - 3);
@@ -192,7 +201,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const Limits roomy{.max_header = 1024 + 8 * stream.size(),
                        .max_body = stream.size(),
                        .max_fields = 100,
-                       .max_line = 1024};
+                       .max_line = 1024,
+                       .max_field_line = 1024};
     const std::string got = parse(request, roomy, 1 + data[0] % 64);
     check(got == expected, "a chunked body comes back as it was sent",
           escaped(request) + "\n->\n" + escaped(got));

@@ -101,7 +101,8 @@ constexpr std::string_view usage_text =
     "  1024 connections at once; when all are taken, the one idle longest is\n"
     "    closed for a new client\n"
     "  --idle-timeout S  a connection waiting for a request is closed (default 60)\n"
-    "  a request head: 10 s, 64 KiB, 100 header fields, a request line of 8 KiB\n"
+    "  a request head: 10 s, 64 KiB, a request line of 8 KiB, 100 header fields\n"
+    "    of 8 KiB each\n"
     "    (with HTTPS, the TLS handshake must end within the same 10 s)\n"
     "  a request body: M URLs of 8 KiB; 20 s, then at least 500 bytes/s; 60 s per wait\n"
     "  a response: 20 s, then at least 500 bytes/s taken by the client; 60 s per wait\n";

@@ -282,6 +282,67 @@ TEST_CASE("a malformed request line gets 414 when it passed 8 KiB before its bad
     CHECK(client.closed_by_server());
 }
 
+TEST_CASE("a header field over 8 KiB gets 431 naming it, as Eventlet's MAX_HEADER_LINE refuses it",
+          "[wsgi]")
+{
+    // Counted as sent, from the name's first byte to the value's last:
+    // "Long: " and 8186 bytes of value make 8192.
+    TestServer server(echo_target);
+    RawClient client(server.address());
+    const auto request_with = [](const std::string& field) {
+        return "GET / HTTP/1.1\r\nHost: test\r\n" + field + "\r\n\r\n";
+    };
+    SECTION("8193 bytes")
+    {
+        client.send(request_with("Long: " + std::string(8187, 'a')));
+        const wsgi_test::Response response = client.response();
+        CHECK(response.status == 431);
+        CHECK(response.body.find("'Long' exceeds 8192 bytes") != std::string::npos);
+        CHECK(client.closed_by_server());
+    }
+    SECTION("8192 bytes are served")
+    {
+        client.send(request_with("Long: " + std::string(8186, 'a')));
+        CHECK(client.response().status == 200);
+    }
+    SECTION("the white space before the value counts")
+    {
+        client.send(request_with("Long:" + std::string(9000, ' ') + "a"));
+        CHECK(client.response().status == 431);
+    }
+    SECTION("so does a name alone")
+    {
+        client.send(request_with(std::string(9000, 'N') + ": a"));
+        const wsgi_test::Response response = client.response();
+        CHECK(response.status == 431);
+        CHECK(response.body.find("'" + std::string(40, 'N') + "...' exceeds") != std::string::npos);
+    }
+    // However the reads split the field, as for the request line (below).
+    SECTION("a bad byte past the limit")
+    {
+        client.send(request_with("Long: " + std::string(9000, 'a') + "\x01"));
+        CHECK(client.response().status == 431);
+    }
+    SECTION("a bad byte past the limit, in the name")
+    {
+        client.send(request_with(std::string(9000, 'N') + "\x01: a"));
+        CHECK(client.response().status == 431);
+    }
+    SECTION("a bad byte before the limit")
+    {
+        client.send(request_with("Long: a\x01" + std::string(9000, 'a')));
+        CHECK(client.response().status == 400);
+    }
+}
+
+TEST_CASE("ServerOptions::max_header_line raises the limit on a header field", "[wsgi]")
+{
+    TestServer server(echo_target, [](auto& options) { options.max_header_line = 16 * 1024; });
+    RawClient client(server.address());
+    client.send("GET / HTTP/1.1\r\nHost: test\r\nCookie: " + std::string(10'000, 'c') + "\r\n\r\n");
+    CHECK(client.response().status == 200);
+}
+
 TEST_CASE("a response whose write an application interrupted and caught ends its connection", "[wsgi]")
 {
     // More than the two ends' socket buffers hold, so that the write parks

@@ -19,7 +19,11 @@ constexpr std::size_t receive_size = 16 * 1024;
 
 Connection::Connection(GreenSocket& socket, const ServerOptions& options)
     : socket_(&socket),
-      parser_(options.max_header_bytes, options.max_body_bytes, options.max_header_fields, options.max_request_line),
+      parser_({.max_header_bytes = options.max_header_bytes,
+               .max_body_bytes = options.max_body_bytes,
+               .max_header_fields = options.max_header_fields,
+               .max_request_line = options.max_request_line,
+               .max_header_line = options.max_header_line}),
       body_timeout_(options.body_timeout),
       body_min_rate_(options.body_min_rate)
 {

@@ -13,13 +13,7 @@
 
 namespace eventlet::wsgi::detail {
 
-RequestParser::RequestParser(std::size_t max_header_bytes, std::size_t max_body_bytes,
-                             std::size_t max_header_fields, std::size_t max_request_line)
-    : max_header_bytes_(max_header_bytes),
-      max_body_bytes_(max_body_bytes),
-      max_header_fields_(max_header_fields),
-      max_request_line_(max_request_line),
-      chunk_line_(max_header_bytes)
+RequestParser::RequestParser(const Limits& limits) : limits_(limits), chunk_line_(limits.max_header_bytes)
 {
     llhttp_init(&parser_, HTTP_REQUEST, &settings());
     parser_.data = this;
@@ -74,7 +68,7 @@ std::size_t RequestParser::feed(std::string_view data)
         if (action == Action::malformed)
             throw HttpError(400, "malformed request: invalid chunk extension");
         if (action == Action::too_long)
-            throw HttpError(400, "the chunk extensions exceed " + std::to_string(max_header_bytes_) + " bytes");
+            throw HttpError(400, "the chunk extensions exceed " + std::to_string(limits_.max_header_bytes) + " bytes");
         taken += action == Action::pass && length > 0 ? execute(rest.substr(0, length)) : length;
     } while (taken < data.size() && stage_ == Stage::body);
     return taken;
@@ -83,15 +77,19 @@ std::size_t RequestParser::feed(std::string_view data)
 std::size_t RequestParser::execute(std::string_view data)
 {
     const bool in_head = stage_ == Stage::idle || stage_ == Stage::head;
-    // Inside the header section, one byte past the limit is enough to know
+    // Inside the header section, one byte past a limit is enough to know
     // it is too long: the rest stays unread. (Written so that a limit of
     // SIZE_MAX does not wrap: "left + 1" would be 0, and nothing parsed.)
+    HeadLine line = line_;
+    std::size_t past_line_limit = std::string_view::npos;
     if (in_head) {
-        const std::size_t left = max_header_bytes_ - std::min(head_bytes_, max_header_bytes_);
+        const std::size_t left = limits_.max_header_bytes - std::min(head_bytes_, limits_.max_header_bytes);
         if (left < data.size())
             data = data.substr(0, left + 1);
+        past_line_limit = advance(line, data);
+        if (past_line_limit != std::string_view::npos)
+            data = data.substr(0, past_line_limit + 1);
     }
-    feed_data_ = data.data();
     const llhttp_errno_t error = llhttp_execute(&parser_, data.data(), data.size());
     std::size_t taken = data.size();
     if (error == HPE_PAUSED || error == HPE_PAUSED_UPGRADE) {
@@ -107,13 +105,20 @@ std::size_t RequestParser::execute(std::string_view data)
         else
             llhttp_resume(&parser_);
     } else if (error != HPE_OK) {
-        refuse_if_line_too_long(static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data.data()));
         fail(error);
     }
     if (in_head) {
         head_bytes_ += taken;
-        if (head_bytes_ > max_header_bytes_)
-            throw HttpError(431, "the header section exceeds " + std::to_string(max_header_bytes_) + " bytes");
+        if (head_bytes_ > limits_.max_header_bytes)
+            throw HttpError(431, "the header section exceeds " + std::to_string(limits_.max_header_bytes) + " bytes");
+        // llhttp took every byte up to the one past the limit, with no
+        // error and no end of the section before it. (Taken short, the
+        // section has ended, and the next one starts afresh.)
+        if (stage_ == Stage::idle || stage_ == Stage::head) {
+            if (past_line_limit != std::string_view::npos)
+                refuse_long_line(line);
+            line_ = line;
+        }
     }
     return taken;
 }
@@ -150,33 +155,45 @@ int RequestParser::refuse(int status, std::string reason)
     return -1;
 }
 
-bool RequestParser::request_line_too_long() const noexcept
+std::size_t RequestParser::advance(HeadLine& line, std::string_view data) const noexcept
 {
-    // "GET /path HTTP/1.1": the method, the target, the version and the
-    // two spaces between them (the version counted as it comes, digits only).
-    const std::size_t length =
-        request_.method.size() + 1 + request_.target.size() + (version_.empty() ? 0 : 6 + version_.size());
-    return length > max_request_line_;
+    // Counted on the bytes as they come, not on what llhttp hands the
+    // callbacks: it hands a line's pieces over when their span ends or
+    // when the data does, and not at all when a malformed byte stops it
+    // first, so a count of them would depend on how the reads split the
+    // line. This one gives the same answer however they split it.
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        if (data[i] == '\n') {
+            // Empty lines before the request line are allowed (RFC 9112
+            // section 2.2); one after it ends the section.
+            line.request_line_done = line.request_line_done || line.bytes > 0;
+            line.bytes = 0;
+        } else if (data[i] != '\r' &&
+                   ++line.bytes > (line.request_line_done ? limits_.max_header_line : limits_.max_request_line)) {
+            return i;
+        }
+    }
+    return std::string_view::npos;
 }
 
-void RequestParser::refuse_if_line_too_long(std::size_t error_offset)
+void RequestParser::refuse_long_line(const HeadLine& line) const
 {
-    // llhttp hands us the target only when its span ends, or when the data
-    // does: a target that runs past the limit into a malformed byte is seen
-    // by on_url in pieces when it arrives in pieces, and not at all when it
-    // arrives whole. Counting the line's bytes up to the malformed one gives
-    // the same answer however the reads split it.
-    if (refusal_ != 0 || stage_ != Stage::head || line_done_ || request_.method.empty())
-        return;
-    const std::size_t line_bytes = head_bytes_ + error_offset - line_start_;
-    if (line_bytes > max_request_line_)
-        refuse(414, "the request line exceeds " + std::to_string(max_request_line_) + " bytes");
+    if (!line.request_line_done)
+        throw HttpError(414, "the request line exceeds " + std::to_string(limits_.max_request_line) + " bytes");
+    // RFC 6585 section 5 asks to say which field it was. Its name so far
+    // (llhttp hands over the piece it holds when the data ends) is a token,
+    // each byte checked by llhttp: safe to echo.
+    constexpr std::size_t shown = 40;
+    const std::string name = field_.size() > shown ? field_.substr(0, shown) + "..." : field_;
+    throw HttpError(431, (name.empty() ? std::string("a header field") : "the header field '" + name + "'") +
+                             " exceeds " + std::to_string(limits_.max_header_line) + " bytes");
 }
 
 void RequestParser::next()
 {
     stage_ = Stage::idle;
     head_bytes_ = 0;
+    line_ = HeadLine();
     body_bytes_ = 0;
     body_.clear();
     body_start_ = 0;
@@ -202,7 +219,6 @@ int RequestParser::on_message_begin(llhttp_t* parser)
     p.stage_ = Stage::head;
     p.chunk_line_.reset();
     p.request_ = Request();
-    p.line_done_ = false;
     p.version_.clear();
     p.field_.clear();
     p.value_.clear();
@@ -211,28 +227,19 @@ int RequestParser::on_message_begin(llhttp_t* parser)
 
 int RequestParser::on_method(llhttp_t* parser, const char* at, std::size_t length)
 {
-    RequestParser& p = self(parser);
-    if (p.request_.method.empty())
-        p.line_start_ = p.head_bytes_ + static_cast<std::size_t>(at - p.feed_data_);
-    p.request_.method.append(at, length);
+    self(parser).request_.method.append(at, length);
     return 0;
 }
 
 int RequestParser::on_url(llhttp_t* parser, const char* at, std::size_t length)
 {
-    RequestParser& p = self(parser);
-    p.request_.target.append(at, length);
-    if (p.request_line_too_long())
-        return p.refuse(414, "the request line exceeds " + std::to_string(p.max_request_line_) + " bytes");
+    self(parser).request_.target.append(at, length);
     return 0;
 }
 
 int RequestParser::on_version(llhttp_t* parser, const char* at, std::size_t length)
 {
-    RequestParser& p = self(parser);
-    p.version_.append(at, length);
-    if (p.request_line_too_long())
-        return p.refuse(414, "the request line exceeds " + std::to_string(p.max_request_line_) + " bytes");
+    self(parser).version_.append(at, length);
     return 0;
 }
 
@@ -240,7 +247,6 @@ int RequestParser::on_version_complete(llhttp_t* parser)
 {
     RequestParser& p = self(parser);
     p.request_.version = "HTTP/" + p.version_;
-    p.line_done_ = true;
     return 0;
 }
 
@@ -271,8 +277,8 @@ int RequestParser::on_header_value_complete(llhttp_t* parser)
         return p.refuse(400, "malformed request: a header field without a name");
     // Each field costs two strings, however short: ~16k fields of "a:" fit
     // in 64 KiB and cost 1 MiB. http.client stops at 100, and so do we.
-    if (p.request_.headers.size() == p.max_header_fields_)
-        return p.refuse(431, "more than " + std::to_string(p.max_header_fields_) + " header fields");
+    if (p.request_.headers.size() == p.limits_.max_header_fields)
+        return p.refuse(431, "more than " + std::to_string(p.limits_.max_header_fields) + " header fields");
     // llhttp keeps the spaces that end a value (RFC 9110 says to drop them).
     while (!p.value_.empty() && (p.value_.back() == ' ' || p.value_.back() == '\t'))
         p.value_.pop_back();
@@ -317,10 +323,10 @@ int RequestParser::on_headers_complete(llhttp_t* parser)
             codings.remove_prefix(std::min(comma + 1, codings.size()));
         }
     }
-    if ((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > p.max_body_bytes_) {
+    if ((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > p.limits_.max_body_bytes) {
         p.refusal_ = 413;
         p.refusal_reason_ = "the body of " + std::to_string(parser->content_length) +
-                            " bytes exceeds the limit of " + std::to_string(p.max_body_bytes_);
+                            " bytes exceeds the limit of " + std::to_string(p.limits_.max_body_bytes);
         return -1;
     }
     p.stage_ = Stage::body;
@@ -335,9 +341,9 @@ int RequestParser::on_body(llhttp_t* parser, const char* at, std::size_t length)
 {
     RequestParser& p = self(parser);
     p.body_bytes_ += length;
-    if (p.body_bytes_ > p.max_body_bytes_) {
+    if (p.body_bytes_ > p.limits_.max_body_bytes) {
         p.refusal_ = 413;
-        p.refusal_reason_ = "the body exceeds the limit of " + std::to_string(p.max_body_bytes_) + " bytes";
+        p.refusal_reason_ = "the body exceeds the limit of " + std::to_string(p.limits_.max_body_bytes) + " bytes";
         return HPE_USER;
     }
     p.body_.append(at, length);

@@ -28,18 +28,25 @@ public:
         done, ///< the request is complete; next() starts the following one
     };
 
-    /// A parser refusing a header section over `max_header_bytes` or with
-    /// more than `max_header_fields` fields (431), a request line over
-    /// `max_request_line` bytes (414) and a body over `max_body_bytes` (413).
-    RequestParser(std::size_t max_header_bytes, std::size_t max_body_bytes, std::size_t max_header_fields,
-                  std::size_t max_request_line);
+    /// What a request may not exceed, as ServerOptions' fields of the same
+    /// names say.
+    struct Limits {
+        std::size_t max_header_bytes;  ///< the header section, request line included (431)
+        std::size_t max_body_bytes;    ///< the body (413)
+        std::size_t max_header_fields; ///< the number of header fields (431)
+        std::size_t max_request_line;  ///< the request line, as sent (414)
+        std::size_t max_header_line;   ///< each header field's line, as sent (431)
+    };
+
+    /// A parser refusing what goes past `limits`.
+    explicit RequestParser(const Limits& limits);
     RequestParser(const RequestParser&) = delete;
     RequestParser& operator=(const RequestParser&) = delete;
 
     /// Parses a prefix of `data`: stops at the end of the header section,
     /// at the end of the request, or at the end of `data`.
     /// \returns the number of bytes taken.
-    /// \throws HttpError (400, 413, 414, 431 or 505).
+    /// \throws HttpError (400, 413, 414, 431, 501 or 505).
     std::size_t feed(std::string_view data);
     /// The client ended the stream: completes a body that ends with the
     /// connection. \throws HttpError (400) if a request was cut short.
@@ -79,23 +86,23 @@ private:
     /// Refuses the request from inside a callback. \returns what the
     /// callback returns to stop llhttp.
     int refuse(int status, std::string reason);
-    /// The request line so far is over its limit.
-    bool request_line_too_long() const noexcept;
-    /// llhttp stopped on a malformed byte `error_offset` bytes into the
-    /// data of this feed while still in the request line, and the line had
-    /// already passed its limit there: refuses it with 414.
-    void refuse_if_line_too_long(std::size_t error_offset);
+    // The header section's line under way, counted on the bytes as sent.
+    struct HeadLine {
+        std::size_t bytes = 0;          // its bytes so far, CRs aside
+        bool request_line_done = false; // so it is a header field's
+    };
+    /// Moves `line` over `data`, the header section's next bytes.
+    /// \returns the offset in `data` of the first byte that takes its line
+    /// past the line's limit, or npos.
+    std::size_t advance(HeadLine& line, std::string_view data) const noexcept;
+    /// `line` has passed its limit. \throws HttpError (414 or 431).
+    [[noreturn]] void refuse_long_line(const HeadLine& line) const;
 
     llhttp_t parser_;
-    std::size_t max_header_bytes_;
-    std::size_t max_body_bytes_;
-    std::size_t max_header_fields_;
-    std::size_t max_request_line_;
+    Limits limits_;
     Stage stage_ = Stage::idle;
     std::size_t head_bytes_ = 0;
-    const char* feed_data_ = nullptr; // the data llhttp is parsing now
-    std::size_t line_start_ = 0;      // head bytes before the request line's method
-    bool line_done_ = false;          // the request line's version is complete
+    HeadLine line_;
     std::size_t body_bytes_ = 0;
     eventlet::detail::ChunkLineFilter chunk_line_; // a chunked body's size lines
     int refusal_ = 0;            // the status a callback refused the request with

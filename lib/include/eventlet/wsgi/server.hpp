@@ -53,6 +53,11 @@ struct ServerOptions {
     /// The longest request line ("GET /path HTTP/1.1") accepted; beyond it
     /// the answer is 414 (Eventlet's MAX_REQUEST_LINE).
     std::size_t max_request_line = 8192;
+    /// The longest header field ("Name: value", counted as sent, from the
+    /// name's first byte to the value's last) accepted; beyond it the
+    /// answer is 431, naming the field (Eventlet's MAX_HEADER_LINE; nginx
+    /// and Apache stop at 8 KiB too).
+    std::size_t max_header_line = 8192;
     /// The largest request body accepted; beyond it the answer is 413
     /// (at once for a Content-Length, when reached for a chunked body).
     std::size_t max_body_bytes = 16 * 1024 * 1024;
