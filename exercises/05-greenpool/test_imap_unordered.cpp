@@ -204,6 +204,39 @@ TEST_CASE("a consumer that stops early stops the calls it will not read", "[imap
     pool.waitall(); // nothing is left to wait for
 }
 
+TEST_CASE("a call spawned but not yet started when the range is destroyed never runs",
+          "[imap_unordered]")
+{
+    // Calls 0 and 1 return at once, 2 and 3 block. Reading two results
+    // frees two slots, so the consumer spawns call 4 (and maybe 5); the range
+    // is destroyed before the hub has started it. Each kill() of call 2 or 3
+    // yields to the hub, and in that turn the hub starts any call still
+    // ready to run: the not-started ones must be cancelled before any kill.
+    eventlet::Event<void> never;
+    GreenPool pool(4);
+    std::vector<int> ran;
+    {
+        auto results = imap_unordered(
+            pool,
+            [&](int x) {
+                ran.push_back(x);
+                if (x == 2 || x == 3)
+                    never.wait();
+                return x;
+            },
+            std::views::iota(0));
+        auto it = results.begin();
+        REQUIRE(it != results.end());
+        ++it;
+        REQUIRE(it != results.end());
+        CHECK(sorted(ran) == std::vector<int>{0, 1, 2, 3}); // 4 is spawned, not started
+    } // gone: 2 and 3 are killed; 4 (and 5) must never start
+    run_until_idle();
+    CHECK(sorted(ran) == std::vector<int>{0, 1, 2, 3});
+    CHECK(pool.running() == 0);
+    pool.waitall(); // nothing is left to wait for
+}
+
 TEST_CASE("an input that throws ends the iteration with its exception, after the calls "
           "already started",
           "[imap_unordered]")

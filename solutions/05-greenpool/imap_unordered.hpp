@@ -86,9 +86,15 @@ public:
     /// Stops the calls whose results will never be read.
     ~ImapUnordered()
     {
+        // Two passes, in this order: cancel() never switches, but each kill()
+        // yields to the hub, and in that turn the hub starts any call still
+        // waiting to start. So every call not yet started is cancelled before
+        // the first running one is killed.
+        for (auto& [id, thread] : started_)
+            thread.cancel();
         for (auto& [id, thread] : started_) {
             try {
-                if (!thread.cancel() && !thread.dead())
+                if (!thread.dead())
                     thread.kill();
             } catch (...) {
                 // A destructor must not throw; the call is on its way out anyway.
