@@ -237,6 +237,43 @@ TEST_CASE("a call spawned but not yet started when the range is destroyed never 
     pool.waitall(); // nothing is left to wait for
 }
 
+TEST_CASE("a call killed by the range's destructor may park as it unwinds, and outlive the range",
+          "[imap_unordered]")
+{
+    // Call 1 blocks; the range is destroyed, and kills it. Its cleanup parks
+    // once while it unwinds (as a graceful close of a connection would), so
+    // the destructor's kill() returns and the range is gone before call 1
+    // has finished: whatever it touches after that must not be the range's.
+    eventlet::Event<void> never;
+    GreenPool pool(2);
+    int unwound = 0;
+    struct ParksAsItUnwinds {
+        int& count;
+        ~ParksAsItUnwinds()
+        {
+            eventlet::sleep(0);
+            ++count;
+        }
+    };
+    {
+        auto results = imap_unordered(
+            pool,
+            [&](int x) {
+                ParksAsItUnwinds cleanup{unwound};
+                if (x == 1)
+                    never.wait();
+                return x;
+            },
+            std::views::iota(0, 2));
+        auto it = results.begin();
+        REQUIRE(it != results.end());
+        CHECK(*it == 0);
+    } // gone: call 1 is killed, and is still unwinding
+    run_until_idle();
+    CHECK(unwound == 2);
+    CHECK(pool.running() == 0);
+}
+
 TEST_CASE("an input that throws ends the iteration with its exception, after the calls "
           "already started",
           "[imap_unordered]")
