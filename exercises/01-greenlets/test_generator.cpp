@@ -1,11 +1,20 @@
 // Exercise 1: a generator built on greenlets. The same test checks the
 // starter (exercises/01-greenlets/generator.hpp), where it fails, and the
 // reference solution (solutions/01-greenlets/generator.hpp), where it passes.
+//
+// Each test case has a TimeLimit: a generator whose loop never sees the end
+// would otherwise spin for ever. Nothing here waits for time; the limit is
+// only a failure bound.
 #include <catch2/catch.hpp>
 
 #include <generator.hpp>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <any>
+#include <cstdio>
+#include <cstring>
 #include <iterator>
 #include <memory>
 #include <numeric>
@@ -19,6 +28,47 @@ using eventlet::Greenlet;
 using eventlet::Yield;
 
 namespace {
+
+/// How long a test case may run. Each takes microseconds; one still running
+/// after this is stuck in a loop.
+constexpr unsigned time_limit_seconds = 5;
+
+/// What the end of a test case that ran out of time says (written by the
+/// signal handler, which may only write what is ready).
+char time_limit_message[1024];
+
+extern "C" void time_limit_expired(int)
+{
+    const ssize_t written = ::write(STDERR_FILENO, time_limit_message, std::strlen(time_limit_message));
+    (void)written;
+    ::_exit(3);
+}
+
+/// Ends the run with a message if the test case it is made in still runs
+/// after time_limit_seconds. There is no hub in chapter 1, and a loop that
+/// spins never switches, so nothing can be thrown into it: SIGALRM ends the
+/// process instead, after the message.
+class TimeLimit {
+public:
+    TimeLimit()
+    {
+        std::snprintf(
+            time_limit_message, sizeof time_limit_message,
+            "\ntest_generator: the test case \"%s\" still ran after %u s, and the run was "
+            "stopped.\nMost likely the loop never sees the end: once the body has finished, "
+            "does resume() leave the previous value in the state, so that the iterator "
+            "still finds one? See the hint \"Stale values\" in "
+            "exercises/01-greenlets/README.md.\n",
+            Catch::getResultCapture().getCurrentTestName().c_str(), time_limit_seconds);
+        struct sigaction action {};
+        action.sa_handler = time_limit_expired;
+        ::sigaction(SIGALRM, &action, nullptr);
+        ::alarm(time_limit_seconds);
+    }
+    ~TimeLimit() { ::alarm(0); }
+    TimeLimit(const TimeLimit&) = delete;
+    TimeLimit& operator=(const TimeLimit&) = delete;
+};
 
 // Records its own destruction, to prove that unwinding ran destructors.
 struct Witness {
@@ -50,6 +100,7 @@ void walk(int lo, int hi, Yield<int>& yield)
 
 TEST_CASE("a generator yields its values, in order, into a range-for loop", "[generator]")
 {
+    const TimeLimit limit;
     STATIC_REQUIRE(std::ranges::input_range<Generator<int>>);
     Generator<std::string> words([](Yield<std::string>& yield) {
         yield("one");
@@ -64,6 +115,7 @@ TEST_CASE("a generator yields its values, in order, into a range-for loop", "[ge
 
 TEST_CASE("the body runs only as far as the loop has read", "[generator]")
 {
+    const TimeLimit limit;
     std::vector<std::string> trace;
     Generator<int> numbers([&](Yield<int>& yield) {
         for (int i = 1; i <= 3; ++i) {
@@ -92,6 +144,7 @@ TEST_CASE("the body runs only as far as the loop has read", "[generator]")
 
 TEST_CASE("a generator whose body yields nothing iterates as empty", "[generator]")
 {
+    const TimeLimit limit;
     bool ran = false;
     Generator<int> nothing([&](Yield<int>&) { ran = true; });
     int iterations = 0;
@@ -103,6 +156,7 @@ TEST_CASE("a generator whose body yields nothing iterates as empty", "[generator
 
 TEST_CASE("an exception thrown by the body reaches the loop where it iterates", "[generator]")
 {
+    const TimeLimit limit;
     SECTION("after some values")
     {
         Generator<int> numbers([](Yield<int>& yield) {
@@ -129,6 +183,7 @@ TEST_CASE("an exception thrown by the body reaches the loop where it iterates", 
 
 TEST_CASE("a generator destroyed half-way unwinds its body", "[generator]")
 {
+    const TimeLimit limit;
     std::vector<std::string> log;
     Greenlet* main = &Greenlet::current();
     {
@@ -151,6 +206,7 @@ TEST_CASE("a generator destroyed half-way unwinds its body", "[generator]")
 
 TEST_CASE("the end of a generator returns to whichever greenlet iterates it", "[generator]")
 {
+    const TimeLimit limit;
     // Created by this greenlet, iterated by another: when the body ends,
     // control must come back to the loop, not to the generator's creator.
     Generator<int> numbers = count_up(1, 4);
@@ -169,6 +225,7 @@ TEST_CASE("the end of a generator returns to whichever greenlet iterates it", "[
 TEST_CASE("yield works from any depth of nested calls, not only from the body itself",
           "[generator]")
 {
+    const TimeLimit limit;
     // A stackful coroutine's point: the in-order walk of a balanced binary
     // tree of 1..127 yields from seven levels of recursion.
     Generator<int> in_order([](Yield<int>& yield) { walk(1, 127, yield); });
@@ -182,6 +239,7 @@ TEST_CASE("yield works from any depth of nested calls, not only from the body it
 
 TEST_CASE("a generator hands over move-only values without copying them", "[generator]")
 {
+    const TimeLimit limit;
     Generator<std::unique_ptr<int>> boxes([](Yield<std::unique_ptr<int>>& yield) {
         for (int i = 1; i <= 3; ++i)
             yield(std::make_unique<int>(i * 100));
