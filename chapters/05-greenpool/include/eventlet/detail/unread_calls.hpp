@@ -1,5 +1,5 @@
 /// \file
-/// What Imap and GreenPile share: a line of calls whose results are read in order.
+/// How Imap stops and reads its line of calls, whose results are read in order.
 #pragma once
 
 #include <cstddef>
