@@ -131,27 +131,28 @@ int wake_waiters_of_moved(int fd, std::thread::id owner) noexcept
 
 } // namespace
 
-GreenSocket::GreenSocket(GreenSocket&& other) noexcept
-    : fd_(wake_waiters_of_moved(std::exchange(other.fd_, -1), other.owner_)), timeout_(other.timeout_),
-      owner_(std::exchange(other.owner_, {})), tls_(std::move(other.tls_)),
-      read_drained_(std::exchange(other.read_drained_, false)), stream_(other.stream_)
-{
-    other.end_yields();
-}
+GreenSocket::GreenSocket(GreenSocket&& other) noexcept { take_over(other); }
 
 GreenSocket& GreenSocket::operator=(GreenSocket&& other) noexcept
 {
     if (this != &other) {
         close();
-        other.end_yields();
-        fd_ = wake_waiters_of_moved(std::exchange(other.fd_, -1), other.owner_);
-        timeout_ = other.timeout_;
-        owner_ = std::exchange(other.owner_, {});
-        tls_ = std::move(other.tls_);
-        read_drained_ = std::exchange(other.read_drained_, false);
-        stream_ = other.stream_;
+        take_over(other);
     }
     return *this;
+}
+
+void GreenSocket::take_over(GreenSocket& other) noexcept
+{
+    // Before the engine moves: a write or handshake abandoned in the middle
+    // is marked on the engine that goes on here.
+    other.end_yields();
+    fd_ = wake_waiters_of_moved(std::exchange(other.fd_, -1), other.owner_);
+    timeout_ = other.timeout_;
+    owner_ = std::exchange(other.owner_, {});
+    tls_ = std::move(other.tls_);
+    read_drained_ = std::exchange(other.read_drained_, false);
+    stream_ = other.stream_;
 }
 
 GreenSocket::~GreenSocket() { close(); }
@@ -250,11 +251,39 @@ void GreenSocket::park(Readiness want, const char* operation, Tried tried)
     }
 }
 
-// On the yielding green thread's stack, listed in its socket for the
-// length of the yield.
+// On the stack of a green thread that switches away inside a call on the
+// socket, listed in the socket for that long: the green thread learns from
+// it, once resumed, whether the socket is still there. The hub's IOClosed
+// cannot tell it: a yield does not park on the hub, and a kill or a Timeout
+// thrown into a parked one may come first, from a wait that then forgets
+// the close.
 struct GreenSocket::Yield {
     GreenSocket* socket; // null once the descriptor is gone: the object may be too
     Yield* next;
+    // A write or a handshake that cannot be resumed if abandoned; null for
+    // a read, which can, and for a yield, which holds nothing half done.
+    const char* tls_operation;
+
+    Yield(GreenSocket& on, const char* tls_operation) noexcept
+        : socket(&on), next(on.yields_), tls_operation(tls_operation)
+    {
+        on.yields_ = this;
+    }
+    Yield(const Yield&) = delete;
+    Yield& operator=(const Yield&) = delete;
+    // However the call ends (an exception thrown into it too), the list
+    // must not keep this frame; a socket that is gone has no list.
+    ~Yield()
+    {
+        if (socket == nullptr)
+            return;
+        for (Yield** at = &socket->yields_; *at != nullptr; at = &(*at)->next) {
+            if (*at == this) {
+                *at = next;
+                break;
+            }
+        }
+    }
 };
 
 void GreenSocket::yield_if_over_share(const char* operation)
@@ -268,24 +297,7 @@ void GreenSocket::yield_if_over_share(const char* operation)
     if (hub != nullptr && &Greenlet::current() == &hub->greenlet())
         return;
     unparked_bytes_ = 0;
-    Yield self{this, yields_};
-    yields_ = &self;
-    // However the yield ends (an exception thrown into it too), the list
-    // must not keep this frame; a socket that is gone has no list.
-    struct Unlist {
-        Yield& self;
-        ~Unlist()
-        {
-            if (self.socket == nullptr)
-                return;
-            for (Yield** at = &self.socket->yields_; *at != nullptr; at = &(*at)->next) {
-                if (*at == &self) {
-                    *at = self.next;
-                    break;
-                }
-            }
-        }
-    } unlist{self};
+    Yield self(*this, nullptr);
     sleep(0);
     if (self.socket == nullptr)
         throw IOClosed(std::string(operation) +
@@ -295,23 +307,29 @@ void GreenSocket::yield_if_over_share(const char* operation)
 
 void GreenSocket::end_yields() noexcept
 {
-    for (Yield* at = std::exchange(yields_, nullptr); at != nullptr; at = at->next)
+    for (Yield* at = std::exchange(yields_, nullptr); at != nullptr; at = at->next) {
+        // Moved away, the engine lives on in another socket, in the middle
+        // of the call this one abandons (close() has ended it already).
+        if (at->tls_operation != nullptr && tls_)
+            tls_->interrupted(at->tls_operation);
         at->socket = nullptr;
+    }
 }
 
 void GreenSocket::park_for_tls(bool wants_read, const char* operation, bool resumable)
 {
+    Yield self(*this, resumable ? nullptr : operation);
     try {
         park(wants_read ? Readiness::read : Readiness::write, operation);
-    } catch (const IOClosed&) {
-        throw; // closed under us, perhaps destroyed with it: touch nothing
     } catch (...) {
         // A read can be asked again with any buffer: OpenSSL writes into it
         // only when it returns data (CPython's ssl module counts on the
         // same). A write must be asked again with the same bytes, and a
         // handshake cut short leaves the connection unchecked: neither may
-        // go on (close() may have ended the engine meanwhile).
-        if (!resumable && tls_)
+        // go on. Unless the socket is gone (closed, moved away, destroyed,
+        // whatever the exception): then end_yields() saw to the engine,
+        // and nothing of the object may be touched.
+        if (!resumable && self.socket != nullptr && tls_)
             tls_->interrupted(operation);
         throw;
     }

@@ -90,7 +90,9 @@ public:
     static GreenSocket adopt(int fd);
     /// Takes over `other`'s socket; `other` is left closed. A green thread
     /// parked in a call on `other` is woken with IOClosed, as by close():
-    /// it waited on an object that no longer holds the socket.
+    /// it waited on an object that no longer holds the socket. With TLS, a
+    /// send or handshake so abandoned leaves the socket fit only to be
+    /// closed, as one cut short by a Timeout does (see send()).
     GreenSocket(GreenSocket&& other) noexcept;
     /// Closes this socket (see close()), then takes over `other`'s (waking
     /// a green thread parked on `other`, as the move constructor does).
@@ -259,9 +261,13 @@ private:
     // Gives the hub's other green threads a turn once the socket has moved
     // its fair share without parking (see fair_share_bytes).
     void yield_if_over_share(const char* operation);
-    // Tells the green threads in yield_if_over_share() that the descriptor
-    // is gone (closed, released, moved away), before the object may be.
+    // Tells the green threads in yield_if_over_share() and park_for_tls()
+    // that the descriptor is gone (closed, released, moved away), before
+    // the object may be; a TLS write or handshake one abandons marks the
+    // engine, if it lives on (moved away).
     void end_yields() noexcept;
+    // The moves: takes `other`'s socket and state, leaving it closed.
+    void take_over(GreenSocket& other) noexcept;
     void check_thread(const char* operation) const;
     // TLS (socket.cpp): the handshake, and a park for what the engine wants.
     void start_tls(const tls::Context& context, bool server, const std::string& server_name);
@@ -282,8 +288,10 @@ private:
     // A short read means an empty queue only on a stream (an adopted
     // datagram socket reads one datagram at a time).
     bool stream_ = true;
-    // The green threads yielding in a call on this socket: a yield does not
-    // park on the hub, so the hub's notify_close() cannot reach them.
+    // The green threads yielding in a call on this socket, or parked in a
+    // TLS one: the hub's notify_close() cannot reach the first (a yield
+    // does not park on the hub), nor the second once an exception was
+    // thrown into it (see park_for_tls()).
     struct Yield;
     Yield* yields_ = nullptr;
 };
