@@ -120,9 +120,9 @@ namespace {
 // it is woken with IOClosed, after which it touches nothing of the object.
 // Only when one waits: notify_close() also takes the descriptor out of the
 // hub's set, which the next wait would put back.
-int wake_waiters_of_moved(int fd, std::thread::id owner) noexcept
+int wake_waiters_of_moved(int fd) noexcept
 {
-    if (fd >= 0 && owner == std::this_thread::get_id()) {
+    if (fd >= 0) {
         if (Hub* hub = Hub::existing(); hub != nullptr && hub->waited_on(fd))
             hub->notify_close(fd);
     }
@@ -144,10 +144,15 @@ GreenSocket& GreenSocket::operator=(GreenSocket&& other) noexcept
 
 void GreenSocket::take_over(GreenSocket& other) noexcept
 {
+    // Only the owner's hub can wake a green thread parked on `other`: on
+    // another OS thread that green thread would sleep on, and resume into
+    // an object that may be gone. A move cannot fail (noexcept), so the
+    // throw ends the process with its message, as the destructor's does.
+    other.check_thread("move");
     // Before the engine moves: a write or handshake abandoned in the middle
     // is marked on the engine that goes on here.
     other.end_yields();
-    fd_ = wake_waiters_of_moved(std::exchange(other.fd_, -1), other.owner_);
+    fd_ = wake_waiters_of_moved(std::exchange(other.fd_, -1));
     timeout_ = other.timeout_;
     owner_ = std::exchange(other.owner_, {});
     tls_ = std::move(other.tls_);

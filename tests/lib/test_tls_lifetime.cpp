@@ -1,6 +1,6 @@
 // A green thread waiting in a TLS send or handshake whose socket goes away
-// (destroyed, or moved): nothing of the object is touched after, and the
-// engine that lives on knows what was abandoned.
+// (destroyed, or moved on its own thread or another): nothing of the object
+// is touched after, and the engine that lives on knows what was abandoned.
 #include <catch2/catch.hpp>
 
 #include <eventlet/event.hpp>
@@ -12,12 +12,15 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <memory>
 #include <new>
 #include <optional>
 #include <string>
+#include <thread>
 
+#include "../support/child_process.hpp"
 #include "tls_pair.hpp"
 
 using eventlet::GreenSocket;
@@ -179,4 +182,28 @@ TEST_CASE("a TLS send abandoned by a move of its socket leaves the moved-to sock
     // Half a record went out: the next bytes cannot follow it.
     CHECK_THROWS_WITH(moved.send("more"), Catch::Contains("was cut short"));
     moved.close();
+}
+
+TEST_CASE("moving a socket on another OS thread than the one whose hub it waits on stops the "
+          "program with a message that says so",
+          "[tls][lifetime][threads]")
+{
+    for (const bool assign : {false, true}) {
+        const auto child = test_support::run_in_child([assign] {
+            auto [client, server] = test_support::connect_pair();
+            auto socket = std::make_unique<GreenSocket>(std::move(server));
+            auto reader = eventlet::spawn([&] { socket->recv(std::size_t{16}); });
+            tls_pair::until_parked_on(socket->fd());
+            std::thread([&] {
+                GreenSocket elsewhere;
+                if (assign) {
+                    elsewhere = std::move(*socket); // the mistake
+                } else {
+                    GreenSocket taken(std::move(*socket)); // the mistake
+                }
+            }).join();
+        });
+        CHECK(child.killed_by(SIGABRT));
+        CHECK_THAT(child.stderr_text, Catch::Contains("move on socket") && Catch::Contains("another OS thread"));
+    }
 }

@@ -93,9 +93,15 @@ public:
     /// it waited on an object that no longer holds the socket. With TLS, a
     /// send or handshake so abandoned leaves the socket fit only to be
     /// closed, as one cut short by a Timeout does (see send()).
+    ///
+    /// Only on the OS thread whose hub the socket has waited on (see
+    /// close()): elsewhere that hub could not wake its green thread, and the
+    /// move ends the process with a std::logic_error's message, as the
+    /// destructor does. A socket that has never waited may move anywhere.
     GreenSocket(GreenSocket&& other) noexcept;
     /// Closes this socket (see close()), then takes over `other`'s (waking
-    /// a green thread parked on `other`, as the move constructor does).
+    /// a green thread parked on `other`, as the move constructor does, and
+    /// on its OS thread only).
     GreenSocket& operator=(GreenSocket&& other) noexcept;
     GreenSocket(const GreenSocket&) = delete;
     GreenSocket& operator=(const GreenSocket&) = delete;
