@@ -25,7 +25,8 @@ namespace eventlet::tls {
 /// fit only to be closed.
 /// \throws VerifyError if the certificate does not verify; TlsError if the
 ///         handshake fails (Truncated if the server closes during it);
-///         std::invalid_argument for a server Context or an empty name;
+///         std::invalid_argument for a server Context, or a name that is
+///         empty or holds a NUL byte;
 ///         std::logic_error if TLS already runs on the socket; then what
 ///         recv() and send() throw (IOTimeout, ConnectionReset...).
 void start_client(GreenSocket& socket, std::string_view server_name,

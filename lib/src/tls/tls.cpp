@@ -16,6 +16,10 @@ void start_client(GreenSocket& socket, std::string_view server_name, const Conte
         throw std::invalid_argument("tls::start_client needs a client Context, not a server's");
     if (server_name.empty())
         throw std::invalid_argument("tls::start_client needs the server's name, to check its certificate");
+    // OpenSSL takes the name as a C string: one holding a NUL would be sent
+    // and checked only up to it ("localhost\0.attacker.example" as localhost).
+    if (server_name.find('\0') != std::string_view::npos)
+        throw std::invalid_argument("tls::start_client: the server's name holds a NUL byte");
     detail::Access::start(socket, context, false, std::string(server_name));
 }
 
