@@ -29,7 +29,10 @@ struct ClientOptions {
 ///     tls::Context mine = tls::Context::server("cert.pem", "key.pem");
 ///
 /// Both kinds speak TLS 1.2 and 1.3 only, and offer or pick the ALPN
-/// protocol "http/1.1". A client Context keeps the newest session ticket
+/// protocol "http/1.1". Neither renegotiates a TLS 1.2 connection: a peer
+/// that asks gets a no_renegotiation alert (an OpenSSL server that asked
+/// then ends the connection with a handshake_failure alert, which the
+/// client's recv() throws as a TlsError). A client Context keeps the newest session ticket
 /// each server name gives its connections (a few thousand names at most),
 /// and its next connection to that name resumes it (tls::Info::resumed):
 /// a shorter handshake, without the certificate. A ticket is used once. A
