@@ -547,6 +547,11 @@ void GreenSocket::shutdown(Shutdown how)
         tls_->send_close_notify();
     if (::shutdown(fd, native) != 0)
         detail::throw_socket_error(errno, on("shutdown", fd_));
+    // From now on the kernel ends reading with an end of file (a parked
+    // recv() wakes to it), which TLS would take for a peer gone without
+    // close_notify.
+    if (tls_ && how != Shutdown::write)
+        tls_->reading_ended();
 }
 
 void GreenSocket::set_option(int level, int name, int value)

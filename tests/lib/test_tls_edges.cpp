@@ -1,8 +1,10 @@
 // TLS edges: a server name with a NUL byte, a TLS 1.2 server that asks to
-// renegotiate.
+// renegotiate, and the end of reading that this side makes itself.
 #include <catch2/catch.hpp>
 
+#include <eventlet/event.hpp>
 #include <eventlet/greenthread.hpp>
+#include <eventlet/serve.hpp>
 #include <eventlet/socket.hpp>
 #include <eventlet/timeout.hpp>
 #include <eventlet/tls.hpp>
@@ -17,6 +19,8 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -25,6 +29,7 @@
 #include "tls_pair.hpp"
 
 using eventlet::GreenSocket;
+using eventlet::Shutdown;
 namespace tls = eventlet::tls;
 using namespace std::string_view_literals;
 
@@ -112,4 +117,61 @@ TEST_CASE("a client refuses a TLS 1.2 server's renegotiation", "[tls]")
     CHECK_THROWS_WITH(client.recv(std::size_t{16}), Catch::Contains("handshake failure"));
     peer.join();
     CHECK(peer.result() == SSL_R_NO_RENEGOTIATION);
+}
+
+TEST_CASE("a TLS recv woken by this side's shutdown of reading returns 0; the peer's end "
+          "without close_notify stays a truncation",
+          "[tls]")
+{
+    eventlet::Timeout bound(10);
+    for (const Shutdown how : {Shutdown::read, Shutdown::both}) {
+        tls_pair::Pair pair = tls_pair::handshaken();
+        pair.server.sendall("first");
+        CHECK(pair.client.recv(std::size_t{16}) == "first");
+        auto reader = eventlet::spawn([&pair] { return pair.client.recv(std::size_t{16}); });
+        tls_pair::until_parked_on(pair.client.fd());
+        pair.client.shutdown(how);
+        CHECK(reader.wait().empty());
+        CHECK(pair.client.recv(std::size_t{16}).empty());
+        if (how == Shutdown::read) { // writing goes on
+            pair.client.sendall("still writing");
+            CHECK(pair.server.recv(std::size_t{16}) == "still writing");
+        }
+    }
+    // The peer's end of the stream, without close_notify, before any
+    // shutdown of this side.
+    tls_pair::Pair pair = tls_pair::handshaken();
+    auto reader = eventlet::spawn([&pair] { return pair.client.recv(std::size_t{16}); });
+    tls_pair::until_parked_on(pair.client.fd());
+    REQUIRE(::shutdown(pair.server.fd(), SHUT_WR) == 0);
+    CHECK_THROWS_AS(reader.wait(), tls::Truncated);
+}
+
+TEST_CASE("close_clients() makes a handler's TLS recv return 0, as on a plain socket", "[tls][serve]")
+{
+    eventlet::Timeout bound(10);
+    eventlet::Server server(eventlet::listen({"127.0.0.1", 0}), 10, tls_pair::server_context());
+    std::optional<std::size_t> received;
+    std::string failure;
+    eventlet::Event<void> reading; // the handler is about to wait
+    auto serving = eventlet::spawn([&] {
+        server.serve([&](GreenSocket& socket, const eventlet::Address&) {
+            char buffer[16];
+            reading.send();
+            try {
+                received = socket.recv(std::span<char>(buffer));
+            } catch (const std::exception& error) {
+                failure = error.what();
+            }
+        });
+    });
+    GreenSocket client = eventlet::connect(server.address(), 5);
+    client.set_timeout(5);
+    tls::start_client(client, "localhost", tls_pair::trusting_client());
+    reading.wait();
+    server.close_clients();
+    server.stop();
+    serving.wait();
+    CHECK(failure.empty());
+    CHECK(received == std::optional<std::size_t>(0));
 }

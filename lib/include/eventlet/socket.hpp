@@ -134,7 +134,8 @@ public:
     /// other green threads (see fair_share_bytes); an exception thrown into
     /// it then comes before the read, so no received byte is lost to it.
     /// \returns the number of bytes received; 0 means the peer shut down
-    ///          writing (end of file; with TLS, its close_notify), or
+    ///          writing (end of file; with TLS, its close_notify), or this
+    ///          side shut down reading (shutdown(); with TLS too), or
     ///          `buffer` is empty (then at once: Eventlet's recv(0) first
     ///          waits for the socket to be readable).
     /// \throws ConnectionReset; IOTimeout; IOClosed; SocketError; with TLS,
@@ -183,7 +184,11 @@ public:
     /// Same as sendall(std::span<const std::byte>), for text.
     void sendall(std::string_view data);
     /// Ends one or both directions of the connection, and wakes nobody:
-    /// after shutdown(Shutdown::write) the peer's recv() returns 0. With
+    /// after shutdown(Shutdown::write) the peer's recv() returns 0. After
+    /// shutdown(Shutdown::read), this socket's recv() returns what had come,
+    /// then 0 (a parked one wakes to it), with TLS as without: the end is
+    /// this side's own, not a truncation (the peer's end of file after it
+    /// reads as 0 too; before it, tls::Truncated, as recv() says). With
     /// TLS, ending the writing direction first sends close_notify, if the
     /// socket's buffer takes it at once (it does unless the peer has
     /// stopped reading): shutdown() never parks.

@@ -173,8 +173,12 @@ Engine::Step Engine::read(std::span<std::byte> buffer)
     std::size_t received = 0;
     if (SSL_read_ex(ssl_, buffer.data(), buffer.size(), &received) == 1)
         return {received, Want::nothing};
-    // The peer's close_notify: the end of the stream, as it meant it.
-    if (SSL_get_error(ssl_, 0) == SSL_ERROR_ZERO_RETURN) {
+    // The peer's close_notify: the end of the stream, as it meant it. Or
+    // this side's shutdown of reading: an end of file (OpenSSL's "syscall"
+    // failure without an errno) that OpenSSL has not taken as fatal, so
+    // writing goes on.
+    const int error = SSL_get_error(ssl_, 0);
+    if (error == SSL_ERROR_ZERO_RETURN || (reading_ended_ && error == SSL_ERROR_SYSCALL && system_error_ == 0)) {
         ERR_clear_error();
         return {0, Want::nothing};
     }

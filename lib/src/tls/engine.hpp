@@ -49,6 +49,10 @@ public:
     /// it, writing fails with BrokenPipe, as after shutdown(SHUT_WR).
     void send_close_notify() noexcept;
 
+    /// This side has shut down reading (shutdown(SHUT_RD)): the end of the
+    /// stream that reads meet from now on is its own doing, and reads as
+    /// the peer's close_notify would (0), not as a truncation.
+    void reading_ended() noexcept { reading_ended_ = true; }
     /// A wait of a write or of the handshake was cut short (a Timeout, a
     /// kill): the SSL object may be in the middle of a record or of the
     /// handshake, and every later call fails with Errc::unusable. (A read
@@ -81,6 +85,7 @@ private:
     int system_error_ = 0;
     bool established_ = false;
     bool failed_ = false;    // a fatal error: no close_notify may follow
+    bool reading_ended_ = false;
 };
 
 } // namespace eventlet::tls::detail
