@@ -543,15 +543,22 @@ void GreenSocket::shutdown(Shutdown how)
 {
     const int native = how == Shutdown::read ? SHUT_RD : how == Shutdown::write ? SHUT_WR : SHUT_RDWR;
     const int fd = checked_fd("shutdown");
-    if (tls_ && how != Shutdown::read)
+    const bool reading = how != Shutdown::write;
+    const bool writing = how != Shutdown::read;
+    if (tls_ && writing)
         tls_->send_close_notify();
     if (::shutdown(fd, native) != 0)
         detail::throw_socket_error(errno, on("shutdown", fd_));
+    if (!tls_)
+        return;
     // From now on the kernel ends reading with an end of file (a parked
     // recv() wakes to it), which TLS would take for a peer gone without
-    // close_notify.
-    if (tls_ && how != Shutdown::write)
+    // close_notify; and it fails writing with EPIPE, which would fail a
+    // recv() that must answer the peer (a key update) on the way.
+    if (reading)
         tls_->reading_ended();
+    if (writing)
+        tls_->writing_ended();
 }
 
 void GreenSocket::set_option(int level, int name, int value)

@@ -119,6 +119,42 @@ TEST_CASE("a client refuses a TLS 1.2 server's renegotiation", "[tls]")
     CHECK(peer.result() == SSL_R_NO_RENEGOTIATION);
 }
 
+TEST_CASE("after shutdown(write), a TLS 1.3 peer's request for a key update does not end the "
+          "reading",
+          "[tls]")
+{
+    eventlet::Timeout bound(10);
+    auto [client, server] = test_support::connect_pair();
+    // Reads to the client's close_notify, then asks for a key update (the
+    // client's answer can no longer be sent) before each of two answers:
+    // with OpenSSL 3.0 the client tries to answer from the second one on.
+    RawServer peer(server.release(), TLS1_3_VERSION, [](SSL* ssl) {
+        char buffer[16];
+        int read = 0;
+        for (int n = 0; (n = SSL_read(ssl, buffer, sizeof buffer)) > 0;)
+            read += n;
+        if (SSL_get_error(ssl, 0) != SSL_ERROR_ZERO_RETURN)
+            return -2;
+        for (const char* answer : {"first ", "second"}) {
+            if (SSL_key_update(ssl, SSL_KEY_UPDATE_REQUESTED) != 1 || SSL_write(ssl, answer, 6) != 6)
+                return -3;
+        }
+        SSL_shutdown(ssl);
+        return read;
+    });
+    client.set_timeout(5);
+    tls::start_client(client, "localhost", tls_pair::trusting_client());
+    client.sendall("question");
+    client.shutdown(Shutdown::write);
+    std::string answer;
+    char buffer[16];
+    while (const std::size_t n = client.recv(std::span<char>(buffer)))
+        answer.append(buffer, n);
+    CHECK(answer == "first second");
+    peer.join();
+    CHECK(peer.result() == 8);
+}
+
 TEST_CASE("a TLS recv woken by this side's shutdown of reading returns 0; the peer's end "
           "without close_notify stays a truncation",
           "[tls]")

@@ -59,8 +59,9 @@ enum class Shutdown {
 /// for whatever the TLS engine waits for; the rest is the same. One green
 /// thread may receive while another sends, as on a plain socket, with one
 /// rare exception: a receive that must first write (the peer asked for a key
-/// update) while the other green thread waits to send into a full buffer
-/// would be a second writer, and throws std::logic_error (the hub's rule).
+/// update) while the other green thread waits to send into a full buffer,
+/// a record half written, fails: OpenSSL cannot put its answer behind that
+/// record, and the receive throws tls::TlsError, which ends the connection.
 ///
 /// A green thread whose peer keeps the kernel's buffers ready never parks:
 /// every recv() finds data, every send() finds room. So that it cannot hold
@@ -191,7 +192,9 @@ public:
     /// reads as 0 too; before it, tls::Truncated, as recv() says). With
     /// TLS, ending the writing direction first sends close_notify, if the
     /// socket's buffer takes it at once (it does unless the peer has
-    /// stopped reading): shutdown() never parks.
+    /// stopped reading): shutdown() never parks. Reading goes on after it:
+    /// what TLS would still write for the peer on the way (the answer to a
+    /// request for a key update) is dropped, as it could not arrive.
     /// \throws SocketError (ENOTCONN, say).
     void shutdown(Shutdown how);
     /// Closes the socket. A green thread waiting on it (in recv, accept...),

@@ -26,6 +26,10 @@ Engine* engine_of(BIO* bio) { return static_cast<Engine*>(BIO_get_data(bio)); }
 int bio_write(BIO* bio, const char* data, std::size_t length, std::size_t* written)
 {
     BIO_clear_retry_flags(bio);
+    if (engine_of(bio)->writes_dropped()) {
+        *written = length;
+        return 1;
+    }
     for (;;) {
         const ssize_t sent = ::send(engine_of(bio)->fd(), data, length, MSG_NOSIGNAL);
         if (sent >= 0) {
@@ -211,6 +215,14 @@ void Engine::send_close_notify() noexcept
     ERR_clear_error();
     SSL_shutdown(ssl_); // one try: queued if the socket's buffer is full, then lost with it
     ERR_clear_error();
+}
+
+void Engine::writing_ended() noexcept
+{
+    // Only after close_notify, when the stream's own writes are refused
+    // (write() throws BrokenPipe): what is dropped is OpenSSL's alone. A
+    // handshake still under way needs its writes, and fails without them.
+    writes_dropped_ = (SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN) != 0;
 }
 
 Want Engine::want_or_throw(int result, const char* operation)

@@ -53,6 +53,14 @@ public:
     /// stream that reads meet from now on is its own doing, and reads as
     /// the peer's close_notify would (0), not as a truncation.
     void reading_ended() noexcept { reading_ended_ = true; }
+    /// This side has shut down writing (shutdown(SHUT_WR)) after its
+    /// close_notify: what OpenSSL still writes (the answer to the peer's
+    /// request for a key update) could never arrive, and is dropped
+    /// instead of failing the read that wrote it.
+    void writing_ended() noexcept;
+    /// True once writing_ended() found close_notify sent.
+    bool writes_dropped() const noexcept { return writes_dropped_; }
+
     /// A wait of a write or of the handshake was cut short (a Timeout, a
     /// kill): the SSL object may be in the middle of a record or of the
     /// handshake, and every later call fails with Errc::unusable. (A read
@@ -86,6 +94,7 @@ private:
     bool established_ = false;
     bool failed_ = false;    // a fatal error: no close_notify may follow
     bool reading_ended_ = false;
+    bool writes_dropped_ = false;
 };
 
 } // namespace eventlet::tls::detail
