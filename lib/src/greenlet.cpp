@@ -88,6 +88,11 @@ Greenlet::Greenlet(Body body, GreenletOptions options)
 
 Greenlet::~Greenlet()
 {
+    // Unlinking from the parent changes the parent's list of children,
+    // which only the greenlets' own thread may touch. (Once that thread
+    // has exited, the greenlet has no parent left: any thread may free it.)
+    if (detail::this_thread != thread_ && parent_ != nullptr) [[unlikely]]
+        fatal(*this, "was destroyed by another thread than the one it belongs to");
     // Hand the children to our parent first, so that none is left pointing
     // here, and so that they go to the parent we had rather than to the
     // destroyer that unwinding makes our parent for a moment.

@@ -19,6 +19,17 @@ GreenThreadCore::GreenThreadCore(bool detached)
 
 GreenThreadCore::~GreenThreadCore()
 {
+    // The last handle let go on another OS thread: the greenlet is in its
+    // hub's list of children, which the hub's own thread changes at every
+    // spawn, and its start may be in that hub's queue. Neither may be touched
+    // from here, and a destructor cannot throw. (A green thread whose OS
+    // thread has exited has no parent left, and belongs to nobody: any
+    // thread may free it.)
+    if (!GreenletInternals::on_this_thread(greenlet_) && greenlet_.parent() != nullptr) [[unlikely]]
+        fatal_misuse("the last GreenThread handle on green thread '" + greenlet_.name() +
+                     "' was dropped on another OS thread than its own; its record belongs to "
+                     "the hub that thread runs: drop the last handle there (hand results "
+                     "across threads, not handles)");
     if (start_node().queue != nullptr)
         start_node().queue->remove(start_node());
 }

@@ -1,5 +1,6 @@
 #include "report.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -47,6 +48,12 @@ void report_current_exception(std::string_view where) noexcept
     } catch (...) {
         // Nothing sensible is left to do when reporting itself fails.
     }
+}
+
+void fatal_misuse(std::string_view message) noexcept
+{
+    std::fprintf(stderr, "eventlet: fatal: %.*s\n", static_cast<int>(message.size()), message.data());
+    std::abort();
 }
 
 } // namespace eventlet::detail

@@ -175,6 +175,12 @@ auto make_green_thread_state(bool detached, Call call)
 /// A handle on a green thread started by spawn() or spawn_after(); copies
 /// refer to the same green thread. Destroying every handle neither stops
 /// nor detaches the green thread: it runs to its end regardless.
+///
+/// A handle may travel to another OS thread (through a SharedQueue, say),
+/// but the last one must be dropped on the green thread's own thread, or
+/// after that thread has exited: the green thread's record belongs to its
+/// hub, which is not thread-safe. Dropped elsewhere, it ends the program
+/// with a message naming the green thread (a destructor cannot throw).
 template <class T>
 class GreenThread {
 public:
