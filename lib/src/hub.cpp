@@ -310,6 +310,15 @@ void TimerHandle::cancel() noexcept
 {
     if (!state_ || state_->done)
         return;
+    // Taking the call out of another thread's queue would corrupt it under
+    // that thread's hub, and this call cannot throw. (Out of any queue and
+    // not done, the call was let go by a hub that is gone: any thread may
+    // mark it.)
+    if (state_->queue != nullptr && !state_->queue->on_this_thread()) [[unlikely]]
+        detail::fatal_misuse("a call scheduled on the hub of another OS thread was cancelled (a "
+                             "Timeout destroyed or cancelled, or a TimerHandle cancelled, on "
+                             "another thread than the one that set it); cancel it on its own "
+                             "thread (a HubHandle reaches it)");
     state_->done = true;
     state_->callback = nullptr;
     // Out of the queue at once: a cancelled timer no longer counts as

@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "eventlet/detail/switch_path.hpp"
 #include "eventlet/detail/timer_node.hpp"
 
 namespace eventlet::detail {
@@ -92,6 +93,8 @@ public:
         node->queue = nullptr;
         return node;
     }
+    /// True if the calling OS thread is the one whose hub owns this queue.
+    bool on_this_thread() const noexcept { return owner_ == this_thread; }
     /// True if a call with a delay is queued: only those need the clock.
     bool has_deadlines() const noexcept { return !heap_.empty(); }
     /// The latest time the queue read or was told (see last_now_).
@@ -146,6 +149,9 @@ private:
     // The latest time the queue read or was told (push(), pop_due()): never
     // later than now, never earlier than a deadline already in next_turn_.
     Clock::time_point last_now_ = Clock::now();
+    // The thread of the hub that owns it: a node can be taken out of it
+    // from no other (see TimerHandle::cancel()).
+    const ThreadState* owner_ = &ThreadState::get();
 };
 
 } // namespace eventlet::detail

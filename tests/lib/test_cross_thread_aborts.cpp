@@ -7,6 +7,7 @@
 #include <eventlet/greenlet.hpp>
 #include <eventlet/greenthread.hpp>
 #include <eventlet/hub.hpp>
+#include <eventlet/timeout.hpp>
 
 #include <csignal>
 #include <memory>
@@ -65,4 +66,26 @@ TEST_CASE("destroying a greenlet on another OS thread than its own stops the pro
     CHECK(child.killed_by(SIGABRT));
     CHECK_THAT(child.stderr_text, Catch::Contains("greenlet 'moved' was destroyed by another thread than "
                                                   "the one it belongs to"));
+}
+
+TEST_CASE("destroying a Timeout on another OS thread than its own stops the program with a message",
+          "[timeout][threads]")
+{
+    const auto child = test_support::run_in_child(
+        [] {
+            auto limit = std::make_unique<eventlet::Timeout>(100);
+            std::thread([&] { limit.reset(); }).join();
+        },
+        misuse_child_bound_ms);
+    CHECK(child.killed_by(SIGABRT));
+    CHECK_THAT(child.stderr_text, Catch::Contains("a call scheduled on the hub of another OS thread was "
+                                                  "cancelled (a Timeout destroyed"));
+}
+
+TEST_CASE("a TimerHandle of a hub that is gone can be cancelled on any OS thread", "[hub][threads]")
+{
+    eventlet::TimerHandle timer;
+    std::thread([&] { timer = eventlet::Hub::current().schedule_call(100, [] {}); }).join();
+    timer.cancel(); // let go with its hub, in no queue
+    CHECK_FALSE(timer.pending());
 }

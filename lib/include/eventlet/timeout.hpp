@@ -37,12 +37,14 @@ public:
     /// Starts the clock; `std::nullopt` means no limit (nothing happens).
     /// \throws std::logic_error inside the hub (it has nothing to interrupt).
     explicit Timeout(std::optional<Seconds> seconds);
-    /// Cancels the timeout.
+    /// Cancels the timeout. Like cancel(), only on the OS thread that made it.
     ~Timeout();
     Timeout(const Timeout&) = delete;
     Timeout& operator=(const Timeout&) = delete;
 
-    /// Makes sure it never fires. Never switches.
+    /// Makes sure it never fires. Never switches. On another OS thread than
+    /// the one that made it, it ends the program with a message (see
+    /// TimerHandle::cancel()).
     void cancel() noexcept;
     /// True while it may still fire.
     bool pending() const noexcept;

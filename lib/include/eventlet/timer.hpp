@@ -21,7 +21,10 @@ public:
     explicit TimerHandle(std::shared_ptr<detail::TimerState> state) noexcept;
 
     /// Makes sure the call never runs. Does nothing if it already ran, was
-    /// cancelled, or if the handle is empty. Never switches.
+    /// cancelled, or if the handle is empty. Never switches. Only on the
+    /// OS thread of the hub it was scheduled on (that hub is not
+    /// thread-safe): elsewhere it ends the program with a message, since it
+    /// cannot throw.
     void cancel() noexcept;
     /// True while the call is scheduled: it has neither run nor been cancelled.
     bool pending() const noexcept;
