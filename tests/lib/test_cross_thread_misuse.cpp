@@ -7,6 +7,7 @@
 #include <eventlet/event.hpp>
 #include <eventlet/greenthread.hpp>
 #include <eventlet/hub.hpp>
+#include <eventlet/queue.hpp>
 #include <eventlet/semaphore.hpp>
 
 #include <stdexcept>
@@ -67,4 +68,47 @@ TEST_CASE("releasing a semaphore from another OS thread than its waiters' throws
     CHECK(semaphore.counter() == 0);
     semaphore.release();
     waiter.wait();
+}
+
+TEST_CASE("put() on a queue from another OS thread than its getters' throws, and adds nothing",
+          "[queue][threads]")
+{
+    eventlet::Queue<int> queue;
+    auto getter = eventlet::spawn([&] { return queue.get(); });
+    eventlet::sleep(0); // it parks in get()
+    CHECK_THAT(error_on_another_thread([&] { queue.put(1); }),
+               Catch::Contains("a Queue (a getter) notified from another OS thread"));
+    CHECK(queue.empty());
+    queue.put(2);
+    CHECK(getter.wait() == 2);
+    CHECK(queue.empty());
+}
+
+TEST_CASE("get() on a full queue from another OS thread than its putters' throws, and takes nothing",
+          "[queue][threads]")
+{
+    eventlet::Queue<int> queue(1);
+    queue.put(1);
+    auto putter = eventlet::spawn([&] { queue.put(2); });
+    eventlet::sleep(0); // it parks in put()
+    CHECK_THAT(error_on_another_thread([&] { queue.get(); }),
+               Catch::Contains("a Queue (a putter) notified from another OS thread"));
+    CHECK(queue.size() == 1);
+    CHECK(queue.putting() == 1);
+    CHECK(queue.get() == 1); // wakes the putter
+    putter.wait();
+    CHECK(queue.get() == 2);
+}
+
+TEST_CASE("get() on a channel from another OS thread than its putter's throws, and leaves the offer",
+          "[queue][threads]")
+{
+    eventlet::Queue<int> channel(0);
+    auto putter = eventlet::spawn([&] { channel.put(3); });
+    eventlet::sleep(0); // it parks in put(), offering its item
+    CHECK_THAT(error_on_another_thread([&] { channel.get(); }),
+               Catch::Contains("a Queue (a putter) notified from another OS thread"));
+    CHECK(channel.putting() == 1);
+    CHECK(channel.get() == 3);
+    putter.wait();
 }

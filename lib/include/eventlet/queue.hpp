@@ -57,7 +57,9 @@ public:
     /// turn between a getter's taking the item and the putter's waking up
     /// still ends put() with it, though the getter has the item. (Eventlet's
     /// getter switches straight into the putter, which leaves no such turn.)
-    /// \throws whatever is thrown into the green thread while it waits; Deadlock.
+    /// \throws whatever is thrown into the green thread while it waits;
+    ///         Deadlock; std::logic_error from another OS thread than the
+    ///         green threads parked on the queue (nothing is added then).
     void put(const T& item) { put_until(item, detail::Deadline(std::nullopt)); }
     /// Same as put(const T&), moving the item in.
     void put(T&& item) { put_until(std::move(item), detail::Deadline(std::nullopt)); }
@@ -78,7 +80,9 @@ public:
     void put_nowait(T&& item) { put_until(std::move(item), detail::Deadline(Seconds(0))); }
 
     /// Removes and returns the oldest item, parking while the queue is empty.
-    /// \throws whatever is thrown into the green thread while it waits; Deadlock.
+    /// \throws whatever is thrown into the green thread while it waits;
+    ///         Deadlock; std::logic_error from another OS thread than the
+    ///         green threads parked on the queue (nothing is taken then).
     T get() { return get_until(detail::Deadline(std::nullopt)); }
     /// Like get(), but gives up after `timeout`.
     /// \throws QueueEmpty if no item came in time.
@@ -138,6 +142,9 @@ private:
                     throw QueueFull();
             } while (full());
         }
+        // The getter to wake is parked on its own thread's hub: refuse
+        // before the item is in, not after (when notify_one() would throw).
+        getters_.check_notifier();
         items_.push_back(std::forward<Item>(item));
         getters_.notify_one();
     }
@@ -152,6 +159,7 @@ private:
         const bool nowait = deadline.expired();
         if (nowait && getters_.size() <= offers_.size() + handed_.size())
             throw QueueFull();
+        getters_.check_notifier();
         if (nowait && detail::in_hub()) {
             handed_.push_back(T(std::forward<Item>(item)));
             getters_.notify_one();
@@ -200,12 +208,14 @@ private:
         if (maxsize_ == 0) {
             // The oldest offer; its putter leaves put() at the next turn.
             Offer& oldest = *offers_.front();
+            oldest.putter.check_notifier(); // before the item is taken from the putter
             T item = oldest.take(oldest.item);
             offers_.pop_front();
             oldest.taken = true;
             oldest.putter.notify_one();
             return item;
         }
+        putters_.check_notifier(); // before the item leaves the queue
         T item = std::move(items_.front());
         items_.pop_front();
         putters_.notify_one();
