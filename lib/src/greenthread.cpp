@@ -139,6 +139,10 @@ void GreenThreadCore::join()
     // Its links run in it after it has ended, and may look at the result.
     if (!finished_ && &Greenlet::current() == &greenlet_)
         throw std::logic_error("green thread '" + greenlet_.name() + "' cannot wait for itself");
+    // It will wake its waiters through its own hub: a waiter parked on
+    // another thread's would never be woken, or woken by the wrong thread.
+    if (!finished_)
+        check_thread("wait");
     while (!finished_)
         waiters_.park();
 }

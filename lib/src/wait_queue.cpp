@@ -71,6 +71,10 @@ bool in_hub() noexcept
 
 WaitQueue::Woken WaitQueue::park(std::optional<Seconds> timeout)
 {
+    // A line holds the green threads of one hub: a waiter from another
+    // thread would be woken through the wrong hub, or by nobody.
+    if (held_by_another_thread()) [[unlikely]]
+        throw_wrong_thread("waited on");
     auto& hub = HubInternals::impl(Hub::current());
     Waiter waiter{&hub.blockable_current()};
     append(waiter);
@@ -129,13 +133,25 @@ void WaitQueue::wake_first()
     first->greenlet->switch_to();
 }
 
+bool WaitQueue::held_by_another_thread() const noexcept
+{
+    // Every waiter in line belongs to the first one's thread: park() lets
+    // no other in.
+    return first_ != nullptr && !GreenletInternals::on_this_thread(*first_->greenlet);
+}
+
+void WaitQueue::throw_wrong_thread(const char* verb) const
+{
+    throw std::logic_error(std::string(owner_) + " " + verb + " from another OS thread than its waiters' "
+                           "(hand the call to their hub with a HubHandle, or use a SharedQueue)");
+}
+
 void WaitQueue::check_notifier() const
 {
     // A wake-up goes through the hub of the thread that notifies: from
     // another thread than the waiters', it would wake nobody.
-    if (first_ != nullptr && !GreenletInternals::on_this_thread(*first_->greenlet))
-        throw std::logic_error(std::string(owner_) + " notified from another OS thread than its waiters' "
-                               "(hand the call to their hub with a HubHandle, or use a SharedQueue)");
+    if (held_by_another_thread())
+        throw_wrong_thread("notified");
 }
 
 void WaitQueue::notify_one()

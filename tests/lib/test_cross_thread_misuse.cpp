@@ -16,7 +16,9 @@
 
 namespace {
 
-// Runs `body` on a new OS thread and returns what it threw (or "none").
+// Runs `body` on a new OS thread and returns the message of what it threw
+// (or "none"): any std::exception, so that a wrong one fails the check
+// instead of ending the test program.
 template <class Body>
 std::string error_on_another_thread(Body body)
 {
@@ -24,7 +26,7 @@ std::string error_on_another_thread(Body body)
     std::thread([&] {
         try {
             body();
-        } catch (const std::logic_error& thrown) {
+        } catch (const std::exception& thrown) {
             error = thrown.what();
         }
     }).join();
@@ -111,4 +113,33 @@ TEST_CASE("get() on a channel from another OS thread than its putter's throws, a
     CHECK(channel.putting() == 1);
     CHECK(channel.get() == 3);
     putter.wait();
+}
+
+TEST_CASE("waiting on an event from another OS thread than its waiters' throws, and parks nothing",
+          "[event][threads]")
+{
+    eventlet::Event<int> event;
+    auto waiter = eventlet::spawn([&] { return event.wait(); });
+    eventlet::sleep(0); // it parks on the event
+    CHECK_THAT(error_on_another_thread([&] { event.wait(); }),
+               Catch::Contains("an Event waited on from another OS thread"));
+    event.send(2);
+    CHECK(waiter.wait() == 2);
+}
+
+TEST_CASE("waiting for a green thread from another OS thread throws, and the green thread runs as "
+          "before",
+          "[greenthread][threads]")
+{
+    auto thread = eventlet::spawn([] {
+        eventlet::sleep(0.01);
+        return 7;
+    });
+    CHECK_THAT(error_on_another_thread([&] { thread.wait(); }),
+               Catch::Contains("wait of green thread") && Catch::Contains("another OS thread"));
+    CHECK_THAT(error_on_another_thread([&] { thread.join(); }), Catch::Contains("wait of green thread"));
+    CHECK(thread.wait() == 7);
+    int result = 0; // ended, it has its result for any thread
+    CHECK(error_on_another_thread([&] { result = thread.wait(); }) == "none");
+    CHECK(result == 7);
 }

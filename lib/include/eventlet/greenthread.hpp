@@ -196,9 +196,11 @@ public:
     /// \returns its result: a copy, or, for a move-only type, the result
     ///          itself (which only the first wait() gets).
     /// \throws the exception that ended it (GreenletExit if it was killed);
-    ///         std::logic_error when a green thread waits for itself, or for
-    ///         a move-only result already taken; whatever is thrown into the
-    ///         waiter while it waits.
+    ///         std::logic_error when a green thread waits for itself, for
+    ///         a move-only result already taken, or, while it has not ended,
+    ///         on another OS thread than its own (it wakes its waiters
+    ///         through its own hub); whatever is thrown into the waiter while
+    ///         it waits.
     T wait()
     {
         if (state().dead())
@@ -212,8 +214,9 @@ public:
     /// its result or rethrowing its exception (wait() does both, at once,
     /// afterwards). Useful to wait in a way that an interruption of the
     /// waiter cannot confuse with the green thread's own failure.
-    /// \throws std::logic_error when a green thread joins itself; whatever
-    ///         is thrown into the waiter while it waits.
+    /// \throws std::logic_error when a green thread joins itself, or on
+    ///         another OS thread (as wait()); whatever is thrown into the
+    ///         waiter while it waits.
     void join()
     {
         if (!state().dead())

@@ -80,7 +80,9 @@ public:
     /// Parks the current green thread at the end of the line until a
     /// notification reaches it, or until `timeout` expires.
     /// \throws whatever is thrown into the green thread while it is parked
-    ///         (it leaves the line first); Deadlock; std::logic_error in the hub.
+    ///         (it leaves the line first); Deadlock; std::logic_error in the
+    ///         hub, or on another OS thread than the green threads already
+    ///         in line (it does not park then).
     Woken park(std::optional<Seconds> timeout = std::nullopt);
     /// Parks until notified or until `deadline`; an expired deadline
     /// returns Woken::timed_out at once, without parking.
@@ -114,6 +116,8 @@ private:
         bool timed_out = false;
     };
 
+    bool held_by_another_thread() const noexcept;
+    [[noreturn, gnu::cold]] void throw_wrong_thread(const char* verb) const;
     void append(Waiter& waiter) noexcept;
     void remove(Waiter& waiter) noexcept;
     void wake_first();
