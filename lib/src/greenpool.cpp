@@ -22,7 +22,7 @@ void PoolState::acquire_slot()
     // In line behind those already waiting, as a Semaphore: a slot freed
     // for the first in line is still there when it wakes.
     if (running < size && spawners.empty()) {
-        ++running;
+        take_slot();
         return;
     }
     do {
@@ -31,7 +31,7 @@ void PoolState::acquire_slot()
             throw std::logic_error("a green pool was destroyed while a green thread waited in "
                                    "spawn() for a slot: a pool must outlive its spawners");
     } while (running >= size);
-    ++running;
+    take_slot();
     // Slots freed together (a resize) wake one waiter each; if more are
     // free, pass the turn on.
     if (running < size)
@@ -51,6 +51,14 @@ void PoolState::release_slot(const Greenlet* member) noexcept
     } catch (...) {
         report_current_exception("a green pool giving a slot back");
     }
+}
+
+void PoolState::throw_other_thread(const char* operation)
+{
+    throw std::logic_error(std::string("GreenPool::") + operation +
+                           "() from another OS thread than the one its green threads run on (a pool "
+                           "belongs to one hub while in use: give each thread a pool of its own, or "
+                           "hand the call to that hub with a HubHandle)");
 }
 
 void throw_at_next_block(std::exception_ptr error, const char* owner) noexcept
@@ -129,6 +137,7 @@ void GreenPool::admit(detail::GreenThreadCore& thread)
 
 void GreenPool::waitall()
 {
+    state_->check_thread("waitall");
     if (state_->members.contains(&Greenlet::current()))
         throw std::logic_error("waitall() called from one of the pool's own green threads would "
                                "wait for itself for ever");
@@ -147,6 +156,7 @@ void GreenPool::resize(std::size_t new_size)
 {
     if (new_size == 0)
         throw std::invalid_argument("a green pool needs at least one slot");
+    state_->check_thread("resize");
     const std::size_t old_free = free();
     state_->size = new_size;
     // One wake-up is enough: each waiter that gets a slot passes the turn

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <eventlet/event.hpp>
+#include <eventlet/greenpool.hpp>
 #include <eventlet/greenthread.hpp>
 #include <eventlet/hub.hpp>
 #include <eventlet/queue.hpp>
@@ -142,4 +143,39 @@ TEST_CASE("waiting for a green thread from another OS thread throws, and the gre
     int result = 0; // ended, it has its result for any thread
     CHECK(error_on_another_thread([&] { result = thread.wait(); }) == "none");
     CHECK(result == 7);
+}
+
+TEST_CASE("a green pool in use refuses spawns and waits from another OS thread, and changes nothing",
+          "[greenpool][threads]")
+{
+    eventlet::GreenPool pool(4);
+    eventlet::Event<> go;
+    pool.spawn_n([&] { go.wait(); });
+    CHECK_THAT(error_on_another_thread([&] { pool.spawn([] { return 1; }); }),
+               Catch::Contains("GreenPool::spawn() from another OS thread"));
+    CHECK_THAT(error_on_another_thread([&] { pool.spawn_n([] {}); }), Catch::Contains("GreenPool::spawn_n()"));
+    CHECK_THAT(error_on_another_thread([&] { pool.waitall(); }), Catch::Contains("GreenPool::waitall()"));
+    CHECK_THAT(error_on_another_thread([&] { pool.resize(8); }), Catch::Contains("GreenPool::resize()"));
+    CHECK(pool.running() == 1);
+    CHECK(pool.size() == 4);
+    go.send();
+    pool.waitall();
+    // Idle, it belongs to no hub: another thread may use it in turn.
+    int result = 0;
+    CHECK(error_on_another_thread([&] { result = pool.spawn([] { return 5; }).wait(); }) == "none");
+    CHECK(result == 5);
+    CHECK(pool.running() == 0);
+}
+
+TEST_CASE("a green pool first used by a thread's first spawn belongs to that thread",
+          "[greenpool][threads]")
+{
+    std::string error;
+    std::thread([&] {
+        eventlet::GreenPool pool(2);
+        pool.spawn_n([] {}); // this thread's first use of the library
+        error = error_on_another_thread([&] { pool.spawn_n([] {}); });
+        pool.waitall();
+    }).join();
+    CHECK_THAT(error, Catch::Contains("GreenPool::spawn_n() from another OS thread"));
 }

@@ -35,13 +35,34 @@ struct PoolState {
     void acquire_slot();
     /// Gives a slot back (the green thread holding it has ended).
     void release_slot(const Greenlet* member) noexcept;
+    /// Does nothing unless the pool's green threads run on another OS
+    /// thread than the caller's: its counts and lines are that thread's.
+    /// \throws std::logic_error naming `operation` then.
+    void check_thread(const char* operation) const
+    {
+        if (running > 0 && thread != this_thread) [[unlikely]]
+            throw_other_thread(operation);
+    }
 
     std::size_t size;
     std::size_t running = 0;
+    // The thread (its state) of the green threads counted in `running`:
+    // while any runs, the pool belongs to that thread's hub.
+    const ThreadState* thread = nullptr;
     bool destroyed = false; // the GreenPool is gone: no slot will be given
     std::unordered_set<const Greenlet*> members;
     detail::WaitQueue spawners;
     detail::WaitQueue emptied;
+
+private:
+    [[noreturn, gnu::cold]] static void throw_other_thread(const char* operation);
+    // Counts a slot as taken by the calling thread's green threads. (Its
+    // state may not exist yet: a thread's first spawn makes it.)
+    void take_slot()
+    {
+        thread = &ThreadState::get();
+        ++running;
+    }
 };
 
 /// A pool slot taken and not yet handed to a green thread; given back if
@@ -105,7 +126,9 @@ public:
     /// does, once a slot is free; the caller parks until then, in line with
     /// other callers waiting for a slot.
     /// \throws std::logic_error if the pool is destroyed while the caller
-    ///         waits (a pool must outlive its spawners).
+    ///         waits (a pool must outlive its spawners), or, before anything
+    ///         is done, on another OS thread than the one the pool's green
+    ///         threads run on (a pool belongs to one hub while it is in use).
     ///
     /// When the caller is itself one of the pool's green threads and the
     /// pool is full, `f` runs at once in the caller instead, as in Eventlet:
@@ -116,6 +139,7 @@ public:
     template <class F, class... Args>
     auto spawn(F&& f, Args&&... args)
     {
+        state_->check_thread("spawn");
         auto call = detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...);
         using Result = detail::result_of_call<decltype(call)>;
         if (state_->must_run_inline()) {
@@ -136,6 +160,7 @@ public:
     template <class F, class... Args>
     void spawn_n(F&& f, Args&&... args)
     {
+        state_->check_thread("spawn_n");
         auto call = detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...);
         using Result = detail::result_of_call<decltype(call)>;
         using State = detail::GreenThreadState<Result, decltype(call)>;
@@ -173,7 +198,7 @@ public:
 
     /// Parks until none of the pool's green threads is running.
     /// \throws std::logic_error when called from one of them (it would wait
-    ///         for itself for ever).
+    ///         for itself for ever), or on another OS thread than theirs.
     void waitall();
 
     /// Number of the pool's green threads running now.
@@ -187,7 +212,9 @@ public:
     /// Changes the number of slots. Growing lets callers waiting for a slot
     /// in (at the hub's next turn); shrinking stops nothing: the running
     /// green threads finish, and new ones start only once fewer than
-    /// `new_size` run. \throws std::invalid_argument if `new_size` is 0.
+    /// `new_size` run. \throws std::invalid_argument if `new_size` is 0;
+    ///         std::logic_error on another OS thread than the one the pool's
+    ///         green threads run on (nothing changes then).
     void resize(std::size_t new_size);
     /// Same as resize(std::size_t), for a signed number.
     /// \throws std::invalid_argument if `new_size` is 0 or negative.
