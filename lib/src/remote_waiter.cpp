@@ -71,6 +71,16 @@ void RemoteWaiter::wake() noexcept
     }
 }
 
+SharedWaitLine::~SharedWaitLine()
+{
+#if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__)
+    // As in ~WaitQueue(): no exception can leave a destructor, and the
+    // parked green threads would go on into freed memory.
+    if (first_ != nullptr)
+        abort_destroyed_while_waited(owner_, &first_->waiter->greenlet(), size_ - 1);
+#endif
+}
+
 bool SharedWaitLine::wait(std::unique_lock<std::mutex>& lock, const Deadline& deadline)
 {
     Entry entry{RemoteWaiter::for_current()};

@@ -7,6 +7,7 @@
 #include <eventlet/greenthread.hpp>
 #include <eventlet/hub.hpp>
 #include <eventlet/queue.hpp>
+#include <eventlet/shared_queue.hpp>
 
 #include <csignal>
 #include <memory>
@@ -38,4 +39,22 @@ TEST_CASE("a channel whose putter was served can be destroyed before the putter 
     CHECK(channel->get() == 7); // the putter is woken at the next turn
     channel.reset();
     putter.wait();
+}
+
+TEST_CASE("destroying a SharedQueue while a green thread waits in get() stops the program with a "
+          "message that names it",
+          "[threads][shared-queue][lifetime]")
+{
+    const auto child = test_support::run_in_child(
+        [] {
+            auto queue = std::make_unique<eventlet::SharedQueue<int>>();
+            auto getter = eventlet::spawn([&] { queue->get(); });
+            getter.greenlet().set_name("the getter");
+            eventlet::sleep(0); // it parks in get()
+            queue.reset();      // the mistake
+        },
+        10000);
+    CHECK(child.killed_by(SIGABRT));
+    CHECK_THAT(child.stderr_text, Catch::Contains("a SharedQueue (a getter) was destroyed while green "
+                                                  "thread 'the getter'"));
 }

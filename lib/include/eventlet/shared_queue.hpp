@@ -51,7 +51,9 @@ public:
             throw std::invalid_argument("a SharedQueue holds at least one item; for a "
                                         "rendezvous between green threads of one hub, use Queue(0)");
     }
-    /// Destroy it only when no green thread and no OS thread uses it.
+    /// Destroy it only when no green thread and no OS thread uses it: builds
+    /// without NDEBUG and AddressSanitizer builds abort with a message that
+    /// names the first green thread parked (see detail::SharedWaitLine).
     ~SharedQueue() = default;
     SharedQueue(const SharedQueue&) = delete;
     SharedQueue& operator=(const SharedQueue&) = delete;
@@ -128,8 +130,8 @@ private:
     mutable std::mutex mutex_;
     std::deque<T> items_;
     std::size_t maxsize_ = std::numeric_limits<std::size_t>::max();
-    detail::SharedWaitLine getters_;
-    detail::SharedWaitLine putters_;
+    detail::SharedWaitLine getters_{"a SharedQueue (a getter)"};
+    detail::SharedWaitLine putters_{"a SharedQueue (a putter)"};
 };
 
 } // namespace eventlet

@@ -43,6 +43,9 @@ public:
     /// memory, the green thread stays parked until its deadline, if any.
     void wake() noexcept;
 
+    /// The green thread that waits (for messages: it may be another OS thread's).
+    const Greenlet& greenlet() const noexcept { return greenlet_; }
+
 private:
     const HubHandle hub_;
     Greenlet& greenlet_;

@@ -23,6 +23,15 @@ namespace eventlet::detail {
 class SharedWaitLine {
 public:
     SharedWaitLine() noexcept = default;
+    /// A line that names its owner ("a SharedQueue (a getter)") when a
+    /// lifetime rule is broken (see ~SharedWaitLine()).
+    explicit SharedWaitLine(const char* owner) noexcept : owner_(owner) {}
+    /// Destroy the owner only when nobody waits on it: a green thread parked
+    /// in a destroyed line would lock the owner's freed mutex when it
+    /// leaves. Checked as ~WaitQueue() checks it (builds without NDEBUG and
+    /// AddressSanitizer builds abort with a message naming the owner and the
+    /// first green thread in line).
+    ~SharedWaitLine();
     SharedWaitLine(const SharedWaitLine&) = delete;
     SharedWaitLine& operator=(const SharedWaitLine&) = delete;
 
@@ -56,6 +65,7 @@ private:
     Entry* first_ = nullptr;
     Entry* last_ = nullptr;
     std::size_t size_ = 0;
+    const char* owner_ = "a shared wait line";
 };
 
 } // namespace eventlet::detail
