@@ -48,11 +48,13 @@ constexpr bool hardened = requires { typename Parser::Limits; };
 template <typename Parser = RequestParser> std::unique_ptr<Parser> make_parser(const Limits& limits)
 {
     if constexpr (hardened<Parser>)
-        return std::make_unique<Parser>(typename Parser::Limits{.max_header_bytes = limits.max_header,
-                                                                .max_body_bytes = limits.max_body,
-                                                                .max_header_fields = limits.max_fields,
-                                                                .max_request_line = limits.max_line,
-                                                                .max_header_line = limits.max_field_line});
+        return std::make_unique<Parser>(typename Parser::Limits{
+            .max_header_bytes = limits.max_header,
+            .max_body_bytes = limits.max_body,
+            .max_header_fields = limits.max_fields,
+            .max_request_line = limits.max_line,
+            .max_header_line = limits.max_field_line,
+        });
     else
         return std::make_unique<Parser>(limits.max_header, limits.max_body);
 }
@@ -96,8 +98,8 @@ void check_request(const eventlet::wsgi::Request& request, const Limits& limits)
               "the request line is within the limit", escaped(request.request_line()));
         // A field as sent is at least its name, a colon and its value.
         for (const auto& [name, value] : request.headers)
-            check(name.size() + 1 + value.size() <= limits.max_field_line, "a header field is within the limit",
-                  escaped(name + ": " + value));
+            check(name.size() + 1 + value.size() <= limits.max_field_line,
+                  "a header field is within the limit", escaped(name + ": " + value));
     }
 }
 

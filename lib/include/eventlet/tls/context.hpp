@@ -32,12 +32,12 @@ struct ClientOptions {
 /// protocol "http/1.1". Neither renegotiates a TLS 1.2 connection: a peer
 /// that asks gets a no_renegotiation alert (an OpenSSL server that asked
 /// then ends the connection with a handshake_failure alert, which the
-/// client's recv() throws as a TlsError). A client Context keeps the newest session ticket
-/// each server name gives its connections (a few thousand names at most),
-/// and its next connection to that name resumes it (tls::Info::resumed):
-/// a shorter handshake, without the certificate. A ticket is used once. A
-/// client Context verifies the server's certificate
-/// against the system's trusted CAs, found where OpenSSL looks for them
+/// client's recv() throws as a TlsError). A client Context keeps the
+/// newest session ticket each server name gives its connections (a few
+/// thousand names at most), and its next connection to that name resumes
+/// it (tls::Info::resumed): a shorter handshake, without the certificate.
+/// A ticket is used once. A client Context verifies the server's
+/// certificate against the system's trusted CAs, found where OpenSSL looks for them
 /// (SSL_CERT_FILE and SSL_CERT_DIR in the environment take precedence, as
 /// for every OpenSSL program), plus ClientOptions::ca_file.
 ///
