@@ -21,23 +21,13 @@ namespace {
 // Bounds each child: one that hangs instead of stopping fails the test.
 constexpr int misuse_child_bound_ms = 10000;
 
-// Under TSan, a child of this runner (which has threads of its own at the
-// fork) that starts a thread may be ended by TSan itself, "dup thread with
-// used id" (see test_resolve_hub_exit): the checks that need one run in the
-// other builds only.
-#if defined(__SANITIZE_THREAD__)
-constexpr bool threads_in_child = false;
-#else
-constexpr bool threads_in_child = true;
-#endif
-
 } // namespace
 
 TEST_CASE("dropping the last handle on a green thread on another OS thread stops the program "
           "with a message that names it",
           "[greenthread][threads]")
 {
-    if (!threads_in_child)
+    if (!test_support::threads_in_child)
         return;
     const auto child = test_support::run_in_child(
         [] {
@@ -68,7 +58,7 @@ TEST_CASE("the last handle on a green thread may be dropped on another OS thread
 TEST_CASE("destroying a greenlet on another OS thread than its own stops the program with a message",
           "[greenlet][threads]")
 {
-    if (!threads_in_child)
+    if (!test_support::threads_in_child)
         return;
     const auto child = test_support::run_in_child(
         [] {
@@ -85,7 +75,7 @@ TEST_CASE("destroying a greenlet on another OS thread than its own stops the pro
 TEST_CASE("destroying a Timeout on another OS thread than its own stops the program with a message",
           "[timeout][threads]")
 {
-    if (!threads_in_child)
+    if (!test_support::threads_in_child)
         return;
     const auto child = test_support::run_in_child(
         [] {

@@ -188,6 +188,8 @@ TEST_CASE("moving a socket on another OS thread than the one whose hub it waits 
           "program with a message that says so",
           "[tls][lifetime][threads]")
 {
+    if (!test_support::threads_in_child)
+        return;
     for (const bool assign : {false, true}) {
         const auto child = test_support::run_in_child([assign] {
             auto [client, server] = test_support::connect_pair();
