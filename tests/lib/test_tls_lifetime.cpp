@@ -63,6 +63,16 @@ void shrink_buffers(GreenSocket& sender, GreenSocket& receiver)
     receiver.set_option(SOL_SOCKET, SO_RCVBUF, 16 * 1024);
 }
 
+// A green thread parked in a TLS sendall() on `socket` of more than the
+// kernel's buffers hold (`socket` may be destroyed under it later).
+eventlet::GreenThread<void> park_a_send(GreenSocket& socket)
+{
+    static const std::string flood(4 << 20, 'x');
+    auto writer = eventlet::spawn([&socket] { socket.sendall(flood); });
+    tls_pair::until_parked_on(socket.fd());
+    return writer;
+}
+
 enum class Call { send, handshake };
 enum class Ending { kill, timeout };
 
@@ -159,9 +169,7 @@ TEST_CASE("a TLS send whose socket is freed, then killed before its IOClosed, re
     tls_pair::Pair pair = tls_pair::handshaken();
     shrink_buffers(pair.client, pair.server);
     auto socket = std::make_unique<GreenSocket>(std::move(pair.client));
-    const std::string flood(4 << 20, 'x');
-    auto writer = eventlet::spawn([&] { socket->sendall(flood); });
-    tls_pair::until_parked_on(socket->fd());
+    auto writer = park_a_send(*socket);
     socket.reset();
     writer.kill();
     CHECK_THROWS_AS(writer.wait(), eventlet::GreenletExit);
@@ -174,9 +182,7 @@ TEST_CASE("a TLS send abandoned by a move of its socket leaves the moved-to sock
     eventlet::Timeout bound(10);
     tls_pair::Pair pair = tls_pair::handshaken();
     shrink_buffers(pair.client, pair.server);
-    const std::string flood(4 << 20, 'x');
-    auto writer = eventlet::spawn([&] { pair.client.sendall(flood); });
-    tls_pair::until_parked_on(pair.client.fd());
+    auto writer = park_a_send(pair.client);
     GreenSocket moved = std::move(pair.client);
     CHECK_THROWS_AS(writer.wait(), eventlet::IOClosed);
     // Half a record went out: the next bytes cannot follow it.
