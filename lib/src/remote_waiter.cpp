@@ -3,6 +3,7 @@
 #include "eventlet/detail/shared_wait_line.hpp"
 
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "eventlet/hub.hpp"
@@ -79,6 +80,15 @@ SharedWaitLine::~SharedWaitLine()
     if (first_ != nullptr)
         abort_destroyed_while_waited(owner_, &first_->waiter->greenlet(), size_ - 1);
 #endif
+}
+
+void abort_destroyed_in_use(const char* owner, std::size_t calls) noexcept
+{
+    fatal_misuse(std::string(owner) + " was destroyed while " + std::to_string(calls) +
+                 (calls == 1 ? " call of get() or put() was" : " calls of get() or put() were") +
+                 " under way: a green thread woken for an item or for room "
+                 "had not run again yet, and would lock the freed queue when it did (destroy it "
+                 "once every thread that uses it is done with it)");
 }
 
 bool SharedWaitLine::wait(std::unique_lock<std::mutex>& lock, const Deadline& deadline)

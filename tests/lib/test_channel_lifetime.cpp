@@ -58,3 +58,31 @@ TEST_CASE("destroying a SharedQueue while a green thread waits in get() stops th
     CHECK_THAT(child.stderr_text, Catch::Contains("a SharedQueue (a getter) was destroyed while green "
                                                   "thread 'the getter'"));
 }
+
+TEST_CASE("destroying a SharedQueue whose getter was woken but has not run again stops the program "
+          "with a message",
+          "[threads][shared-queue][lifetime]")
+{
+    const auto child = test_support::run_in_child(
+        [] {
+            auto queue = std::make_unique<eventlet::SharedQueue<int>>();
+            auto getter = eventlet::spawn([&] { queue->get(); });
+            eventlet::sleep(0); // it parks in get()
+            queue->put(1);      // it is woken, to run at the hub's next turn
+            queue.reset();      // the mistake: it would lock the freed queue then
+        },
+        10000);
+    CHECK(child.killed_by(SIGABRT));
+    CHECK_THAT(child.stderr_text, Catch::Contains("a SharedQueue was destroyed while 1 call of get() "
+                                                  "or put() was under way"));
+}
+
+TEST_CASE("a SharedQueue can be destroyed once its getter has taken its item", "[threads][shared-queue]")
+{
+    auto queue = std::make_unique<eventlet::SharedQueue<int>>();
+    auto getter = eventlet::spawn([&] { return queue->get(); });
+    eventlet::sleep(0);
+    queue->put(5);
+    CHECK(getter.wait() == 5);
+    queue.reset();
+}

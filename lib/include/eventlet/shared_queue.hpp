@@ -53,8 +53,18 @@ public:
     }
     /// Destroy it only when no green thread and no OS thread uses it: builds
     /// without NDEBUG and AddressSanitizer builds abort with a message that
-    /// names the first green thread parked (see detail::SharedWaitLine).
-    ~SharedQueue() = default;
+    /// names the first green thread parked (see detail::SharedWaitLine), or,
+    /// with none parked, that counts the calls still under way: a green
+    /// thread woken for an item or for room is in get() or put() until it
+    /// has run again, on its own hub's turn, and locks the queue then.
+    ~SharedQueue()
+    {
+#if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__)
+        const std::lock_guard lock(mutex_);
+        if (calls_under_way_ != 0 && getters_.size() == 0 && putters_.size() == 0)
+            detail::abort_destroyed_in_use("a SharedQueue", calls_under_way_);
+#endif
+    }
     SharedQueue(const SharedQueue&) = delete;
     SharedQueue& operator=(const SharedQueue&) = delete;
 
@@ -100,10 +110,25 @@ public:
     std::size_t maxsize() const noexcept { return maxsize_; }
 
 private:
+    // Counts a call of put() or get() from its start to its end, under the
+    // lock (held at every way out: a wait takes it back before it returns
+    // or throws), for ~SharedQueue().
+    class CallUnderWay {
+    public:
+        explicit CallUnderWay(std::size_t& count) noexcept : count_(count) { ++count_; }
+        ~CallUnderWay() { --count_; }
+        CallUnderWay(const CallUnderWay&) = delete;
+        CallUnderWay& operator=(const CallUnderWay&) = delete;
+
+    private:
+        std::size_t& count_;
+    };
+
     template <class Item>
     void put_until(Item&& item, const detail::Deadline& deadline)
     {
         std::unique_lock lock(mutex_);
+        const CallUnderWay call(calls_under_way_);
         while (items_.size() >= maxsize_) {
             if (deadline.expired())
                 throw QueueFull();
@@ -116,6 +141,7 @@ private:
     T get_until(const detail::Deadline& deadline)
     {
         std::unique_lock lock(mutex_);
+        const CallUnderWay call(calls_under_way_);
         while (items_.empty()) {
             if (deadline.expired())
                 throw QueueEmpty();
@@ -130,6 +156,7 @@ private:
     mutable std::mutex mutex_;
     std::deque<T> items_;
     std::size_t maxsize_ = std::numeric_limits<std::size_t>::max();
+    std::size_t calls_under_way_ = 0;
     detail::SharedWaitLine getters_{"a SharedQueue (a getter)"};
     detail::SharedWaitLine putters_{"a SharedQueue (a putter)"};
 };

@@ -68,4 +68,9 @@ private:
     const char* owner_ = "a shared wait line";
 };
 
+/// Ends the program with a message: `owner` was destroyed while `calls` of
+/// its calls were under way, with nobody in its lines (green threads woken,
+/// not yet resumed, that will lock it when they run).
+[[noreturn]] void abort_destroyed_in_use(const char* owner, std::size_t calls) noexcept;
+
 } // namespace eventlet::detail
