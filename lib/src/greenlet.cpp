@@ -221,6 +221,7 @@ std::any Greenlet::throw_in(std::exception_ptr error)
         throw std::invalid_argument("throw_in needs an exception");
     if (dead())
         detail::SwitchPath::throw_finished(*this, "throw into");
+    ++interruptions_;
     detail::ThreadState& thread = *thread_;
     if (thread.current == this)
         std::rethrow_exception(error);

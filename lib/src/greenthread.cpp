@@ -58,7 +58,8 @@ void GreenThreadCore::start_now(TimerNode& node, TimerEvent event)
         // No stack for it (too many alive at once): it ends before it
         // begins, and its waiters get the error instead of waiting for ever.
         const std::shared_ptr<GreenThreadCore> self = std::move(core.keep_alive_);
-        core.finish(std::current_exception());
+        // In the hub, which nothing is thrown into.
+        (void)core.finish(std::current_exception());
     }
 }
 
@@ -71,7 +72,8 @@ std::any GreenThreadCore::main()
     } catch (...) {
         error = std::current_exception(); // GreenletExit too: wait() rethrows it
     }
-    finish(error);
+    // In itself: an interruption while a link runs stops the links there.
+    (void)finish(error);
     // Perhaps the last reference to this object, which owns the greenlet we
     // are running on: it must not be dropped here. It travels to the parent,
     // the hub, as this greenlet's result, and the hub drops it once this
@@ -83,22 +85,29 @@ void GreenThreadCore::run_inline()
 {
     if (greenlet_.started() || finished_)
         throw std::logic_error("green thread '" + greenlet_.name() + "' has already run");
+    Greenlet& caller = Greenlet::current();
+    const std::uint16_t interruptions = GreenletInternals::interruptions(caller);
     std::exception_ptr error;
-    bool killed = false;
+    bool meant_for_caller = false;
     try {
         invoke();
     } catch (const GreenletExit&) {
         error = std::current_exception();
-        killed = true;
+        meant_for_caller = true;
     } catch (...) {
         error = std::current_exception();
+        // Thrown into the caller while the call ran (its Timeout, a kill):
+        // the caller's, which the call let through, not only the call's.
+        meant_for_caller = GreenletInternals::interruptions(caller) != interruptions;
     }
-    finish(error);
-    if (killed)
+    const std::exception_ptr interrupted = finish(error);
+    if (meant_for_caller)
         std::rethrow_exception(error);
+    if (interrupted)
+        std::rethrow_exception(interrupted);
 }
 
-void GreenThreadCore::finish(std::exception_ptr error) noexcept
+std::exception_ptr GreenThreadCore::finish(std::exception_ptr error) noexcept
 {
     finished_ = true;
     if (error && detached_) {
@@ -113,18 +122,54 @@ void GreenThreadCore::finish(std::exception_ptr error) noexcept
         error_ = std::move(error);
     }
     waiters_.notify_all();
+    return run_links();
+}
+
+std::exception_ptr GreenThreadCore::run_links() noexcept
+{
+    // Most run in the green thread itself, after its function; those of one
+    // that never started run in whoever ended it (kill(), cancel(), a pool
+    // running it inline).
+    Greenlet& runner = Greenlet::current();
+    const bool in_itself = &runner == &greenlet_;
+    std::exception_ptr interruption;
     // Links may be added while links run: take them one at a time.
     while (links_ && !links_->empty()) {
         std::function<void()> link = std::move(links_->front());
         links_->erase(links_->begin());
+        const std::uint16_t interruptions = GreenletInternals::interruptions(runner);
+        std::exception_ptr failure;
+        bool exited = false;
         try {
             link();
         } catch (const GreenletExit&) {
+            failure = std::current_exception();
+            exited = true;
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        if (!failure)
+            continue;
+        const bool interrupted = GreenletInternals::interruptions(runner) != interruptions;
+        if (in_itself && (interrupted || exited)) {
             links_->clear(); // killed while in a link: stop here
+            return nullptr;
+        }
+        if (interrupted) {
+            // Thrown into the green thread that ended this one, whose links
+            // these are not: they all still run, and the first interruption
+            // goes on to it afterwards.
+            if (!interruption)
+                interruption = std::move(failure);
+            continue;
+        }
+        try {
+            std::rethrow_exception(failure);
         } catch (...) {
             report_current_exception("a link of green thread '" + greenlet_.name() + "'");
         }
     }
+    return interruption;
 }
 
 void GreenThreadCore::wait_for_end()
@@ -170,7 +215,10 @@ void GreenThreadCore::kill(std::exception_ptr error)
         if (start_node().queue != nullptr)
             start_node().queue->remove(start_node());
         const std::shared_ptr<GreenThreadCore> self = std::move(keep_alive_);
-        finish(std::move(error));
+        // Its links run here, in the killer: a kill or Timeout of the killer
+        // while one of them waits is the killer's to receive.
+        if (const std::exception_ptr interrupted = finish(std::move(error)))
+            std::rethrow_exception(interrupted);
         return;
     }
     Greenlet& killer = Greenlet::current();
@@ -209,9 +257,16 @@ void GreenThreadCore::add_link(std::function<void()> callback)
         links_->push_back(std::move(callback));
         return;
     }
+    // It ended already: the link runs now, in the caller.
+    Greenlet& caller = Greenlet::current();
+    const std::uint16_t interruptions = GreenletInternals::interruptions(caller);
     try {
         callback();
     } catch (...) {
+        // Thrown into the caller while the link waited (a kill, a Timeout):
+        // the caller's, not the link's failure.
+        if (GreenletInternals::interruptions(caller) != interruptions)
+            throw;
         report_current_exception("a link of green thread '" + greenlet_.name() + "'");
     }
 }

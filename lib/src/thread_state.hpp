@@ -17,6 +17,9 @@ struct GreenletInternals {
     /// unwinding its stack (it parked in a destructor): one more thrown into
     /// it there would end the process (std::terminate).
     static bool suspended_unwinding(const Greenlet& g) noexcept { return g.uncaught_exceptions_ > 0; }
+    /// How many exceptions were thrown into `g` so far (modulo 2^16): a
+    /// change across a call means `g` was interrupted during it.
+    static std::uint16_t interruptions(const Greenlet& g) noexcept { return g.interruptions_; }
 };
 
 /// Installs, once per process, the SIGSEGV handler that names a greenlet

@@ -216,6 +216,12 @@ private:
     // Here, not beside the fields it belongs with: it fills what would be
     // padding after the count above (every green thread has a greenlet).
     State state_ = State::not_started;
+    // How many exceptions were thrown into it (throw_in(): kills, Timeouts),
+    // modulo 2^16; also in that padding. Code that runs someone else's
+    // callbacks in this greenlet (a green thread's links) compares it before
+    // and after, to tell an interruption of this greenlet, which must go on
+    // to its caller, from a callback's own failure.
+    std::uint16_t interruptions_ = 0;
 
     // AddressSanitizer's view of this greenlet's stack (fiber annotations).
     void* asan_fake_stack_ = nullptr;

@@ -134,6 +134,9 @@ public:
     /// pool is full, `f` runs at once in the caller instead, as in Eventlet:
     /// waiting for a slot there could deadlock (every slot held by a thread
     /// waiting for a slot), and the caller's own slot already counts it.
+    /// What `f` throws is kept in the handle, as if it had run apart; what
+    /// is thrown into the caller meanwhile (its Timeout, a kill) and `f`
+    /// lets through is the caller's too, and spawn() rethrows it.
     /// \returns its handle (for an inline call, a handle on a thread that
     ///          has already ended).
     template <class F, class... Args>

@@ -55,8 +55,9 @@ public:
     /// Runs the function now, in the calling green thread, instead of in a
     /// green thread of its own (what GreenPool does when a green thread of
     /// a full pool spawns into it). Its outcome is kept as if it had run
-    /// apart; GreenletExit, which can only be meant for the caller, is also
-    /// rethrown in the caller.
+    /// apart. Also rethrown in the caller: GreenletExit, which can only be
+    /// meant for the caller, and whatever else was thrown into the caller
+    /// while the function ran (its Timeout, a kill) and let through.
     void run_inline();
 
     /// True once the green thread has ended (or was killed before it started).
@@ -78,7 +79,12 @@ protected:
 
 private:
     std::any main();
-    void finish(std::exception_ptr error) noexcept;
+    // Records the end and runs the links, in the calling greenlet. Returns
+    // what was thrown into that greenlet while a link ran in it, when it is
+    // not this green thread (the links of one ended before it started run
+    // in whoever ended it): the caller's to rethrow.
+    [[nodiscard]] std::exception_ptr finish(std::exception_ptr error) noexcept;
+    [[nodiscard]] std::exception_ptr run_links() noexcept;
     static void start_now(TimerNode& node, TimerEvent event);
     TimerNode& start_node() noexcept { return *this; }
 
@@ -247,6 +253,13 @@ public:
     /// Calls `callback` with this handle when the green thread ends, in the
     /// green thread itself (or at once, if it has already ended). An
     /// exception escaping `callback` is reported on stderr; the other links still run.
+    ///
+    /// A link runs in the caller when the green thread has ended already, and
+    /// when the caller's kill() or cancel() ends one that had not started. If
+    /// the caller is interrupted there while the link waits (killed, or its
+    /// Timeout falls due), that exception is the caller's: it leaves the link
+    /// and, once the other links have run, reaches the caller (link(),
+    /// kill(), cancel() throw it), instead of being reported as the link's.
     void link(std::function<void(GreenThread&)> callback)
     {
         std::weak_ptr<detail::GreenThreadResult<T>> weak = state_;

@@ -2,6 +2,10 @@
 // the framing chosen when they go out.
 #include "eventlet/wsgi/start_response.hpp"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -180,6 +184,18 @@ void StartResponse::send_bytes(std::string_view bytes)
     }
 }
 
+std::int64_t StartResponse::acknowledged_by_client() const noexcept
+{
+    // What the kernel holds unacknowledged (SIOCOUTQ; for TLS, record
+    // overhead too, which only makes the count smaller) has not reached the
+    // client. It may also hold the end of an earlier response on the
+    // connection, which makes the count negative until the client has that.
+    int unacknowledged = 0;
+    if (::ioctl(socket_->fd(), SIOCOUTQ, &unacknowledged) != 0 || unacknowledged < 0)
+        unacknowledged = 0;
+    return static_cast<std::int64_t>(bytes_taken_) - unacknowledged;
+}
+
 void StartResponse::send_within_limit(std::string_view bytes)
 {
     if (!send_first_) {
@@ -187,11 +203,18 @@ void StartResponse::send_within_limit(std::string_view bytes)
         return;
     }
     using Clock = std::chrono::steady_clock;
-    if (bytes_taken_ == 0)
+    using Span = std::chrono::duration<double>;
+    if (bytes_taken_ == 0) {
         send_started_ = Clock::now();
+        last_acknowledged_ = send_started_;
+        bytes_acknowledged_ = acknowledged_by_client();
+    }
     // Each wait within the socket's own timeout and the time left, which
-    // each byte taken extends: sendall() alone bounds only each wait, and a
-    // client taking a byte a minute would hold the connection for ever.
+    // each byte the client takes extends: sendall() alone bounds only each
+    // wait, and a client taking a byte a minute would hold the connection
+    // for ever. A client whose buffers are full takes nothing more: so that
+    // it is cut off after `first` however much it took before, the time since
+    // its last progress is bounded too.
     const std::optional<Seconds> per_wait = socket_->timeout();
     struct Restore {
         GreenSocket& socket;
@@ -199,21 +222,35 @@ void StartResponse::send_within_limit(std::string_view bytes)
         ~Restore() { socket.set_timeout(timeout); }
     } restore{*socket_, per_wait};
     while (!bytes.empty()) {
-        const double allowed =
-            send_first_->count() + (send_min_rate_ > 0 ? static_cast<double>(bytes_taken_) / send_min_rate_ : 0);
-        const double left = allowed - std::chrono::duration<double>(Clock::now() - send_started_).count();
+        const auto now = Clock::now();
+        // Progress: the client acknowledged more, or has nothing left to
+        // (the application, not the client, kept the response waiting).
+        const std::int64_t acknowledged = acknowledged_by_client();
+        if (acknowledged > bytes_acknowledged_ || acknowledged == static_cast<std::int64_t>(bytes_taken_)) {
+            bytes_acknowledged_ = acknowledged;
+            last_acknowledged_ = now;
+        }
+        const double first = send_first_->count();
+        const double credit = send_min_rate_ > 0 && bytes_acknowledged_ > 0
+                                  ? static_cast<double>(bytes_acknowledged_) / send_min_rate_
+                                  : 0;
+        const double left = std::min(first + credit - Span(now - send_started_).count(),
+                                     first - Span(now - last_acknowledged_).count());
         // Past the limit, what the socket takes without waiting still goes
         // out: the limit is on waiting for a client that does not read, and
         // a limit of zero (or a few nanoseconds) would otherwise send nothing
         // at all, even to a client that reads.
-        socket_->set_timeout(left <= 0 ? 0.0 : (per_wait && per_wait->count() < left ? per_wait->count() : left));
+        const bool socket_wait_first = per_wait && per_wait->count() < left;
+        socket_->set_timeout(left <= 0 ? 0.0 : (socket_wait_first ? per_wait->count() : left));
         std::size_t sent = 0;
         try {
             sent = socket_->send(bytes);
         } catch (const IOTimeout&) {
             if (left <= 0)
                 throw TimeoutError("the client took the response too slowly");
-            throw;
+            if (socket_wait_first)
+                throw;
+            continue; // our limit came first: measure the client's progress again
         }
         bytes_taken_ += sent;
         bytes.remove_prefix(sent);

@@ -85,8 +85,11 @@ struct ServerOptions {
     /// body_timeout, whatever its size.
     double body_min_rate = 500;
     /// Likewise for sending a response: the client must take it within
-    /// send_timeout, plus 1/send_min_rate s per byte it has taken. A client
-    /// that reads nothing is cut off after send_timeout, or after
+    /// send_timeout, plus 1/send_min_rate s per byte it has taken, and may
+    /// go no longer than send_timeout without taking a byte. A byte is
+    /// taken once the client's side acknowledged it (what our kernel holds
+    /// in its send buffer, megabytes at times, is not). A client that
+    /// reads nothing is cut off after send_timeout, or after
     /// socket_timeout, whichever comes first. nullopt: no limit (only
     /// socket_timeout).
     std::optional<Seconds> send_timeout = Seconds(20);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,10 +61,14 @@ public:
     void allow_keep_alive(bool allowed) noexcept { keep_alive_allowed_ = allowed; }
     /// The server's limit on sending: the client must take the response
     /// within `first` from its first byte on, plus 1/`min_rate` s per byte
-    /// it has taken (0: no such credit). Each wait is also bounded by the
-    /// socket's own timeout. nullopt (the default): only that. Past the
-    /// limit, write() throws TimeoutError and the response is broken().
-    /// Never switches.
+    /// it has taken (0: no such credit), and may take none for no longer
+    /// than `first`. A byte counts as taken once the client's side has
+    /// acknowledged it, not once our kernel has buffered it: a send buffer
+    /// grows to megabytes, which would otherwise buy a client that reads
+    /// nothing hours of credit. Each wait is also bounded by the socket's
+    /// own timeout. nullopt (the default): only that. Past the limit,
+    /// write() throws TimeoutError and the response is broken(). Never
+    /// switches.
     void limit_sending(std::optional<Seconds> first, double min_rate) noexcept
     {
         send_first_ = first;
@@ -107,6 +112,9 @@ private:
     void send_head();
     void send_bytes(std::string_view bytes);
     void send_within_limit(std::string_view bytes);
+    // Of bytes_taken_, those the client's side has acknowledged (less, while
+    // it still lacks the end of an earlier response on the connection).
+    std::int64_t acknowledged_by_client() const noexcept;
 
     GreenSocket* socket_;
     bool head_request_;
@@ -134,6 +142,10 @@ private:
     double send_min_rate_ = 0;
     std::chrono::steady_clock::time_point send_started_{};
     std::size_t bytes_taken_ = 0; // by the socket, framing and head included
+    // Of those, acknowledged by the client's side when last measured, and when
+    // that count last grew.
+    std::int64_t bytes_acknowledged_ = 0;
+    std::chrono::steady_clock::time_point last_acknowledged_{};
 };
 
 } // namespace eventlet::wsgi
