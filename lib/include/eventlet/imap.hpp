@@ -16,6 +16,7 @@
 
 #include "eventlet/detail/result_iterator.hpp"
 #include "eventlet/detail/unread_calls.hpp"
+#include "eventlet/detail/wait_queue.hpp"
 #include "eventlet/greenthread.hpp"
 
 namespace eventlet {
@@ -34,6 +35,14 @@ namespace eventlet {
 /// - A consumer that stops early (break, or an exception in the loop body)
 ///   destroys the Imap, which stops the calls it started and nobody will
 ///   read: those not started never run, those running are killed.
+/// - A consumer interrupted (a Timeout, a kill) in `++` or begin(), while it
+///   waits for a result or for a pool slot to start a call, gets that
+///   exception and loses nothing: the next `++` (or begin()) goes on at the
+///   same position, and every input is still called once, in order. (Only a
+///   call the consumer runs inline, from a green thread of its own full
+///   pool, ends with a kill of the consumer: that kill is its result.)
+/// - Several green threads may read one Imap at once: each result goes to
+///   one of them, and one at a time reads the input and starts calls.
 ///
 /// The calls are green threads of the pool itself: they count in its
 /// running(), share its limit with other work, and waitall() waits for them.
@@ -101,6 +110,15 @@ private:
     // The arguments of one call: a copy of one element of each input.
     using Arguments = std::tuple<std::decay_t<std::ranges::range_reference_t<Views>>...>;
 
+    // The arguments of a call whose spawn() may park (see spawn_parking()),
+    // shared by the call and the Imap until spawn() returns: neither copies
+    // them (they may be move-only).
+    struct NextCall {
+        explicit NextCall(Arguments&& read) : arguments(std::move(read)) {}
+        Arguments arguments;
+        bool started = false; // the call has begun to run (inline, see spawn_parking())
+    };
+
     // A call started and not yet consumed, or the error of the input in its place.
     struct Pending {
         GreenThread<value_type> thread;
@@ -119,52 +137,128 @@ private:
     bool done() const noexcept { return !current_ && pending_.empty() && input_done_; }
 
     // Moves to the next result: starts what calls it may, then waits for
-    // the oldest one (again, if another green thread reading this imap took it).
+    // the oldest one (again, if another green thread reading this imap took
+    // it). With nothing in line while another reader is starting the next
+    // call, it waits for that reader rather than end the iteration early.
     void advance()
     {
         current_.reset();
-        do {
+        for (;;) {
             start_calls();
-            if (pending_.empty())
-                return;
+            if (pending_.empty()) {
+                if (!starting_)
+                    return;
+                started_.park(); // then look again: that spawn may have thrown
+                continue;
+            }
             if (pending_.front().input_error) {
                 const std::exception_ptr error = pending_.front().input_error;
                 pending_.pop_front();
                 std::rethrow_exception(error);
             }
-        } while (!detail::take_oldest(pending_, handle_of, current_));
+            if (detail::take_oldest(pending_, handle_of, current_))
+                return;
+        }
+    }
+
+    // Starts calls (see start_calls_alone()) unless another reader already
+    // is: two readers reading the input or taking turns in spawn() would
+    // interleave their elements, and both would spawn the held ones.
+    void start_calls()
+    {
+        if (starting_)
+            return;
+        starting_ = true;
+        try {
+            start_calls_alone();
+        } catch (...) {
+            end_starting();
+            throw;
+        }
+        end_starting();
+    }
+
+    // The reader starting calls is done (or was interrupted): those waiting
+    // for it look again, and one of them may take over the held arguments.
+    void end_starting()
+    {
+        starting_ = false;
+        if (!started_.empty())
+            started_.notify_all();
     }
 
     // Keeps up to pool.size() calls started and unconsumed. With a call
     // already under way, it starts more only if that needs no waiting for a
     // slot: parked in spawn, the consumer could not take the results that
     // are ready meanwhile.
-    void start_calls()
+    void start_calls_alone()
     {
         while (!input_done_ && pending_.size() < pool_.size() &&
                (pending_.empty() || (pool_.free() > 0 && pool_.waiting() == 0))) {
-            std::optional<Arguments> arguments;
-            // Only the input's own errors become a result in the line: what
-            // is thrown into the consumer while spawn() parks it (a kill, a
-            // Timeout) is the consumer's, and goes straight out.
-            try {
-                arguments = read_input();
-            } catch (...) {
-                input_done_ = true;
-                pending_.push_back(Pending{{}, std::current_exception()});
-                return;
+            if (!next_) {
+                // Only the input's own errors become a result in the line:
+                // what is thrown into the consumer while spawn() parks it (a
+                // kill, a Timeout) is the consumer's, and goes straight out.
+                try {
+                    next_ = read_input();
+                } catch (...) {
+                    input_done_ = true;
+                    pending_.push_back(Pending{{}, std::current_exception()});
+                    return;
+                }
+                if (!next_) {
+                    input_done_ = true;
+                    return;
+                }
             }
-            if (!arguments) {
-                input_done_ = true;
-                return;
-            }
+            spawn_next();
+        }
+    }
+
+    // Starts the call of the held arguments and puts it in line.
+    void spawn_next()
+    {
+        GreenThread<value_type> thread;
+        if (pool_.free() > 0 && pool_.waiting() == 0) {
+            // A slot is free and nobody is in line for it: spawn() takes it
+            // without parking, so nothing can be thrown into the consumer
+            // meanwhile, and the arguments can go into the call directly.
             // Each call shares the function, so that a call still unwinding
             // after this Imap is gone does not use a destroyed one.
-            pending_.push_back(Pending{
-                pool_.spawn([function = function_, arguments = std::move(*arguments)]() mutable {
-                    return std::apply(*function, arguments);
-                }),
-                {}});
+            Arguments arguments = std::move(*next_);
+            next_.reset();
+            thread = pool_.spawn([function = function_, arguments = std::move(arguments)]() mutable {
+                return std::apply(*function, arguments);
+            });
+        } else {
+            thread = spawn_parking();
+        }
+        pending_.push_back(Pending{std::move(thread), {}});
+    }
+
+    // spawn_next() when spawn() may park for a slot, or run the call inline
+    // (the consumer a green thread of its own full pool). What is thrown
+    // into the consumer there (a Timeout, a kill) must leave the arguments
+    // held for the next attempt, or their input would never be called and
+    // its result never come; so the call gets them through a holder the
+    // Imap takes them back from. (Not on the common path, spawn_next()'s
+    // first branch: a holder is an allocation more per call.)
+    GreenThread<value_type> spawn_parking()
+    {
+        const auto call = std::make_shared<NextCall>(std::move(*next_));
+        next_.reset();
+        try {
+            return pool_.spawn([function = function_, call] {
+                call->started = true;
+                return std::apply(*function, call->arguments);
+            });
+        } catch (...) {
+            // Started, it ran inline in the consumer and was ended by the
+            // consumer's kill, which is its result: running it again would
+            // call its input twice. Else it never ran: held again, intact.
+            if (!call->started)
+                next_.emplace(std::move(call->arguments));
+            throw;
         }
     }
 
@@ -197,6 +291,13 @@ private:
     std::deque<Pending> pending_;
     std::optional<value_type> current_;
     bool input_done_ = false;
+    // The arguments read from the input and not yet in a started call:
+    // kept across an interrupted spawn().
+    std::optional<Arguments> next_;
+    // A reader is reading the input or spawning (see start_calls()), and the
+    // readers with nothing to take meanwhile wait in started_ for it.
+    bool starting_ = false;
+    detail::WaitQueue started_{"an imap (a reader waiting for another to start a call)"};
 };
 
 } // namespace eventlet
