@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstddef>
 #include <iostream>
 #include <list>
 #include <optional>
@@ -140,7 +142,10 @@ struct Server::State : std::enable_shared_from_this<State> {
     // full, or accept() is pausing. stop() and every ended connection wake it.
     detail::WaitQueue acceptor;
     Seconds backoff = first_backoff;
-    bool paused = false;
+    // When a pause was last reported, and how many came since unreported:
+    // while clients come and go at the limit, every other accept() fails.
+    std::optional<std::chrono::steady_clock::time_point> last_pause_report;
+    std::size_t unreported_pauses = 0;
     bool serving = false;
     bool stopping = false;
 
@@ -169,7 +174,6 @@ std::optional<Accepted> Server::State::accept_one()
     try {
         Accepted accepted = listener.accept();
         backoff = first_backoff;
-        paused = false;
         return accepted;
     } catch (const IOClosed&) {
         return std::nullopt; // stop() closed the listener under the waiting accept()
@@ -191,12 +195,19 @@ std::optional<Accepted> Server::State::accept_one()
 // again at once, fail again, and spin at 100% CPU until a descriptor frees.
 void Server::State::pause_accepting(const SocketError& error)
 {
-    if (!paused) {
-        paused = true;
-        // Not report_current_exception(): nothing escaped, and the server
-        // goes on; the error's text says all there is to say.
-        std::cerr << "eventlet: serve() on " << address.to_string()
-                  << " cannot accept a connection (" << error.what() << "); it pauses and retries\n";
+    // At most once a minute. Not report_current_exception(): nothing
+    // escaped, and the server goes on; the error's text says all there is.
+    const auto now = std::chrono::steady_clock::now();
+    if (last_pause_report && now - *last_pause_report < std::chrono::minutes(1)) {
+        ++unreported_pauses;
+    } else {
+        std::cerr << "eventlet: serve() on " << address.to_string() << " cannot accept a connection ("
+                  << error.what() << "); it pauses and retries";
+        if (unreported_pauses > 0)
+            std::cerr << " (also " << unreported_pauses << " times since the last report)";
+        std::cerr << '\n';
+        last_pause_report = now;
+        unreported_pauses = 0;
     }
     acceptor.park(backoff);
     backoff = std::min(backoff.count() * 2, max_backoff);

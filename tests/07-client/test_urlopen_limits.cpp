@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/no_descriptors.hpp"
 #include "test_server.hpp"
 
 using eventlet::GreenSocket;
@@ -38,48 +39,6 @@ std::string response_with_fields(std::size_t fields)
         extra += "a:\r\n";
     return response_with("ok", "200 OK", extra);
 }
-
-/// While it lives, the process has no file descriptor to spare: the soft
-/// limit is lowered (to at most 4096, so that filling it is quick) and
-/// every free descriptor is taken by a copy of /dev/null. free() gives some
-/// back; the destructor gives back all and restores the limit.
-class NoDescriptorsLeft {
-public:
-    NoDescriptorsLeft()
-    {
-        REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved_) == 0);
-        rlimit lowered = saved_;
-        lowered.rlim_cur = std::min<rlim_t>(saved_.rlim_cur, 4096);
-        REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
-        const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        REQUIRE(null >= 0);
-        taken_.push_back(null);
-        for (int fd; (fd = ::fcntl(null, F_DUPFD_CLOEXEC, 0)) >= 0;)
-            taken_.push_back(fd);
-        REQUIRE(errno == EMFILE);
-    }
-    ~NoDescriptorsLeft()
-    {
-        for (const int fd : taken_)
-            ::close(fd);
-        ::setrlimit(RLIMIT_NOFILE, &saved_);
-    }
-    NoDescriptorsLeft(const NoDescriptorsLeft&) = delete;
-    NoDescriptorsLeft& operator=(const NoDescriptorsLeft&) = delete;
-
-    /// Gives back `count` descriptors.
-    void free(std::size_t count)
-    {
-        for (; count > 0 && !taken_.empty(); --count) {
-            ::close(taken_.back());
-            taken_.pop_back();
-        }
-    }
-
-private:
-    rlimit saved_{};
-    std::vector<int> taken_;
-};
 
 } // namespace
 
@@ -113,7 +72,7 @@ TEST_CASE("out of file descriptors, urlopen waits for one within its connect tim
 
     SECTION("one freed while it waits is used")
     {
-        NoDescriptorsLeft none;
+        test_support::NoDescriptorsLeft none;
         // Two: one for the client's socket, one for the server's accept().
         auto freer = eventlet::spawn_after(0.05, [&none] { none.free(2); });
         CHECK(urlopen(url).body == "here");
@@ -121,7 +80,7 @@ TEST_CASE("out of file descriptors, urlopen waits for one within its connect tim
     }
     SECTION("none freed: a SocketError of code EMFILE that says so, when the connect timeout ends")
     {
-        NoDescriptorsLeft none;
+        test_support::NoDescriptorsLeft none;
         const auto start = std::chrono::steady_clock::now();
         try {
             urlopen(url, {.connect_timeout = 0.3});
@@ -142,7 +101,7 @@ TEST_CASE("out of file descriptors, urlopen waits for one within its connect tim
         eventlet::http::Session session;
         CHECK(session.urlopen(other.url("/")).body == "other");
         CHECK(session.idle_connections() == 1);
-        NoDescriptorsLeft none;
+        test_support::NoDescriptorsLeft none;
         // The idle connection's descriptor goes to the new one; the server's
         // accept() needs one more.
         auto freer = eventlet::spawn_after(0.05, [&none] { none.free(1); });

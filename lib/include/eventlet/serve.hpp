@@ -78,8 +78,8 @@ public:
     /// ConnectionReset and BrokenPipe (the client went away) are not
     /// reported, nor are the errors of a connection that close_clients()
     /// ended. When the process is out of descriptors, accept() is retried
-    /// after a pause (reported once on stderr) instead of failing; a
-    /// handler that ends cuts the pause short.
+    /// after a pause (reported on stderr at most once a minute) instead of
+    /// failing; a handler that ends cuts the pause short.
     ///
     /// Parks the calling green thread until the end.
     /// \throws std::logic_error if called twice; SocketError if the

@@ -8,9 +8,9 @@
 #include <cstdio>
 #include <ctime>
 #include <exception>
+#include <list>
 #include <memory>
 #include <optional>
-#include <list>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -49,6 +49,11 @@ struct ServerState {
     /// Where the accept loop waits for a slot: a connection that ends or
     /// becomes idle wakes it.
     eventlet::detail::WaitQueue room;
+    /// When accept() last failed for want of descriptors and said so in the
+    /// log, and how often it failed since without saying so: at full speed
+    /// the failures would fill the log.
+    std::optional<std::chrono::steady_clock::time_point> last_accept_report;
+    std::size_t unreported_accept_failures = 0;
 };
 
 /// Marks a connection idle while it waits for a request.
@@ -470,6 +475,16 @@ bool out_of_descriptors(const SocketError& error)
     return code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM;
 }
 
+/// Closes the connection idle longest, if any (its green thread then ends,
+/// and gives back its slot and its descriptor), one at a time: while one
+/// closed already has yet to end, another close would gain nothing yet.
+void close_idle_longest(ServerState& server)
+{
+    const auto open = [](const GreenSocket* socket) { return socket->is_open(); };
+    if (!server.idle.empty() && std::ranges::all_of(server.idle, open))
+        server.idle.front()->close(); // wakes its recv with IOClosed; the connection ends
+}
+
 /// Parks until the pool has a free slot for a new connection. While it is
 /// full, the idle connections make room, oldest first, as nginx reclaims
 /// its "reusable" ones: a client that sent nothing, or nothing since its
@@ -481,16 +496,37 @@ bool make_room(ServerState& server, GreenPool& pool, const GreenSocket& listener
     while (pool.free() == 0) {
         if (!listener.is_open())
             return false;
-        // One at a time: a connection closed already, whose green thread
-        // has yet to end, is giving its slot back.
-        const auto open = [](const GreenSocket* socket) { return socket->is_open(); };
-        if (std::ranges::all_of(server.idle, open) && !server.idle.empty())
-            server.idle.front()->close(); // wakes its recv with IOClosed; the connection ends
+        close_idle_longest(server);
         // Another green thread closes the listener, and cannot wake us:
         // look again now and then.
         server.room.park(Seconds(0.1));
     }
     return true;
+}
+
+/// accept() failed for want of descriptors (or memory): the slots are not
+/// the limit, the process's descriptors are. An idle connection gives one
+/// back as it gives a slot in make_room(), for the same reasons; then the
+/// loop waits for a connection to end. Said in the log at most once a
+/// minute, with the count of the failures in between.
+void wait_for_a_descriptor(ServerState& server, const SocketError& error)
+{
+    const auto now = std::chrono::steady_clock::now();
+    if (server.last_accept_report && now - *server.last_accept_report < std::chrono::minutes(1)) {
+        ++server.unreported_accept_failures;
+    } else {
+        if (server.options.log != nullptr) {
+            *server.options.log << "wsgi: cannot accept: " << error.what();
+            if (server.unreported_accept_failures > 0)
+                *server.options.log << " (also " << server.unreported_accept_failures
+                                    << " times since the last report)";
+            *server.options.log << "; an idle connection is closed, if any, and the server retries\n";
+        }
+        server.last_accept_report = now;
+        server.unreported_accept_failures = 0;
+    }
+    close_idle_longest(server);
+    server.room.park(Seconds(0.1));
 }
 
 void stop(ServerState& server)
@@ -558,9 +594,7 @@ void server(GreenSocket& listener, App app, ServerOptions options)
                     break;
                 if (!out_of_descriptors(error))
                     throw;
-                if (state->options.log != nullptr)
-                    *state->options.log << "wsgi: cannot accept: " << error.what() << '\n';
-                eventlet::sleep(0.1); // until a connection ends and gives one back
+                wait_for_a_descriptor(*state, error);
                 continue;
             }
             if (!make_room(*state, pool, listener))

@@ -142,8 +142,11 @@ struct ServerOptions {
 /// Errors are the client's alone: malformed input is answered with its
 /// status (see HttpError) and the connection is closed, while every other
 /// connection goes on.
+/// Out of descriptors, accept() fails: the connection idle longest is then
+/// closed to give one back, as when the pool is full, and the server waits
+/// for a connection to end; the log says so at most once a minute.
 /// \throws SocketError if accepting fails for good (not for a lack of
-///         descriptors, which is logged, and waited out);
+///         descriptors);
 ///         std::invalid_argument for an empty `app`, a concurrency of 0, or
 ///         a client Context in `options.tls`.
 void server(GreenSocket& listener, App app, ServerOptions options = {});
