@@ -29,19 +29,33 @@ TimerState::TimerState(std::function<void()> callback)
 
 TimerQueue::~TimerQueue()
 {
-    // Each handler may free its node: read the next one first.
-    const auto drop = [](TimerNode* node) {
-        if (node == nullptr)
-            return;
+    // One node at a time, each taken out before its handler runs: the
+    // handler may free the owners of other nodes (a call that holds the last
+    // reference to a Timeout), and they take their nodes out of a queue that
+    // must still be whole, so that no freed node is left in it. A node
+    // pushed meanwhile is let go of in its turn.
+    while (TimerNode* const node = take_any()) {
         node->queue = nullptr;
         node->handler(*node, TimerEvent::dropped);
-    };
-    const std::vector<TimerNode*> heap = std::move(heap_);
-    for (TimerNode* node : heap)
-        drop(node);
-    const std::deque<TimerNode*> next_turn = std::move(next_turn_);
-    for (TimerNode* node : next_turn)
-        drop(node);
+    }
+}
+
+TimerNode* TimerQueue::take_any() noexcept
+{
+    if (!next_turn_.empty()) {
+        // Never a null: drop_removed_fronts() runs after every change.
+        TimerNode* const node = next_turn_.front();
+        next_turn_.pop_front();
+        ++next_turn_popped_;
+        drop_removed_fronts();
+        return node;
+    }
+    if (heap_.empty())
+        return nullptr;
+    // The heap's last node: a heap without it is still a heap, nothing moves.
+    TimerNode* const node = heap_.back();
+    heap_.pop_back();
+    return node;
 }
 
 void TimerQueue::push_timed(TimerNode& node, Clock::duration delay)

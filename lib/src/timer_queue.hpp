@@ -39,7 +39,10 @@ public:
     using Clock = std::chrono::steady_clock;
 
     TimerQueue() = default;
-    /// Lets go of the nodes still queued (TimerEvent::dropped).
+    /// Lets go of the nodes still queued (TimerEvent::dropped), one at a
+    /// time, each out of the queue before its handler runs: a handler may
+    /// destroy the owners of other nodes, which then take them out as
+    /// usual, or push new ones, which are let go of in their turn.
     ~TimerQueue();
     TimerQueue(const TimerQueue&) = delete;
     TimerQueue& operator=(const TimerQueue&) = delete;
@@ -131,6 +134,9 @@ private:
             return false;
         return heap_.empty() || !due_before(*heap_.front(), *next_turn_.front());
     }
+    // The destructor's next node, taken out (its `queue` still set), or
+    // null once the queue is empty.
+    TimerNode* take_any() noexcept;
     void place(std::size_t index, TimerNode* node) noexcept;
     void sift_up(std::size_t index, TimerNode* node) noexcept;
     void sift_down(std::size_t index, TimerNode* node) noexcept;

@@ -24,7 +24,9 @@ enum class TimerEvent : unsigned char { due, dropped };
 struct TimerNode {
     /// What the queue calls: with TimerEvent::due from the hub's loop, once
     /// the node is out of the queue (so the handler may free it, or push it
-    /// again), and with TimerEvent::dropped from the queue's destructor.
+    /// again), and with TimerEvent::dropped from the queue's destructor,
+    /// likewise once the node is out: the nodes that are left are still
+    /// queued, so that freeing their owners from the handler is safe.
     using Handler = void (*)(TimerNode& node, TimerEvent event);
 
     /// A node not queued, that calls `handler`. An owner that needs more
