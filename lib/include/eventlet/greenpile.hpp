@@ -49,7 +49,10 @@ namespace eventlet {
 /// Two green threads may iterate one pile at once: each result goes to one
 /// of them. The current result (`*it`) is the pile's, though, so each should
 /// copy it before it next parks. Destroy a pile only when no green thread
-/// is iterating it.
+/// is iterating it: one parked in it, waiting for a result, would wake into
+/// the freed pile, so the destructor ends the program with a message that
+/// names it instead. When no other green thread is reading it, its reader
+/// may destroy it between two results, and so may one of its own calls.
 template <class T>
 class GreenPile {
     static_assert(!std::is_void_v<T> && !std::is_reference_v<T>,
@@ -85,13 +88,20 @@ public:
     /// Stops the calls whose results will never be read: those not started
     /// never run, those running are killed, and a spawn() still parked for
     /// a slot in another green thread adds no call (see the class doc).
+    /// Ends the program, naming it, if another green thread is parked
+    /// reading the pile: it would wake into freed memory.
     ~GreenPile()
     {
+        // Before anything: the kills below would wake a parked reader.
+        readers_.abort_if_read(reader_owner);
         // First, as stop_unread() yields: a spawn() that gets its slot
         // meanwhile, or later, must find the pile gone.
         if (alive_)
             *alive_ = false;
         detail::stop_unread(pending_, handle_of, "a green pile stopping its calls");
+        // A green thread that began to read while the kills yielded would
+        // wake into the freed pile as well.
+        readers_.abort_if_read(reader_owner);
     }
 
     GreenPile(const GreenPile&) = delete;
@@ -163,6 +173,7 @@ private:
 
     void advance()
     {
+        const detail::Readers::Reading reading(readers_);
         current_.reset();
         for (;;) {
             if (!pending_.empty()) {
@@ -194,6 +205,10 @@ private:
     // False once the pile is destroyed: what a spawn() that parked holds
     // instead of `this`. Made by the first spawn().
     std::shared_ptr<bool> alive_;
+    // The green threads in advance(), which the destructor must not find.
+    detail::Readers readers_;
+    // How the abort for a pile destroyed under a reader names the pile.
+    static constexpr const char* reader_owner = "a GreenPile (a reader)";
 };
 
 } // namespace eventlet

@@ -43,6 +43,8 @@ namespace eventlet {
 ///   pool, ends with a kill of the consumer: that kill is its result.)
 /// - Several green threads may read one Imap at once: each result goes to
 ///   one of them, and one at a time reads the input and starts calls.
+/// - Destroying it while another green thread is parked reading it ends
+///   the program with a message that names that reader.
 ///
 /// The calls are green threads of the pool itself: they count in its
 /// running(), share its limit with other work, and waitall() waits for them.
@@ -72,10 +74,17 @@ public:
     }
 
     /// Stops the calls whose results will never be read: those not started
-    /// never run, those running are killed.
+    /// never run, those running are killed. Ends the program, naming it, if
+    /// another green thread is parked reading the imap: it would wake into
+    /// freed memory.
     ~Imap()
     {
+        // Before anything: the kills below would wake a parked reader.
+        readers_.abort_if_read(reader_owner);
         detail::stop_unread(pending_, handle_of, "an imap stopping its calls");
+        // A green thread that began to read while the kills yielded would
+        // wake into the freed imap as well.
+        readers_.abort_if_read(reader_owner);
     }
 
     Imap(const Imap&) = delete;
@@ -142,6 +151,7 @@ private:
     // call, it waits for that reader rather than end the iteration early.
     void advance()
     {
+        const detail::Readers::Reading reading(readers_);
         current_.reset();
         for (;;) {
             start_calls();
@@ -298,6 +308,10 @@ private:
     // readers with nothing to take meanwhile wait in started_ for it.
     bool starting_ = false;
     detail::WaitQueue started_{"an imap (a reader waiting for another to start a call)"};
+    // The green threads in advance(), which the destructor must not find.
+    detail::Readers readers_;
+    // How the abort for an imap destroyed under a reader names it.
+    static constexpr const char* reader_owner = "an Imap (a reader)";
 };
 
 } // namespace eventlet

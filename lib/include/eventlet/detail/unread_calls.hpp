@@ -6,6 +6,8 @@
 #include <deque>
 #include <exception>
 
+#include "eventlet/detail/wait_queue.hpp"
+#include "eventlet/greenlet.hpp"
 #include "eventlet/hub.hpp"
 
 namespace eventlet::detail {
@@ -18,6 +20,65 @@ void throw_at_next_block(std::exception_ptr error, const char* owner) noexcept;
 /// Ends the process with a message naming `owner`: `alive` of its green
 /// threads are still alive after their thread's hub was destroyed.
 [[noreturn]] void fail_after_hub(const char* owner, std::size_t alive) noexcept;
+
+/// The green threads inside an advance() of one Imap or GreenPile. They
+/// park there (for the oldest call, a pool slot, the input) in no line of
+/// the owner's own, so no ~WaitQueue() sees them; and the owner's
+/// destructor kills the calls they wait for, which wakes them into the
+/// freed owner. The owner checks this list first instead, and stops the
+/// program with their names, as a Queue destroyed under a getter does.
+class Readers {
+public:
+    /// The running green thread in the list, for one advance(): whatever
+    /// way that ends (a result, an error, an exception thrown into it).
+    class Reading {
+    public:
+        /// Appends the running green thread to `readers`.
+        explicit Reading(Readers& readers) : readers_(readers), greenlet_(&Greenlet::current())
+        {
+            previous_ = readers_.last_;
+            (previous_ != nullptr ? previous_->next_ : readers_.first_) = this;
+            readers_.last_ = this;
+            ++readers_.size_;
+        }
+        /// Takes it out of the list, wherever it is: readers leave in any order.
+        ~Reading()
+        {
+            (previous_ != nullptr ? previous_->next_ : readers_.first_) = next_;
+            (next_ != nullptr ? next_->previous_ : readers_.last_) = previous_;
+            --readers_.size_;
+        }
+        Reading(const Reading&) = delete;
+        Reading& operator=(const Reading&) = delete;
+
+    private:
+        friend Readers;
+        Readers& readers_;
+        const Greenlet* greenlet_;
+        Reading* previous_ = nullptr;
+        Reading* next_ = nullptr;
+    };
+
+    /// Nobody reading yet.
+    Readers() noexcept = default;
+    Readers(const Readers&) = delete;
+    Readers& operator=(const Readers&) = delete;
+
+    /// Called by the owner's destructor before it frees or stops anything:
+    /// ends the process, naming `owner` and the first reader, if any green
+    /// thread is reading. Going on would let the reader read freed memory
+    /// when it wakes, and a destructor cannot throw.
+    void abort_if_read(const char* owner) const noexcept
+    {
+        if (first_ != nullptr) [[unlikely]]
+            abort_destroyed_while_waited(owner, first_->greenlet_, size_ - 1);
+    }
+
+private:
+    Reading* first_ = nullptr;
+    Reading* last_ = nullptr;
+    std::size_t size_ = 0;
+};
 
 /// Stops the green threads of `calls` whose results nobody will read:
 /// those not started never run, those running are killed (they unwind).
