@@ -23,8 +23,10 @@ namespace eventlet {
 /// does not swallow it, and the limit holds. Leaving the scope, by
 /// any path, cancels it; a Timeout whose time comes after its scope ended
 /// does nothing, and so does one kept (in an object that outlives the scope)
-/// after its green thread has ended. To tell your own Timeout's error from
-/// an inner one's, check expired().
+/// after its green thread has ended, unless that green thread is parked in
+/// one of its links then: as a kill() there, it interrupts the link, and the
+/// links after it do not run. To tell your own Timeout's error from an
+/// inner one's, check expired().
 ///
 /// A blocking call in a destructor is a trap: the TimeoutError (or a kill's
 /// GreenletExit) thrown there leaves a destructor, which C++ answers with
