@@ -206,8 +206,7 @@ void StartResponse::send_within_limit(std::string_view bytes)
     using Span = std::chrono::duration<double>;
     if (bytes_taken_ == 0) {
         send_started_ = Clock::now();
-        last_acknowledged_ = send_started_;
-        bytes_acknowledged_ = acknowledged_by_client();
+        acknowledgements_measured_ = false;
     }
     // Each wait within the socket's own timeout and the time left, which
     // each byte the client takes extends: sendall() alone bounds only each
@@ -221,21 +220,30 @@ void StartResponse::send_within_limit(std::string_view bytes)
         std::optional<Seconds> timeout;
         ~Restore() { socket.set_timeout(timeout); }
     } restore{*socket_, per_wait};
+    // The client's progress is measured (a system call) only once the socket
+    // refused bytes: until then the client kept up, and most responses go
+    // out in one send.
+    bool refused = false;
     while (!bytes.empty()) {
         const auto now = Clock::now();
-        // Progress: the client acknowledged more, or has nothing left to
-        // (the application, not the client, kept the response waiting).
-        const std::int64_t acknowledged = acknowledged_by_client();
-        if (acknowledged > bytes_acknowledged_ || acknowledged == static_cast<std::int64_t>(bytes_taken_)) {
-            bytes_acknowledged_ = acknowledged;
-            last_acknowledged_ = now;
+        if (refused) {
+            // Progress: the client acknowledged more, or has nothing left to
+            // (the application, not the client, kept the response waiting).
+            const std::int64_t acknowledged = acknowledged_by_client();
+            if (!acknowledgements_measured_ || acknowledged > bytes_acknowledged_ ||
+                acknowledged == static_cast<std::int64_t>(bytes_taken_)) {
+                bytes_acknowledged_ = acknowledged;
+                last_acknowledged_ = now;
+                acknowledgements_measured_ = true;
+            }
         }
         const double first = send_first_->count();
-        const double credit = send_min_rate_ > 0 && bytes_acknowledged_ > 0
+        const double credit = send_min_rate_ > 0 && acknowledgements_measured_ && bytes_acknowledged_ > 0
                                   ? static_cast<double>(bytes_acknowledged_) / send_min_rate_
                                   : 0;
-        const double left = std::min(first + credit - Span(now - send_started_).count(),
-                                     first - Span(now - last_acknowledged_).count());
+        double left = first + credit - Span(now - send_started_).count();
+        if (acknowledgements_measured_)
+            left = std::min(left, first - Span(now - last_acknowledged_).count());
         // Past the limit, what the socket takes without waiting still goes
         // out: the limit is on waiting for a client that does not read, and
         // a limit of zero (or a few nanoseconds) would otherwise send nothing
@@ -250,8 +258,10 @@ void StartResponse::send_within_limit(std::string_view bytes)
                 throw TimeoutError("the client took the response too slowly");
             if (socket_wait_first)
                 throw;
+            refused = true;
             continue; // our limit came first: measure the client's progress again
         }
+        refused = refused || sent < bytes.size();
         bytes_taken_ += sent;
         bytes.remove_prefix(sent);
     }

@@ -143,9 +143,10 @@ private:
     std::chrono::steady_clock::time_point send_started_{};
     std::size_t bytes_taken_ = 0; // by the socket, framing and head included
     // Of those, acknowledged by the client's side when last measured, and when
-    // that count last grew.
+    // that count last grew; measured only once the socket refused bytes.
     std::int64_t bytes_acknowledged_ = 0;
     std::chrono::steady_clock::time_point last_acknowledged_{};
+    bool acknowledgements_measured_ = false;
 };
 
 } // namespace eventlet::wsgi
