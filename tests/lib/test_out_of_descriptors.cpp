@@ -11,12 +11,11 @@
 #include <eventlet/wsgi/server.hpp>
 
 #include <cstddef>
-#include <iostream>
-#include <sstream>
 #include <string>
 #include <string_view>
 
 #include "../09-dispatch/wsgi_support.hpp"
+#include "../support/hub_helpers.hpp"
 #include "../support/no_descriptors.hpp"
 
 namespace {
@@ -28,20 +27,6 @@ std::size_t occurrences(std::string_view text, std::string_view part)
         ++count;
     return count;
 }
-
-// std::cerr into a string while it lives.
-class CerrCapture {
-public:
-    CerrCapture() : saved_(std::cerr.rdbuf(captured_.rdbuf())) {}
-    ~CerrCapture() { std::cerr.rdbuf(saved_); }
-    CerrCapture(const CerrCapture&) = delete;
-    CerrCapture& operator=(const CerrCapture&) = delete;
-    std::string text() const { return captured_.str(); }
-
-private:
-    std::ostringstream captured_;
-    std::streambuf* saved_;
-};
 
 } // namespace
 
@@ -79,7 +64,7 @@ TEST_CASE("serve() out of descriptors says so once, however often clients come a
           "[server][emfile]")
 {
     const eventlet::Timeout bound(10);
-    CerrCapture cerr;
+    test_support::CaptureCerr cerr;
     eventlet::Server server(eventlet::listen({"127.0.0.1", 0}), 10);
     auto serving = eventlet::spawn([&] {
         server.serve([](eventlet::GreenSocket& client, const eventlet::Address&) {
