@@ -280,6 +280,29 @@ Url redirect_target(const Url& from, std::string_view location)
     }
 }
 
+// Scheme, host and port: what a browser calls an origin, the unit of trust.
+bool same_origin(const Url& a, const Url& b)
+{
+    return a.scheme() == b.scheme() && a.host() == b.host() && a.port() == b.port();
+}
+
+// The header fields a request keeps on its way to `next`: the caller's
+// credentials are for the origin they were sent to, not for whichever
+// origin a server redirects to (another host, another port, or http:// in
+// clear text after https://); and a request turned into a GET keeps no
+// field that described its body.
+void adjust_for_redirect(Headers& headers, bool other_origin, bool to_get)
+{
+    if (other_origin) {
+        for (const char* name : {"Authorization", "Proxy-Authorization", "Cookie"})
+            headers.erase(name);
+    }
+    if (to_get) {
+        for (const char* name : {"Content-Type", "Content-Encoding", "Content-Language", "Content-Location"})
+            headers.erase(name);
+    }
+}
+
 Response follow_redirects(const Url& start, const Options& options, detail::IdleConnections* idle)
 {
     // The call's deadline, which fetch() has just started: a wait for a file
@@ -293,8 +316,12 @@ Response follow_redirects(const Url& start, const Options& options, detail::Idle
     // Without cookies or other state, asking the same thing twice gets the
     // same answer: a chain that comes back to a request it made is a loop.
     std::vector<std::pair<std::string, Url>> visited{{method, url}};
+    // The options sent: the caller's, until a redirect changes the header
+    // fields (a copy then).
+    std::optional<Options> adjusted;
+    const Options* sent = &options;
     for (;;) {
-        Response response = exchange_waiting(url, method, body, options, idle, give_up);
+        Response response = exchange_waiting(url, method, body, *sent, idle, give_up);
         if (options.decompress) {
             // Named with its URL, as every other error of a response is.
             try {
@@ -322,6 +349,13 @@ Response follow_redirects(const Url& start, const Options& options, detail::Idle
         if (to_get) {
             method = "GET";
             body.clear();
+        }
+        if (const bool other_origin = !same_origin(url, next); other_origin || to_get) {
+            if (!adjusted) {
+                adjusted = options;
+                sent = &*adjusted;
+            }
+            adjust_for_redirect(adjusted->headers, other_origin, to_get);
         }
         const bool seen = std::any_of(visited.begin(), visited.end(), [&](const auto& request) {
             return request.first == method && request.second == next;

@@ -161,6 +161,7 @@ int ResponseParser::on_message_begin(llhttp_t* parser)
 {
     ResponseParser& p = self(parser);
     p.begun_ = true;
+    p.in_trailers_ = false;
     p.chunk_line_.reset();
     p.response_.reason.clear();
     p.response_.headers = Headers();
@@ -185,7 +186,7 @@ int ResponseParser::on_header_field(llhttp_t* parser, const char* at, std::size_
     // A field begins (its name's first piece) when the last one is stored.
     // The byte limit alone lets 64 KiB of "a:\r\n" lines become 16k fields,
     // each two strings and a vector slot: 16 times the bytes received.
-    if (p.field_.empty() && p.response_.headers.size() == p.max_header_fields_)
+    if (p.field_.empty() && !p.in_trailers_ && p.response_.headers.size() == p.max_header_fields_)
         return p.fail_too_large("more than " + std::to_string(p.max_header_fields_) + " header fields");
     p.field_.append(at, length);
     return p.count_header_bytes(length);
@@ -203,6 +204,16 @@ int ResponseParser::on_header_value_complete(llhttp_t* parser)
     ResponseParser& p = self(parser);
     if (p.field_.empty())
         return p.fail_malformed("a header field with an empty name"); // RFC 9110 5.1: a token
+    // A trailer (after a chunked body) is not a header field: merged in, a
+    // Content-Encoding or a Location the sender put after the body would
+    // change how the body is read, or where a redirect goes (RFC 9110
+    // 6.5.1). It is counted against the header limit, and dropped, as
+    // Python's http.client drops it.
+    if (p.in_trailers_) {
+        p.field_.clear();
+        p.value_.clear();
+        return HPE_OK;
+    }
     trim_trailing_space(p.value_);
     p.response_.headers.add(std::move(p.field_), std::move(p.value_));
     p.field_.clear();
@@ -217,6 +228,7 @@ int ResponseParser::on_headers_complete(llhttp_t* parser)
         return p.fail_malformed("the status code " + std::to_string(parser->status_code) +
                                 " is not three digits");
     p.response_.status = parser->status_code;
+    p.in_trailers_ = true; // what fields come now come after the body
     p.response_.version_major = parser->http_major;
     p.response_.version_minor = parser->http_minor;
     // No body follows, whatever Content-Length says: the answer to HEAD,

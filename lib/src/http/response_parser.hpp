@@ -71,6 +71,7 @@ private:
     std::string too_large_; // why a callback stopped the parser, if it did
     std::string malformed_; // what llhttp lets through and HTTP does not
     bool begun_ = false;
+    bool in_trailers_ = false; // past the head: fields now are trailers
     bool complete_ = false;
     bool keep_alive_ = false;
 };

@@ -74,7 +74,12 @@ struct Options {
 /// the handshake counts as part of connecting. A body framed by the end of
 /// the connection must then end with the server's close_notify.
 /// Redirects (301, 302, 303, 307, 308) are followed up to
-/// Options::max_redirects; a 303, and a 301 or 302 of a POST, become a GET.
+/// Options::max_redirects; a 303, and a 301 or 302 of a POST, become a GET,
+/// without the body and the fields that described it (Content-Type...).
+/// Credentials are for the origin they were given for: a redirect to
+/// another scheme, host or port (http:// after https:// included) drops
+/// the Authorization, Proxy-Authorization and Cookie fields of
+/// Options::headers, as curl and Python's requests do.
 /// When the process is out of file descriptors (EMFILE, ENFILE), it waits
 /// for one, as a server's accept loop does: a connection that ends gives
 /// one back. It retries with growing pauses (from 5 ms to 100 ms) within

@@ -20,7 +20,8 @@ struct Response {
     std::string reason{}; ///< the reason phrase, as the server wrote it ("OK")
     int version_major = 1; ///< the HTTP version of the response: 1 of HTTP/1.0
     int version_minor = 1; ///< the HTTP version of the response: 0 of HTTP/1.0
-    Headers headers{};    ///< the header fields, in order, repeats kept
+    Headers headers{};    ///< the header fields, in order, repeats kept; not the
+                          ///< trailers after a chunked body (dropped)
     std::string body{};   ///< the body, whatever its framing was on the wire
 
     /// True for a 2xx status.

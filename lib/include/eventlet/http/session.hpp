@@ -46,7 +46,11 @@ struct SessionLimits {
 /// - a connection that failed, timed out, or was interrupted in any way is
 ///   closed, never reused: only a response read to its end frees one;
 /// - before reuse, a connection is checked without waiting: one the server
-///   has closed (or that holds bytes nobody asked for) is dropped;
+///   has closed (or that holds bytes nobody asked for) is dropped. Bytes a
+///   faulty server sends after a complete response, but only once the
+///   check has passed, are read as the next response's start (as with
+///   Python's http.client): trust a Session's reuse to servers that frame
+///   their responses;
 /// - a server may still close an idle connection just as a request goes out
 ///   on it. A GET, HEAD, PUT, DELETE, OPTIONS or TRACE that gets no byte of
 ///   answer on a reused connection is sent again on another one (RFC 9110,
