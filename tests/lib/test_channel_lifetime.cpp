@@ -25,9 +25,8 @@ TEST_CASE("destroying a channel while a green thread waits in put() stops the pr
         eventlet::sleep(0); // it parks in put(), no getter in sight
         channel.reset();    // the mistake
     });
-    CHECK(child.killed_by(SIGABRT));
-    CHECK_THAT(child.stderr_text, Catch::Contains("a Queue (a putter) was destroyed while green thread "
-                                                  "'the putter'"));
+    test_support::check_aborted_saying(child, "a Queue (a putter) was destroyed while green thread "
+                                        "'the putter'");
 }
 
 TEST_CASE("a channel whose putter was served can be destroyed before the putter resumes",
@@ -54,9 +53,8 @@ TEST_CASE("destroying a SharedQueue while a green thread waits in get() stops th
             queue.reset();      // the mistake
         },
         10000);
-    CHECK(child.killed_by(SIGABRT));
-    CHECK_THAT(child.stderr_text, Catch::Contains("a SharedQueue (a getter) was destroyed while green "
-                                                  "thread 'the getter'"));
+    test_support::check_aborted_saying(child, "a SharedQueue (a getter) was destroyed while green "
+                                        "thread 'the getter'");
 }
 
 TEST_CASE("destroying a SharedQueue whose getter was woken but has not run again stops the program "
@@ -72,9 +70,8 @@ TEST_CASE("destroying a SharedQueue whose getter was woken but has not run again
             queue.reset();      // the mistake: it would lock the freed queue then
         },
         10000);
-    CHECK(child.killed_by(SIGABRT));
-    CHECK_THAT(child.stderr_text, Catch::Contains("a SharedQueue was destroyed while 1 call of get() "
-                                                  "or put() was under way"));
+    test_support::check_aborted_saying(child, "a SharedQueue was destroyed while 1 call of get() "
+                                        "or put() was under way");
 }
 
 TEST_CASE("a SharedQueue can be destroyed once its getter has taken its item", "[threads][shared-queue]")

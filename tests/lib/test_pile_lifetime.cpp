@@ -20,6 +20,22 @@
 
 #include "../support/child_process.hpp"
 
+namespace {
+
+// A call that parks until it is killed, and notes that it was.
+int park_recording_kill(eventlet::Event<>& never, bool& killed, int value)
+{
+    try {
+        never.wait();
+    } catch (const eventlet::GreenletExit&) {
+        killed = true;
+        throw;
+    }
+    return value;
+}
+
+} // namespace
+
 TEST_CASE("destroying a GreenPile while green threads iterate it stops the program with a message "
           "that names a reader",
           "[pile][lifetime]")
@@ -45,9 +61,8 @@ TEST_CASE("destroying a GreenPile while green threads iterate it stops the progr
             second.wait();
         },
         10000);
-    CHECK(child.killed_by(SIGABRT));
-    CHECK_THAT(child.stderr_text, Catch::Contains("a GreenPile (a reader) was destroyed while green "
-                                                  "thread 'the reader' (and 1 more)"));
+    test_support::check_aborted_saying(child, "a GreenPile (a reader) was destroyed while green "
+                                        "thread 'the reader' (and 1 more)");
 }
 
 TEST_CASE("destroying an Imap while a green thread iterates it stops the program with a message that "
@@ -78,9 +93,8 @@ TEST_CASE("destroying an Imap while a green thread iterates it stops the program
             reader.wait();      // not reached: the reader would wake into the freed imap
         },
         10000);
-    CHECK(child.killed_by(SIGABRT));
-    CHECK_THAT(child.stderr_text, Catch::Contains("an Imap (a reader) was destroyed while green "
-                                                  "thread 'the imap's reader' (and 0 more)"));
+    test_support::check_aborted_saying(child, "an Imap (a reader) was destroyed while green "
+                                        "thread 'the imap's reader' (and 0 more)");
 }
 
 TEST_CASE("a GreenPile's only reader may destroy it between two results", "[pile][lifetime]")
@@ -89,15 +103,7 @@ TEST_CASE("a GreenPile's only reader may destroy it between two results", "[pile
     bool second_killed = false;
     auto pile = std::make_unique<eventlet::GreenPile<int>>(2);
     pile->spawn([] { return 1; });
-    pile->spawn([&never, &second_killed] {
-        try {
-            never.wait();
-        } catch (const eventlet::GreenletExit&) {
-            second_killed = true;
-            throw;
-        }
-        return 2;
-    });
+    pile->spawn([&never, &second_killed] { return park_recording_kill(never, second_killed, 2); });
     int first = 0;
     for (const int value : *pile) {
         first = value;
@@ -129,15 +135,7 @@ TEST_CASE("a GreenPile may be destroyed from inside one of its calls while nobod
         }
         return 1;
     });
-    pile->spawn([&never, &other_killed] {
-        try {
-            never.wait();
-        } catch (const eventlet::GreenletExit&) {
-            other_killed = true;
-            throw;
-        }
-        return 2;
-    });
+    pile->spawn([&never, &other_killed] { return park_recording_kill(never, other_killed, 2); });
     eventlet::sleep(0); // both calls park
     go.send();
     destroyer_done.wait();

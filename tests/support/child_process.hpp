@@ -1,6 +1,8 @@
 // Test support: run a function in a forked child and collect how it ended.
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -38,6 +40,15 @@ struct ChildResult {
     int exit_code() const { return WEXITSTATUS(status); }
     bool killed_by(int signal) const { return WIFSIGNALED(status) && WTERMSIG(status) == signal; }
 };
+
+/// Checks that `child` ended by abort() (the library's way to stop a
+/// program that misused it) and wrote `message` on stderr.
+inline void check_aborted_saying(const ChildResult& child, const std::string& message)
+{
+    INFO("the child's stderr: " << child.stderr_text);
+    CHECK(child.killed_by(SIGABRT));
+    CHECK_THAT(child.stderr_text, Catch::Contains(message));
+}
 
 /// Runs `body` in a child process whose stderr is captured. The child exits
 /// with status 0 when `body` returns, 1 when it throws (with _exit(): the
