@@ -2,10 +2,12 @@
 #
 #   make demo        the three patterns, end to end: crawl, echo_server, feedscraper;
 #                    then crawl over TLS
-#   make test        the whole chain: chapters, lib, exercises, chapter texts, docs
+#   make test        every test: lib (every chapter's tests), each frozen snapshot (its
+#                    own chapter's), exercises, make install, chapter texts, docs, fuzz
+#   make chain       the test chain: each frozen snapshot with the tests of chapters 1..NN
 #   make test-NN     chapter NN's snapshot with the tests of chapters 1..NN
-#   make asan        lib (every test) and each frozen snapshot (its own chapter's tests)
-#                    under AddressSanitizer + UBSan
+#   make asan        lib and each frozen snapshot, as make test runs them, under
+#                    AddressSanitizer + UBSan
 #   make tsan        lib under ThreadSanitizer, the tests that use OS threads ([threads])
 #   make docs        the Doxygen site, in docs/html/index.html
 #   make diff-NN     what chapter NN changed against chapter NN-1
@@ -16,7 +18,7 @@
 #                    (default /usr/local; DESTDIR=dir stages them for a package)
 #   make clean       remove every build product
 
-.PHONY: demo test asan tsan docs bench fuzz install clean help
+.PHONY: demo test chain asan tsan docs bench fuzz install clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -31,6 +33,9 @@ demo:
 
 test:
 	@tools/run-tests
+
+chain:
+	@tools/run-tests --chain
 
 asan:
 	@tools/run-tests --asan

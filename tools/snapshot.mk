@@ -46,7 +46,7 @@ else
 LIB_OUT := $(BUILD)/$(patsubst $(TOP)/%,%,$(SNAPSHOT_DIR))
 RUN_OUT := $(BUILD)/$(patsubst $(TOP)/%,%,$(HERE))
 
-# OWN_TESTS=1 runs the chapter's own tests only, not the chain (make asan).
+# OWN_TESTS=1 runs the chapter's own tests only, not the chain (make test, make asan).
 TEST_DIRS := $(shell cd $(TOP)/tests && ls -d [0-9][0-9]-* 2>/dev/null | \
                      awk -v last=$(CHAPTER) -v own=$(OWN_TESTS) \
                          'own ? $$0 + 0 == last + 0 : $$0 + 0 <= last + 0') $(EXTRA_TESTS)
@@ -93,7 +93,7 @@ bin_dir_define = $(if $(shell grep -l EVENTLET_BIN_DIR $(call test_files,$(1))),
 BIN_DIR := $(or $(BIN_DIR),$(LIB_OUT)/bin)
 PROGRAM_SRCS := $(wildcard $(SNAPSHOT_DIR)/examples/*.cpp)
 PROGRAMS := $(patsubst $(SNAPSHOT_DIR)/examples/%.cpp,$(BIN_DIR)/%,$(PROGRAM_SRCS))
-# With its own chapter's tests only (make asan), a snapshot builds the
+# With its own chapter's tests only (make test, make asan), a snapshot builds the
 # programs those tests run, and no other: a program is named in a test as
 # EVENTLET_BIN_DIR "/name".
 ifeq ($(OWN_TESTS),1)
