@@ -507,7 +507,12 @@ std::size_t GreenSocket::send(std::span<const std::byte> data)
             return 0;
         if (tls_) {
             const tls::detail::Engine::Step step = tls_->write(data);
-            if (step.want == tls::detail::Want::nothing) {
+            if (step.bytes > 0) {
+                // Taken: what the socket did not take of it yet leaves
+                // before this call says so.
+                for (tls::detail::Want want = step.want; want != tls::detail::Want::nothing;
+                     want = tls_->flush("send"))
+                    park_for_tls(false, "send", false);
                 unparked_bytes_ += step.bytes;
                 return step.bytes;
             }

@@ -16,8 +16,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <span>
@@ -153,6 +155,111 @@ TEST_CASE("after shutdown(write), a TLS 1.3 peer's request for a key update does
     CHECK(answer == "first second");
     peer.join();
     CHECK(peer.result() == 8);
+}
+
+TEST_CASE("a TLS 1.3 peer's request for a key update, read while a send waits for room with a "
+          "record half sent, is answered and loses no byte",
+          "[tls]")
+{
+    // The answer to a key update is written by the read that meets the
+    // request, while the writer's record still waits for room: OpenSSL
+    // refused that ("bad length") unless the record was out of its hands.
+    // The peer asks once the writer is parked, and again every 256 KiB it
+    // then reads, each time with a byte of data for the reader.
+    constexpr std::size_t total = 16 * 1024 * 1024; // more than both kernels buffer
+    constexpr std::size_t every = 256 * 1024;
+    eventlet::Timeout bound(20);
+    auto [client, server] = test_support::connect_pair();
+    std::promise<void> writer_parked;
+    std::future<void> go = writer_parked.get_future();
+    RawServer peer(server.release(), TLS1_3_VERSION, [&go](SSL* ssl) {
+        if (go.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+            return -2;
+        int updates = 0;
+        const auto ask = [&] {
+            ++updates;
+            return SSL_key_update(ssl, SSL_KEY_UPDATE_REQUESTED) == 1 && SSL_write(ssl, "k", 1) == 1;
+        };
+        if (!ask())
+            return -3;
+        std::string in(64 * 1024, '\0');
+        for (std::size_t got = 0, next = every; got < total;) {
+            const int n = SSL_read(ssl, in.data(), static_cast<int>(in.size()));
+            if (n <= 0)
+                return -4;
+            for (int i = 0; i < n; ++i) {
+                if (in[static_cast<std::size_t>(i)] != static_cast<char>((got + static_cast<std::size_t>(i)) % 251))
+                    return -5;
+            }
+            got += static_cast<std::size_t>(n);
+            if (got >= next && got < total) {
+                if (!ask())
+                    return -3;
+                next += every;
+            }
+        }
+        // To the client's close_notify: a close with the answers to the last
+        // key updates unread would reset the connection.
+        SSL_shutdown(ssl);
+        while (SSL_read(ssl, in.data(), static_cast<int>(in.size())) > 0) {
+        }
+        return SSL_get_error(ssl, 0) == SSL_ERROR_ZERO_RETURN ? updates : -6;
+    });
+    client.set_timeout(10);
+    tls::start_client(client, "localhost", tls_pair::trusting_client());
+    auto writer = eventlet::spawn([&client] {
+        std::string data(total, '\0');
+        for (std::size_t i = 0; i < total; ++i)
+            data[i] = static_cast<char>(i % 251);
+        client.sendall(data);
+    });
+    tls_pair::until_parked_on(client.fd()); // the peer reads nothing yet: the writer waits for room
+    writer_parked.set_value();
+    std::string received;
+    char buffer[64];
+    while (const std::size_t n = client.recv(std::span<char>(buffer)))
+        received.append(buffer, n);
+    writer.wait();
+    client.shutdown(Shutdown::write);
+    peer.join();
+    CHECK(peer.result() == static_cast<int>(total / every));
+    CHECK(received == std::string(total / every, 'k'));
+}
+
+TEST_CASE("a TLS 1.3 peer that asks for key updates without end and reads none of the answers "
+          "ends its connection with a TlsError that says so",
+          "[tls]")
+{
+    eventlet::Timeout bound(20);
+    // A Unix stream pair with small buffers: the answers fill them after a
+    // few hundred, and no TCP retransmits to a peer that reads nothing.
+    int ends[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0);
+    const int small = 4096;
+    for (const int end : ends)
+        REQUIRE(::setsockopt(end, SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+    GreenSocket client = GreenSocket::adopt(ends[0]);
+    RawServer peer(ends[1], TLS1_3_VERSION, [](SSL* ssl) {
+        int updates = 0;
+        while (updates < 1'000'000 && SSL_key_update(ssl, SSL_KEY_UPDATE_REQUESTED) == 1 &&
+               SSL_write(ssl, "k", 1) == 1)
+            ++updates;
+        return updates; // ended by the client's close
+    });
+    client.set_timeout(10);
+    tls::start_client(client, "localhost", tls_pair::trusting_client());
+    std::size_t received = 0;
+    char buffer[64];
+    CHECK_THROWS_WITH(
+        [&] {
+            while (const std::size_t n = client.recv(std::span<char>(buffer)))
+                received += n;
+        }(),
+        Catch::Contains("takes none of what this side owes it"));
+    CHECK(received > 100); // the answers it took before its buffers filled
+    client.close();
+    peer.join();
+    CHECK(peer.result() < 1'000'000);
 }
 
 TEST_CASE("a TLS recv woken by this side's shutdown of reading returns 0; the peer's end "

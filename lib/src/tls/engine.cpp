@@ -6,6 +6,7 @@
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
@@ -19,31 +20,19 @@ namespace {
 
 // OpenSSL's socket BIO writes with write(), which raises SIGPIPE on a
 // connection the peer has closed, and SIGPIPE's default ends the process.
-// This BIO writes with send(MSG_NOSIGNAL), as GreenSocket::send() does, and
-// tells the Engine the errno of a failed call (OpenSSL only says "syscall").
+// This BIO hands what OpenSSL writes to the Engine, which sends it with
+// send(MSG_NOSIGNAL), as GreenSocket::send() does, and keeps what the socket
+// does not take; it tells the Engine the errno of a failed call (OpenSSL
+// only says "syscall").
 Engine* engine_of(BIO* bio) { return static_cast<Engine*>(BIO_get_data(bio)); }
 
 int bio_write(BIO* bio, const char* data, std::size_t length, std::size_t* written)
 {
     BIO_clear_retry_flags(bio);
-    if (engine_of(bio)->writes_dropped()) {
-        *written = length;
-        return 1;
-    }
-    for (;;) {
-        const ssize_t sent = ::send(engine_of(bio)->fd(), data, length, MSG_NOSIGNAL);
-        if (sent >= 0) {
-            *written = static_cast<std::size_t>(sent);
-            return 1;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            BIO_set_retry_write(bio);
-        else
-            engine_of(bio)->set_system_error(errno);
+    if (!engine_of(bio)->output(data, length))
         return 0;
-    }
+    *written = length;
+    return 1;
 }
 
 int bio_read(BIO* bio, char* data, std::size_t length, std::size_t* read)
@@ -102,6 +91,31 @@ bool is_ip_address(const std::string& host)
            ::inet_pton(AF_INET6, host.c_str(), address) == 1;
 }
 
+// Sends what the socket takes now of `length` bytes at `data`: how many it
+// took, or -1 (errno set) for an error other than a full buffer.
+ssize_t send_what_fits(int fd, const char* data, std::size_t length) noexcept
+{
+    std::size_t taken = 0;
+    while (taken < length) {
+        const ssize_t sent = ::send(fd, data + taken, length - taken, MSG_NOSIGNAL);
+        if (sent >= 0)
+            taken += static_cast<std::size_t>(sent);
+        else if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
+        else if (errno != EINTR)
+            return -1;
+    }
+    return static_cast<ssize_t>(taken);
+}
+
+// A write takes a record's worth at most: what the socket does not take of
+// it waits in the Engine, and the next write sends it first.
+constexpr std::size_t max_record_bytes = SSL3_RT_MAX_PLAIN_LENGTH;
+// What may wait unsent when a read begins: a record a write left, and the
+// answers of reads since. A peer that reads what it is sent never leaves
+// this much; OpenSSL takes 32 key updates in a row, and needs data between.
+constexpr std::size_t max_unsent_for_reads = 64 * 1024;
+
 } // namespace
 
 Engine::Engine(const Context& context, int fd, bool server, const std::string& server_name)
@@ -158,13 +172,65 @@ void Engine::interrupted(const char* operation) noexcept
         interrupted_ = operation;
 }
 
+bool Engine::output(const char* data, std::size_t length) noexcept
+{
+    if (writes_dropped_)
+        return true;
+    // Behind bytes still waiting, the socket may take nothing of these.
+    if (unsent_.empty()) {
+        const ssize_t taken = send_what_fits(fd_, data, length);
+        if (taken < 0) {
+            system_error_ = errno;
+            return false;
+        }
+        data += taken;
+        length -= static_cast<std::size_t>(taken);
+    }
+    unsent_.append(data, length);
+    return true;
+}
+
+bool Engine::send_unsent() noexcept
+{
+    const ssize_t taken = send_what_fits(fd_, unsent_.data(), unsent_.size());
+    if (taken < 0) {
+        system_error_ = errno;
+        return false;
+    }
+    unsent_.erase(0, static_cast<std::size_t>(taken));
+    return true;
+}
+
+Want Engine::flush(const char* operation)
+{
+    check_usable(operation);
+    if (writes_dropped_)
+        unsent_.clear();
+    if (!send_unsent()) {
+        failed_ = true;
+        eventlet::detail::throw_socket_error(system_error_, std::string(operation) + " with " + peer_);
+    }
+    return unsent_.empty() ? Want::nothing : Want::write;
+}
+
+void Engine::flush_quietly() noexcept
+{
+    if (writes_dropped_)
+        unsent_.clear();
+    send_unsent();
+}
+
 Want Engine::handshake()
 {
     check_usable("TLS handshake");
+    // Each flight must leave whole before the peer's answer is waited for.
+    if (flush("TLS handshake") == Want::write)
+        return Want::write;
     ERR_clear_error();
     system_error_ = 0;
     const int result = SSL_do_handshake(ssl_);
-    return result == 1 ? Want::nothing : want_or_throw(result, "TLS handshake");
+    const Want want = result == 1 ? Want::nothing : want_or_throw(result, "TLS handshake");
+    return flush("TLS handshake") == Want::write ? Want::write : want;
 }
 
 Engine::Step Engine::read(std::span<std::byte> buffer)
@@ -172,11 +238,24 @@ Engine::Step Engine::read(std::span<std::byte> buffer)
     check_usable("recv");
     if (buffer.empty())
         return {0, Want::nothing};
+    // What this side owes the peer goes first, but a read never waits for
+    // room: the peer may wait for this side to read before it reads itself,
+    // a send waiting for room sends it all, and so does the next call. A
+    // peer that piles up answers it never takes (a key update asked again
+    // and again) is not followed further.
+    flush_quietly();
+    if (unsent_.size() >= max_unsent_for_reads) {
+        failed_ = true;
+        throw TlsError(Errc::protocol, "recv with " + peer_ + ": the peer takes none of what this side owes it "
+                                       "(answers to its requests for key updates) and asks for more");
+    }
     ERR_clear_error();
     system_error_ = 0;
     std::size_t received = 0;
-    if (SSL_read_ex(ssl_, buffer.data(), buffer.size(), &received) == 1)
+    if (SSL_read_ex(ssl_, buffer.data(), buffer.size(), &received) == 1) {
+        flush_quietly(); // the data is the caller's: an error waits for the next call
         return {received, Want::nothing};
+    }
     // The peer's close_notify: the end of the stream, as it meant it. Or
     // this side's shutdown of reading: an end of file (OpenSSL's "syscall"
     // failure without an errno) that OpenSSL has not taken as fatal, so
@@ -186,6 +265,7 @@ Engine::Step Engine::read(std::span<std::byte> buffer)
         ERR_clear_error();
         return {0, Want::nothing};
     }
+    flush_quietly();
     return {0, want_or_throw(0, "recv")};
 }
 
@@ -197,11 +277,14 @@ Engine::Step Engine::write(std::span<const std::byte> data)
                          "send with " + peer_ + " after this side's close_notify");
     if (data.empty())
         return {0, Want::nothing};
+    // The last record first: so at most one record waits here at a time.
+    if (flush("send") == Want::write)
+        return {0, Want::write};
     ERR_clear_error();
     system_error_ = 0;
     std::size_t sent = 0;
-    if (SSL_write_ex(ssl_, data.data(), data.size(), &sent) == 1)
-        return {sent, Want::nothing};
+    if (SSL_write_ex(ssl_, data.data(), std::min(data.size(), max_record_bytes), &sent) == 1)
+        return {sent, flush("send")};
     return {0, want_or_throw(0, "send")};
 }
 
@@ -213,7 +296,9 @@ void Engine::send_close_notify() noexcept
     if (failed_ || !established_ || !interrupted_.empty() || (SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN) != 0)
         return;
     ERR_clear_error();
-    SSL_shutdown(ssl_); // one try: queued if the socket's buffer is full, then lost with it
+    flush_quietly();
+    SSL_shutdown(ssl_);
+    flush_quietly(); // one try: what the socket's buffer cannot take is lost with the socket
     ERR_clear_error();
 }
 
@@ -223,6 +308,8 @@ void Engine::writing_ended() noexcept
     // (write() throws BrokenPipe): what is dropped is OpenSSL's alone. A
     // handshake still under way needs its writes, and fails without them.
     writes_dropped_ = (SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN) != 0;
+    if (writes_dropped_)
+        unsent_.clear();
 }
 
 Want Engine::want_or_throw(int result, const char* operation)

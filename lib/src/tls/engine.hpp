@@ -23,6 +23,13 @@ enum class Want { nothing, read, write };
 /// and calls again (socket.cpp). Errors are thrown (TlsError, VerifyError,
 /// Truncated, or the SocketError of the system's errno), and OpenSSL's
 /// per-thread error queue is left empty, for the next green thread.
+///
+/// What OpenSSL writes goes to the socket at once, and what the socket does
+/// not take is kept here, in order, and sent before anything else: OpenSSL
+/// itself never waits for room. It must not: a read answers the peer's
+/// request for a key update by writing, and if a write of another green
+/// thread had a record half sent, parked for room, OpenSSL would fail the
+/// read ("bad length"), and with it the connection.
 class Engine {
 public:
     /// The state of a client (`server_name` set) or a server on `fd`.
@@ -43,8 +50,17 @@ public:
     Want handshake();
     /// One try at decrypting into `buffer`.
     Step read(std::span<std::byte> buffer);
-    /// One try at encrypting some of `data` (a record's worth or more).
+    /// One try at encrypting some of `data` (a record's worth at most).
+    /// Bytes taken with `want` write are not all sent yet: the caller waits
+    /// for room and calls flush() until it wants nothing, before it reports
+    /// them sent.
     Step write(std::span<const std::byte> data);
+    /// Sends what OpenSSL wrote and the socket did not take yet: nothing
+    /// once all of it has gone, write while some waits for room.
+    Want flush(const char* operation);
+    /// The socket BIO's write: sends what the socket takes now and keeps the
+    /// rest; false on the system's error (set_system_error()).
+    bool output(const char* data, std::size_t length) noexcept;
     /// Sends close_notify if the socket takes it now; never throws. After
     /// it, writing fails with BrokenPipe, as after shutdown(SHUT_WR).
     void send_close_notify() noexcept;
@@ -58,8 +74,6 @@ public:
     /// request for a key update) could never arrive, and is dropped
     /// instead of failing the read that wrote it.
     void writing_ended() noexcept;
-    /// True once writing_ended() found close_notify sent.
-    bool writes_dropped() const noexcept { return writes_dropped_; }
 
     /// A wait of a write or of the handshake was cut short (a Timeout, a
     /// kill): the SSL object may be in the middle of a record or of the
@@ -82,6 +96,11 @@ public:
 private:
     // Classifies a failed call's `result`: what it waits for, or throws.
     Want want_or_throw(int result, const char* operation);
+    // flush() that never throws, for the calls that must not fail for it:
+    // what it could not send waits for the next call.
+    void flush_quietly() noexcept;
+    // Sends from unsent_ what the socket takes: false on the system's error.
+    bool send_unsent() noexcept;
     [[noreturn]] void throw_failure(int ssl_error, const char* operation);
     void check_usable(const char* operation) const;
 
@@ -90,6 +109,7 @@ private:
     std::string server_name_; // a client's: its tickets are filed under it
     std::string peer_;       // "server example.com", "client": for messages
     std::string interrupted_; // the call a wait of was cut short, if any
+    std::string unsent_;      // written by OpenSSL, not yet taken by the socket
     int system_error_ = 0;
     bool established_ = false;
     bool failed_ = false;    // a fatal error: no close_notify may follow
