@@ -9,10 +9,11 @@
 #   BIN_DIR   where the snapshot's programs (examples/*.cpp) go
 #             (default: bin/ beside its library)
 # Targets: lib (the static library), programs (library and programs),
-# objects (library, programs and compiled tests: all but the test runner),
-# build (all of it), test (build and run), clean. MODE=asan builds and runs
-# everything under AddressSanitizer and UBSan, in a build tree of its own;
-# MODE=tsan under ThreadSanitizer, in another.
+# test-objects (the compiled tests alone: they need the headers, not the
+# library), objects (library, programs and compiled tests: all but the test
+# runner), build (all of it), test (build and run), clean. MODE=asan builds
+# and runs everything under AddressSanitizer and UBSan, in a build tree of its
+# own; MODE=tsan under ThreadSanitizer, in another.
 # For tools/run-tests: shared and catch-main (below).
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
@@ -33,9 +34,9 @@ ifneq ($(SNAPSHOT_DIR),$(HERE))
 # objects hold would depend on which build compiled them first.
 RUN_OUT := $(BUILD)/$(patsubst $(TOP)/%,%,$(HERE))
 DELEGATED := CHAPTER=$(CHAPTER) EXTRA_TESTS= RUN_OUT=$(RUN_OUT) $(if $(BIN_DIR),BIN_DIR=$(BIN_DIR))
-.PHONY: all lib programs objects build test clean
+.PHONY: all lib programs test-objects objects build test clean
 .DEFAULT_GOAL := test
-all lib programs objects build test:
+all lib programs test-objects objects build test:
 	@$(MAKE) --no-print-directory -C $(SNAPSHOT_DIR) $@ $(DELEGATED)
 clean:
 	rm -rf $(RUN_OUT)
@@ -63,6 +64,7 @@ TEST_DIRS := $(shell cd $(TOP)/tests && ls -d [0-9][0-9]-* 2>/dev/null | \
 TEST_UNIT_DIR := $(BUILD)/test-units
 TEST_UNITS := $(patsubst %,$(TEST_UNIT_DIR)/%.cpp,$(TEST_DIRS))
 TEST_OBJS := $(patsubst %,$(LIB_OUT)/tests/%.o,$(TEST_DIRS))
+EXTRA_TEST_OBJS := $(patsubst %,$(LIB_OUT)/tests/%.o,$(EXTRA_TESTS))
 test_files = $(sort $(wildcard $(TOP)/tests/$(1)/*.cpp))
 # src/ reads like include/eventlet/: the core layers at its top, http/ and
 # wsgi/ in folders of their own; every .cpp below it is part of the library.
@@ -112,11 +114,13 @@ LINK_LIBRARIES := $(LIBRARY) $(if $(USES_LLHTTP),$(LLHTTP_LIBRARY))
 LDLIBS += $(call snapshot_ldlibs,$(SNAPSHOT_DIR))
 
 INCLUDES := -I$(SNAPSHOT_DIR)/include
+# lib/ keeps the mode's full flags; a frozen snapshot gets FROZEN_CXXFLAGS (flags.mk).
+SNAPSHOT_CXXFLAGS := $(if $(filter $(TOP)/lib,$(SNAPSHOT_DIR)),$(CXXFLAGS),$(FROZEN_CXXFLAGS))
 # Only the library's sources include llhttp.h: tests and programs are
 # compiled without its folder, with the same command line in every snapshot.
 LIB_INCLUDES := $(INCLUDES) $(if $(USES_LLHTTP),$(LLHTTP_INCLUDES)) -I$(SNAPSHOT_DIR)/src
 
-.PHONY: all lib programs objects build test clean deps shared catch-main FORCE
+.PHONY: all lib programs test-objects objects build test clean deps shared catch-main FORCE
 .DEFAULT_GOAL := test
 
 # What every snapshot of this mode uses and no snapshot owns: made first,
@@ -139,6 +143,11 @@ lib: deps
 programs: deps
 	@$(MAKE) --no-print-directory $(PROGRAMS)
 
+# The folders of EXTRA_TESTS first: lib's own is the largest unit of all,
+# and started last it would end a parallel build alone.
+test-objects: deps
+	@$(MAKE) --no-print-directory $(EXTRA_TEST_OBJS) $(filter-out $(EXTRA_TEST_OBJS),$(TEST_OBJS))
+
 objects: deps
 	@$(MAKE) --no-print-directory $(LIBRARY) $(TEST_OBJS) $(PROGRAMS)
 
@@ -153,7 +162,7 @@ clean:
 
 $(LIB_OUT)/obj/%.o: $(SNAPSHOT_DIR)/src/%.cpp $(FLAGS_STAMP)
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(LIB_INCLUDES) -c $< -o $@
+	$(CXX) $(SNAPSHOT_CXXFLAGS) $(DEPFLAGS) $(LIB_INCLUDES) -c $< -o $@
 
 ifeq ($(UNITY),1)
 $(LIB_UNIT): FORCE
@@ -161,7 +170,7 @@ $(LIB_UNIT): FORCE
 	@printf '#include "%s"\n' $(LIB_SRCS) | cmp -s - $@ || printf '#include "%s"\n' $(LIB_SRCS) >$@
 
 $(LIB_OBJS): $(LIB_UNIT) $(FLAGS_STAMP)
-	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(LIB_INCLUDES) -c $< -o $@
+	$(CXX) $(SNAPSHOT_CXXFLAGS) $(DEPFLAGS) $(LIB_INCLUDES) -c $< -o $@
 endif
 
 # The archive is made anew (rm -f, then ar) whenever a prerequisite is
@@ -212,7 +221,7 @@ $(RUNNER): $(TEST_OBJS) $(RUNNER_LIST) $(CATCH_MAIN) $(LINK_LIBRARIES)
 
 $(LIB_OUT)/examples/%.o: $(SNAPSHOT_DIR)/examples/%.cpp $(FLAGS_STAMP)
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -c $< -o $@
+	$(CXX) $(SNAPSHOT_CXXFLAGS) $(DEPFLAGS) $(INCLUDES) -c $< -o $@
 
 .PRECIOUS: $(LIB_OUT)/examples/%.o
 $(BIN_DIR)/%: $(LIB_OUT)/examples/%.o $(LINK_LIBRARIES)
