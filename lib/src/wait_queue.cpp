@@ -124,8 +124,9 @@ WaitQueue::Woken WaitQueue::park(const Deadline& deadline)
     return park(deadline.remaining());
 }
 
-void WaitQueue::wake_first()
+void WaitQueue::deliver()
 {
+    --pending_;
     Waiter* first = first_;
     if (first == nullptr)
         return;
@@ -161,8 +162,9 @@ void WaitQueue::notify_one()
     check_notifier();
     Hub::current().schedule_call(0, [self = handle()] {
         if (*self != nullptr)
-            (*self)->wake_first();
+            (*self)->deliver();
     });
+    ++pending_;
 }
 
 void WaitQueue::notify_all()

@@ -36,6 +36,14 @@ public:
 /// Neither switches when it need not park. Parked getters (and putters) are
 /// served in the order they arrived.
 ///
+/// A parked getter woken for an item runs at the hub's next turn, and the
+/// item is kept for it meanwhile (as is the slot a parked putter is woken
+/// for). Whatever is left beyond those kept goes to a newcomer at once,
+/// without parking: get() and get_nowait() take an
+/// item that no woken getter needs, oldest first; put() and put_nowait()
+/// use a slot that no woken putter needs. (Eventlet gives even the kept
+/// item away, and parks its getter again.)
+///
 /// `Queue(0)` is a channel, as in Eventlet: it holds no item, and put()
 /// parks until a get() has taken its item from it (a rendezvous, Go's
 /// unbuffered channel). The getter goes on first, with the item; the putter
@@ -69,12 +77,13 @@ public:
     void put(const T& item, Seconds timeout) { put_until(item, detail::Deadline(timeout)); }
     /// Same as put(const T&, Seconds), moving the item in.
     void put(T&& item, Seconds timeout) { put_until(std::move(item), detail::Deadline(timeout)); }
-    /// Appends `item` if there is room. Never switches, except on a channel:
+    /// Appends `item` if there is room that no putter woken for room needs
+    /// (see Queue): then full() is false. Never switches, except on a channel:
     /// with a getter parked, it parks until the next turn, when the getter
     /// takes the item (as in Eventlet). A hub callback, which cannot park,
     /// hands the item over and returns: the getter has it at the next turn.
-    /// \throws QueueFull if the queue is full, or on a channel if no getter
-    ///         took the item (an rvalue is left as it was).
+    /// \throws QueueFull if the queue is full(), or on a channel if no
+    ///         getter took the item (an rvalue is left as it was).
     void put_nowait(const T& item) { put_until(item, detail::Deadline(Seconds(0))); }
     /// Same as put_nowait(const T&), moving the item in.
     void put_nowait(T&& item) { put_until(std::move(item), detail::Deadline(Seconds(0))); }
@@ -87,16 +96,21 @@ public:
     /// Like get(), but gives up after `timeout`.
     /// \throws QueueEmpty if no item came in time.
     T get(Seconds timeout) { return get_until(detail::Deadline(timeout)); }
-    /// Removes and returns the oldest item, if any. Never switches.
-    /// \throws QueueEmpty if the queue is empty.
+    /// Removes and returns the oldest item, if the queue holds one that no
+    /// getter woken for an item needs (see Queue): a queue that holds 2
+    /// items, one of them kept for a woken getter, gives the oldest to
+    /// get_nowait(), the other to the getter. Never switches.
+    /// \throws QueueEmpty if the queue is empty, or if each of its items is
+    ///         kept for a woken getter.
     T get_nowait() { return get_until(detail::Deadline(Seconds(0))); }
 
     /// Number of items in the queue.
     std::size_t size() const noexcept { return items_.size(); }
     /// True if the queue holds no item.
     bool empty() const noexcept { return items_.empty(); }
-    /// True if a put() would park.
-    bool full() const noexcept { return items_.size() >= maxsize_; }
+    /// True if a put() would park: the queue holds maxsize() items, or the
+    /// slots left are kept for putters woken for room (see Queue).
+    bool full() const noexcept { return !has_spare_room(); }
     /// The bound (the largest std::size_t for an unbounded queue).
     std::size_t maxsize() const noexcept { return maxsize_; }
     /// Green threads parked in get().
@@ -135,13 +149,12 @@ private:
             offer(std::forward<Item>(item), deadline);
             return;
         }
-        // Newcomers wait behind parked putters, so that none starves.
-        if (full() || !putters_.empty()) {
-            do {
-                if (putters_.park(deadline) == detail::WaitQueue::Woken::timed_out)
-                    throw QueueFull();
-            } while (full());
-        }
+        // Newcomers wait behind parked putters, so that none starves: while
+        // one of them waits for room, each slot that frees up wakes one, and
+        // none is spare. A putter woken for room finds it kept.
+        while (!has_spare_room())
+            if (putters_.park(deadline) == detail::WaitQueue::Woken::timed_out && !has_spare_room())
+                throw QueueFull();
         // The getter to wake is parked on its own thread's hub: refuse
         // before the item is in, not after (when notify_one() would throw).
         getters_.check_notifier();
@@ -187,19 +200,22 @@ private:
         }
     }
 
-    bool has_item() const noexcept
+    // The getters woken for an item have not run yet: each is owed one of
+    // the items there are. A getter that comes meanwhile takes only what is
+    // left beyond those (oldest first: items have no owner, only a count).
+    bool has_spare_item() const noexcept
     {
-        return maxsize_ == 0 ? !offers_.empty() || !handed_.empty() : !items_.empty();
+        const std::size_t items = maxsize_ == 0 ? offers_.size() + handed_.size() : items_.size();
+        return items > getters_.notified();
     }
+    bool has_spare_room() const noexcept { return items_.size() + putters_.notified() < maxsize_; }
 
     T get_until(const detail::Deadline& deadline)
     {
-        if (!has_item() || !getters_.empty()) {
-            do {
-                if (getters_.park(deadline) == detail::WaitQueue::Woken::timed_out)
-                    throw QueueEmpty();
-            } while (!has_item());
-        }
+        // As put_until(): newcomers wait behind parked getters.
+        while (!has_spare_item())
+            if (getters_.park(deadline) == detail::WaitQueue::Woken::timed_out && !has_spare_item())
+                throw QueueEmpty();
         if (maxsize_ == 0 && offers_.empty()) {
             T item = std::move(handed_.front());
             handed_.pop_front();

@@ -104,6 +104,10 @@ public:
     const Greenlet* first_in_line() const noexcept { return first_ != nullptr ? first_->greenlet : nullptr; }
     /// Number of green threads in line.
     std::size_t size() const noexcept { return size_; }
+    /// Number of green threads in line that a notification already made
+    /// will wake: the first notified() in line. An owner that hands out
+    /// what it notifies for (a queue's items) keeps that many for them.
+    std::size_t notified() const noexcept { return pending_ < size_ ? pending_ : size_; }
     /// True if nobody is in line.
     bool empty() const noexcept { return size_ == 0; }
 
@@ -120,12 +124,15 @@ private:
     [[noreturn, gnu::cold]] void throw_wrong_thread(const char* verb) const;
     void append(Waiter& waiter) noexcept;
     void remove(Waiter& waiter) noexcept;
-    void wake_first();
+    void deliver();
     std::shared_ptr<WaitQueue*> handle();
 
     Waiter* first_ = nullptr;
     Waiter* last_ = nullptr;
     std::size_t size_ = 0;
+    // Notifications scheduled and not yet run; more than size_ when
+    // notified waiters left the line (each still wakes whoever is first).
+    std::size_t pending_ = 0;
     // What scheduled wake-ups hold instead of `this`: the destructor clears
     // it, so a wake-up that outlives the queue finds nothing to do.
     std::shared_ptr<WaitQueue*> self_;
