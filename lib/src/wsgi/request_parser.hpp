@@ -97,12 +97,33 @@ private:
     std::size_t advance(HeadLine& line, std::string_view data) const noexcept;
     /// `line` has passed its limit. \throws HttpError (414 or 431).
     [[noreturn]] void refuse_long_line(const HeadLine& line) const;
+    // Where the header section's lines begin: one that begins with a space
+    // or a tab continues the field before it (obs-fold).
+    struct LineStarts {
+        bool at_start = false;          // the next byte begins a line
+        bool empty = true;              // the line under way has no byte but CRs so far
+        bool request_line_done = false; // so a line begun now is a header field's
+    };
+    /// Moves `starts` over `data`, the header section's next bytes.
+    /// \returns the offset in `data` of the first byte that folds a line
+    /// onto the one before, or npos.
+    static std::size_t find_fold(LineStarts& starts, std::string_view data) noexcept;
+    // Where the header section's bytes given to llhttp stop: before the
+    // byte that folds a line, or one byte past a line's limit.
+    struct HeadCut {
+        std::size_t at = std::string_view::npos; // npos: nowhere
+        bool fold = false;                       // the cut is before a fold
+    };
+    /// The cut of `data`, the header section's next bytes, moving `line`
+    /// and `starts` over them.
+    HeadCut cut_head(std::string_view data, HeadLine& line, LineStarts& starts) const noexcept;
 
     llhttp_t parser_;
     Limits limits_;
     Stage stage_ = Stage::idle;
     std::size_t head_bytes_ = 0;
     HeadLine line_;
+    LineStarts starts_;
     std::size_t body_bytes_ = 0;
     eventlet::detail::ChunkLineFilter chunk_line_; // a chunked body's size lines
     int refusal_ = 0;            // the status a callback refused the request with

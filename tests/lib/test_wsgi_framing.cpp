@@ -1,0 +1,92 @@
+// The framing of requests and responses, where a front end (a proxy, a load
+// balancer) and this server could read one stream of bytes differently: a
+// folded header line, an empty Transfer-Encoding, a Transfer-Encoding the
+// application sets. Each difference lets a client hide a request inside
+// another (request smuggling), so each is refused rather than guessed at.
+// And the limits and field checks that keep a slow or careless peer from
+// holding a connection or corrupting a response.
+#include <catch2/catch.hpp>
+
+#include <eventlet/timeout.hpp>
+#include <eventlet/wsgi/server.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "../09-dispatch/wsgi_support.hpp"
+
+namespace wsgi = eventlet::wsgi;
+
+namespace {
+
+// Answers with the request's target and its body.
+wsgi::Body framing_echo(wsgi::Request& request, wsgi::StartResponse& start_response)
+{
+    std::string body = request.input.read();
+    start_response("200 OK", {{"Content-Type", "text/plain"}});
+    return request.target + ":" + body;
+}
+
+// Sends `bytes` on a new connection; checks that the answer has `status`,
+// says that the connection ends, and that it does.
+void framing_expect_refusal(wsgi_test::TestServer& server, const std::string& bytes, int status)
+{
+    wsgi_test::RawClient client(server.address());
+    client.send(bytes);
+    const wsgi_test::Response response = client.response();
+    CHECK(response.status == status);
+    CHECK(response.headers.get("Connection") == "close");
+    CHECK(client.closed_by_server());
+}
+
+// A POST of `body` to `target` with the header lines given (Host first).
+std::string framing_post(std::string_view target, std::string_view headers, std::string_view body)
+{
+    return "POST " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n" + std::string(headers) + "\r\n" +
+           std::string(body);
+}
+
+} // namespace
+
+// ---- 1: obs-fold
+
+TEST_CASE("a header line folded onto the one before (obs-fold) gets 400, and the connection ends",
+          "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    wsgi_test::TestServer server(framing_echo);
+    // A front end that does not fold sees a Content-Length of 5 here, and
+    // "hello" as this request's body; unfolded, it is the next request's start.
+    SECTION("a Content-Length hidden in the Host field by a leading space")
+    {
+        framing_expect_refusal(server, framing_post("/", " Content-Length: 5\r\n", "hello") + wsgi_test::get("/2"),
+                               400);
+    }
+    SECTION("a value continued on a line of its own")
+    {
+        framing_expect_refusal(server, wsgi_test::get("/", "X-A: a\r\n b\r\n"), 400);
+    }
+    SECTION("a value continued after a tab")
+    {
+        framing_expect_refusal(server, wsgi_test::get("/", "X-A: a\r\n\tb\r\n"), 400);
+    }
+    SECTION("the fold in a read of its own")
+    {
+        wsgi_test::RawClient client(server.address());
+        client.send("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n");
+        client.send(" b\r\n\r\n");
+        CHECK(client.response().status == 400);
+        CHECK(client.closed_by_server());
+    }
+}
+
+TEST_CASE("a body that begins with a space or a tab is no folded header line", "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    wsgi_test::TestServer server(framing_echo);
+    wsgi_test::RawClient client(server.address());
+    client.send(framing_post("/1", "Content-Length: 3\r\n", " ab") + framing_post("/2", "Content-Length: 2\r\n", "\tc"));
+    CHECK(client.response().body == "/1: ab");
+    CHECK(client.response().body == "/2:\tc");
+}
