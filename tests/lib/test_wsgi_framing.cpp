@@ -90,3 +90,45 @@ TEST_CASE("a body that begins with a space or a tab is no folded header line", "
     CHECK(client.response().body == "/1: ab");
     CHECK(client.response().body == "/2:\tc");
 }
+
+// ---- 2: empty Transfer-Encoding
+
+TEST_CASE("a Transfer-Encoding without a coding gets 400, and the connection ends", "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    wsgi_test::TestServer server(framing_echo);
+    // Either a front end reads this body by its Content-Length and we by
+    // Transfer-Encoding, or the other way round: one of the two is wrong.
+    SECTION("an empty one beside a Content-Length")
+    {
+        framing_expect_refusal(server,
+                               framing_post("/", "Transfer-Encoding: \r\nContent-Length: 5\r\n", "hello") +
+                                   wsgi_test::get("/2"),
+                               400);
+    }
+    SECTION("an empty one before a chunked body")
+    {
+        framing_expect_refusal(server,
+                               framing_post("/", "Transfer-Encoding: \r\n", "5\r\nhello\r\n0\r\n\r\n") +
+                                   wsgi_test::get("/2"),
+                               400);
+    }
+    SECTION("one of empty list elements only")
+    {
+        framing_expect_refusal(server, framing_post("/", "Transfer-Encoding: , \r\n", "0\r\n\r\n"), 400);
+    }
+    SECTION("an empty one after a chunked one")
+    {
+        framing_expect_refusal(
+            server, framing_post("/", "Transfer-Encoding: chunked\r\nTransfer-Encoding: \r\n", "0\r\n\r\n"), 400);
+    }
+}
+
+TEST_CASE("a chunked Transfer-Encoding among empty list elements is still chunked", "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    wsgi_test::TestServer server(framing_echo);
+    wsgi_test::RawClient client(server.address());
+    client.send(framing_post("/", "Transfer-Encoding: , chunked\r\n", "5\r\nhello\r\n0\r\n\r\n"));
+    CHECK(client.response().body == "/:hello");
+}

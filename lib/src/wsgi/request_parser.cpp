@@ -347,22 +347,8 @@ int RequestParser::on_headers_complete(llhttp_t* parser)
             return p.refuse(400, hosts == 0 ? "an HTTP/1.1 request needs a Host header"
                                             : "more than one Host header");
     }
-    // llhttp decodes chunked, the last coding, and lets others before it
-    // through ("gzip, chunked"): the application would get a body still
-    // compressed, as if it were the data. RFC 9112 section 6.1: 501.
-    for (const Headers::Field& field : p.request_.headers) {
-        if (!iequals(field.first, "Transfer-Encoding"))
-            continue;
-        std::string_view codings = field.second;
-        while (!codings.empty()) {
-            const std::size_t comma = std::min(codings.find(','), codings.size());
-            const std::string_view coding = trim_whitespace(codings.substr(0, comma));
-            if (!coding.empty() && !iequals(coding, "chunked"))
-                return p.refuse(501, "the transfer coding '" + std::string(coding) +
-                                         "' is not supported (only chunked is)");
-            codings.remove_prefix(std::min(comma + 1, codings.size()));
-        }
-    }
+    if (const int refused = p.check_transfer_codings(); refused != 0)
+        return refused;
     if ((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > p.limits_.max_body_bytes) {
         p.refusal_ = 413;
         p.refusal_reason_ = "the body of " + std::to_string(parser->content_length) +
@@ -375,6 +361,38 @@ int RequestParser::on_headers_complete(llhttp_t* parser)
     if ((parser->flags & F_CHUNKED) != 0 && !(parser->upgrade && parser->method == HTTP_CONNECT))
         p.chunk_line_.start();
     return HPE_PAUSED;
+}
+
+int RequestParser::check_transfer_codings()
+{
+    for (const Headers::Field& field : request_.headers) {
+        if (!iequals(field.first, "Transfer-Encoding"))
+            continue;
+        bool coded = false;
+        std::string_view codings = field.second;
+        while (!codings.empty()) {
+            const std::size_t comma = std::min(codings.find(','), codings.size());
+            const std::string_view coding = trim_whitespace(codings.substr(0, comma));
+            codings.remove_prefix(std::min(comma + 1, codings.size()));
+            if (coding.empty()) // an empty list element: ignored (RFC 9110 section 5.6.1)
+                continue;
+            // llhttp decodes chunked, the last coding, and lets others before
+            // it through ("gzip, chunked"): the application would get a body
+            // still compressed, as if it were the data. RFC 9112 6.1: 501.
+            if (!iequals(coding, "chunked"))
+                return refuse(501, "the transfer coding '" + std::string(coding) +
+                                       "' is not supported (only chunked is)");
+            coded = true;
+        }
+        // llhttp ignores a field of no coding: "Transfer-Encoding: " beside
+        // a Content-Length, or before a chunked body, reads the body by the
+        // length, or as empty, where a front end may read it as chunked
+        // (request smuggling). Its final coding is not chunked, so RFC 9112
+        // section 6.3 wants a 400 and the close.
+        if (!coded)
+            return refuse(400, "malformed request: a Transfer-Encoding field without a transfer coding");
+    }
+    return 0;
 }
 
 int RequestParser::on_body(llhttp_t* parser, const char* at, std::size_t length)

@@ -83,6 +83,10 @@ private:
     /// of a chunk, or of the request. \returns the number of bytes taken.
     std::size_t execute(std::string_view data);
     [[noreturn]] void fail(llhttp_errno_t error);
+    /// Checks the request's Transfer-Encoding fields: each must name a
+    /// coding, and chunked is the only one. \returns 0, or what refuse()
+    /// returns.
+    int check_transfer_codings();
     /// Refuses the request from inside a callback. \returns what the
     /// callback returns to stop llhttp.
     int refuse(int status, std::string reason);

@@ -28,8 +28,10 @@ namespace eventlet::wsgi {
 /// What never reaches the application, unlike Eventlet 0.33 (RFC 9112 asks
 /// for it): an HTTP/1.1 request without `Host` (400); a request with both
 /// `Content-Length` and `Transfer-Encoding` (400: the form with which
-/// request smuggling starts); a control character in a chunk extension
-/// (400). The response's header names go out as the application wrote
+/// request smuggling starts), and likewise a `Transfer-Encoding` field
+/// that names no coding, or a header line folded onto the one before it
+/// (obs-fold: a line that begins with a space or a tab); a control
+/// character in a chunk extension (400). The response's header names go out as the application wrote
 /// them (Eventlet capitalizes them), and a body that is all empty pieces
 /// is sent with `Content-Length: 0` rather than as an empty chunked body.
 using App = std::function<Body(Request& request, StartResponse& start_response)>;
