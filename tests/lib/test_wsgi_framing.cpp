@@ -132,3 +132,36 @@ TEST_CASE("a chunked Transfer-Encoding among empty list elements is still chunke
     client.send(framing_post("/", "Transfer-Encoding: , chunked\r\n", "5\r\nhello\r\n0\r\n\r\n"));
     CHECK(client.response().body == "/:hello");
 }
+
+// ---- 3: the application's Transfer-Encoding
+
+TEST_CASE("an application that sets Transfer-Encoding gets a 500, its head never sent", "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    std::string version = "HTTP/1.1";
+    std::string coding = "chunked";
+    bool piece_by_piece = false;
+    SECTION("chunked, with a body known whole") {}
+    SECTION("chunked, with a body piece by piece") { piece_by_piece = true; }
+    SECTION("chunked, to HTTP/1.0") { version = "HTTP/1.0"; }
+    SECTION("gzip") { coding = "gzip"; }
+    wsgi_test::TestServer server([&](wsgi::Request&, wsgi::StartResponse& start_response) -> wsgi::Body {
+        start_response("200 OK", {{"Transfer-Encoding", coding}});
+        if (!piece_by_piece)
+            return "hello world";
+        return wsgi::Body([pieces = 0]() mutable -> std::optional<std::string> {
+            if (pieces++ < 2)
+                return std::string("abc");
+            return std::nullopt;
+        });
+    });
+    wsgi_test::RawClient client(server.address());
+    client.send("GET / " + version + "\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
+    const wsgi_test::Response response = client.response();
+    CHECK(response.status == 500);
+    CHECK_FALSE(response.headers.contains("Transfer-Encoding"));
+    CHECK(response.headers.get("Connection") == "close");
+    CHECK(client.closed_by_server());
+    server.stop();
+    CHECK(server.log().find("Transfer-Encoding") != std::string::npos);
+}

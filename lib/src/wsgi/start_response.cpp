@@ -113,6 +113,13 @@ void StartResponse::send_head()
 {
     if (!started())
         throw std::logic_error("the application sent a body without calling start_response");
+    // The framing is the server's: an application's coding would go out
+    // beside the server's own (a Content-Length, or chunked a second time),
+    // or without the server's chunking of the body, or to HTTP/1.0, which
+    // knows no transfer coding; the client would read the body wrongly.
+    // Refused as a malformed Content-Length is, before a byte went out.
+    if (headers_.contains("Transfer-Encoding"))
+        throw std::invalid_argument("the application set Transfer-Encoding: the server frames the body itself");
     // Statuses that never carry a body (RFC 9110 6.4.1) get no framing.
     no_body_ = code_ < 200 || code_ == 204 || code_ == 304;
     bool delimited = true;

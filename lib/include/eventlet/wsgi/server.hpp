@@ -34,6 +34,8 @@ namespace eventlet::wsgi {
 /// character in a chunk extension (400). The response's header names go out as the application wrote
 /// them (Eventlet capitalizes them), and a body that is all empty pieces
 /// is sent with `Content-Length: 0` rather than as an empty chunked body.
+/// The framing is the server's: an application that sets
+/// `Transfer-Encoding` gets a 500 (see StartResponse).
 using App = std::function<Body(Request& request, StartResponse& start_response)>;
 
 /// The limits and the log of a server. Every limit protects the other

@@ -27,7 +27,9 @@ namespace eventlet::wsgi {
 ///
 /// The framing is the server's business: the application's Content-Length
 /// if it gave one; else the length of a body known whole; else chunked
-/// (HTTP/1.1) or up to the close of the connection (HTTP/1.0). A HEAD
+/// (HTTP/1.1) or up to the close of the connection (HTTP/1.0). A
+/// `Transfer-Encoding` of the application's is refused, as a malformed
+/// `Content-Length` is: the client gets a 500 instead. A HEAD
 /// request gets the same headers as a GET, and no body. A Date header is
 /// added, and `Connection: close` when the connection ends after it.
 class StartResponse {
@@ -49,8 +51,10 @@ public:
     /// the status line and headers if they have not gone out; parks until
     /// the socket took it all.
     /// \throws std::logic_error if the status is not set yet, or the
-    ///         pieces exceed the application's Content-Length; what
-    ///         GreenSocket::sendall() throws.
+    ///         pieces exceed the application's Content-Length;
+    ///         std::invalid_argument if, as the headers go out, the
+    ///         application's Content-Length is not a number or it set a
+    ///         Transfer-Encoding; what GreenSocket::sendall() throws.
     void write(std::string_view data);
 
     /// The server's say on keeping the connection: false makes this
