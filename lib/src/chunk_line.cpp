@@ -46,6 +46,7 @@ void ChunkLineFilter::start() noexcept
 {
     state_ = State::size;
     digits_ = false;
+    size_digits_ = 0;
 }
 
 ChunkLineFilter::State ChunkLineFilter::after(State state, unsigned char c) const noexcept
@@ -108,8 +109,10 @@ ChunkLineFilter::Step ChunkLineFilter::step(std::string_view data) noexcept
 {
     std::size_t n = 0;
     if (state_ == State::size) {
-        while (n < data.size() && is_hex_digit(static_cast<unsigned char>(data[n])))
-            ++n;
+        for (; n < data.size() && is_hex_digit(static_cast<unsigned char>(data[n])); ++n) {
+            if (++size_digits_ > max_size_digits)
+                return {Action::long_size, n};
+        }
         if (n == data.size()) { // what follows the digits comes in the next data
             digits_ = true;
             return {Action::pass, n};

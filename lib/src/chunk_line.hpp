@@ -28,6 +28,11 @@ namespace eventlet::detail {
 /// slowloris does: all of a message's count against a limit (the header
 /// section's), separators and white space included.
 ///
+/// The size's digits are counted too: llhttp refuses a size past 64 bits
+/// but takes leading zeros without end, and a peer sending one a second
+/// would hold the connection as well. Up to max_size_digits are taken,
+/// leading zeros included (as many as 16 of them before a 16-digit size).
+///
 /// The parser driving llhttp calls start() where a size line begins (after
 /// the header section of a chunked message, and after each chunk but the
 /// last), then step() while active(). The state is kept from one call to
@@ -42,7 +47,12 @@ public:
         skip,      ///< drop them: extension bytes, checked
         malformed, ///< refuse the message: the extensions break RFC 9112
         too_long,  ///< refuse the message: its extensions exceed the limit
+        long_size, ///< refuse the message: the size has more than max_size_digits
     };
+    /// The most digits a chunk size may have, leading zeros included.
+    static constexpr std::size_t max_size_digits = 32;
+
+    /// What step() found: what to do, with how many bytes.
     struct Step {
         Action action;
         std::size_t length;
@@ -83,6 +93,7 @@ private:
     std::size_t bytes_ = 0; // extension bytes of this message so far
     State state_ = State::off;
     bool digits_ = false; // the size line has a digit
+    std::size_t size_digits_ = 0; // the size's digits so far
 };
 
 } // namespace eventlet::detail

@@ -165,3 +165,73 @@ TEST_CASE("an application that sets Transfer-Encoding gets a 500, its head never
     server.stop();
     CHECK(server.log().find("Transfer-Encoding") != std::string::npos);
 }
+
+// ---- 4: trailers and chunk sizes
+
+TEST_CASE("a chunked body's trailer section over the header limit gets 431", "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    wsgi_test::TestServer server(framing_echo, [](wsgi::ServerOptions& options) { options.max_header_bytes = 1024; });
+    std::string trailers;
+    SECTION("one long field")
+    {
+        trailers = "X-T: " + std::string(2000, 't') + "\r\n";
+    }
+    SECTION("many short ones")
+    {
+        for (int i = 0; i < 300; ++i)
+            trailers += "X: y\r\n";
+    }
+    framing_expect_refusal(server, framing_post("/", "Transfer-Encoding: chunked\r\n", "1\r\na\r\n0\r\n" + trailers + "\r\n"),
+                           431);
+}
+
+TEST_CASE("a trailer section within the header limit is accepted, and dropped", "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    wsgi_test::TestServer server(framing_echo, [](wsgi::ServerOptions& options) { options.max_header_bytes = 1024; });
+    wsgi_test::RawClient client(server.address());
+    const std::string trailers = "X-T: " + std::string(900, 't') + "\r\n";
+    client.send(framing_post("/1", "Transfer-Encoding: chunked\r\n", "1\r\na\r\n0\r\n" + trailers + "\r\n") +
+                wsgi_test::get("/2"));
+    CHECK(client.response().body == "/1:a");
+    CHECK(client.response().body == "/2:");
+}
+
+TEST_CASE("a chunk size of more than 32 digits gets 400, though most are leading zeros", "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    wsgi_test::TestServer server(framing_echo);
+    SECTION("in one read")
+    {
+        framing_expect_refusal(
+            server, framing_post("/", "Transfer-Encoding: chunked\r\n", std::string(32, '0') + "1\r\na\r\n0\r\n\r\n"),
+            400);
+    }
+    SECTION("a digit at a time")
+    {
+        wsgi_test::RawClient client(server.address());
+        client.send(framing_post("/", "Transfer-Encoding: chunked\r\n", ""));
+        for (int i = 0; i < 32; ++i)
+            client.send("0");
+        client.send("1\r\na\r\n0\r\n\r\n");
+        CHECK(client.response().status == 400);
+        CHECK(client.closed_by_server());
+    }
+    SECTION("in the last chunk's size")
+    {
+        framing_expect_refusal(
+            server, framing_post("/", "Transfer-Encoding: chunked\r\n", "1\r\na\r\n" + std::string(33, '0') + "\r\n\r\n"),
+            400);
+    }
+}
+
+TEST_CASE("a chunk size of 32 digits, leading zeros included, is accepted", "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    wsgi_test::TestServer server(framing_echo);
+    wsgi_test::RawClient client(server.address());
+    client.send(framing_post("/", "Transfer-Encoding: chunked\r\n",
+                             std::string(31, '0') + "5\r\nhello\r\n" + std::string(32, '0') + "\r\n\r\n"));
+    CHECK(client.response().body == "/:hello");
+}

@@ -67,6 +67,9 @@ bool ResponseParser::feed(std::string_view data)
             using Action = eventlet::detail::ChunkLineFilter::Action;
             if (action == Action::malformed)
                 throw ProtocolError(response_.url.to_string() + ": malformed response: invalid chunk extension");
+            if (action == Action::long_size)
+                throw ProtocolError(response_.url.to_string() + ": malformed response: a chunk size of more than " +
+                                    std::to_string(eventlet::detail::ChunkLineFilter::max_size_digits) + " digits");
             if (action == Action::too_long)
                 throw ResponseTooLarge(response_.url.to_string() + ": the chunk extensions exceed " +
                                        std::to_string(max_header_size_) + " bytes");

@@ -34,6 +34,7 @@ const llhttp_settings_t& RequestParser::settings()
         s.on_header_value_complete = on_header_value_complete;
         s.on_headers_complete = on_headers_complete;
         s.on_body = on_body;
+        s.on_chunk_header = on_chunk_header;
         s.on_chunk_complete = on_chunk_complete;
         s.on_message_complete = on_message_complete;
         return s;
@@ -69,6 +70,9 @@ std::size_t RequestParser::feed(std::string_view data)
             throw HttpError(400, "malformed request: invalid chunk extension");
         if (action == Action::too_long)
             throw HttpError(400, "the chunk extensions exceed " + std::to_string(limits_.max_header_bytes) + " bytes");
+        if (action == Action::long_size)
+            throw HttpError(400, "malformed request: a chunk size of more than " +
+                                     std::to_string(eventlet::detail::ChunkLineFilter::max_size_digits) + " digits");
         taken += action == Action::pass && length > 0 ? execute(rest.substr(0, length)) : length;
     } while (taken < data.size() && stage_ == Stage::body);
     return taken;
@@ -76,6 +80,8 @@ std::size_t RequestParser::feed(std::string_view data)
 
 std::size_t RequestParser::execute(std::string_view data)
 {
+    if (trailers_)
+        return execute_trailers(data);
     const bool in_head = stage_ == Stage::idle || stage_ == Stage::head;
     // Inside the header section, one byte past a limit is enough to know
     // it is too long: the rest stays unread. (Written so that a limit of
@@ -90,6 +96,28 @@ std::size_t RequestParser::execute(std::string_view data)
         cut = cut_head(data, line, starts);
         data = data.substr(0, cut.at);
     }
+    const std::size_t taken = run_llhttp(data);
+    if (in_head) {
+        head_bytes_ += taken;
+        if (head_bytes_ > limits_.max_header_bytes)
+            throw HttpError(431, "the header section exceeds " + std::to_string(limits_.max_header_bytes) + " bytes");
+        // llhttp took every byte up to the cut (a fold, or the byte past a
+        // line's limit), with no error and no end of the section before it.
+        // (Taken short, the section has ended, and the next one starts afresh.)
+        if (stage_ == Stage::idle || stage_ == Stage::head) {
+            if (cut.fold)
+                throw HttpError(400, "malformed request: a header line folded onto the one before (obs-fold)");
+            if (cut.at != std::string_view::npos)
+                refuse_long_line(line);
+            line_ = line;
+            starts_ = starts;
+        }
+    }
+    return taken;
+}
+
+std::size_t RequestParser::run_llhttp(std::string_view data)
+{
     const llhttp_errno_t error = llhttp_execute(&parser_, data.data(), data.size());
     std::size_t taken = data.size();
     if (error == HPE_PAUSED || error == HPE_PAUSED_UPGRADE) {
@@ -107,22 +135,21 @@ std::size_t RequestParser::execute(std::string_view data)
     } else if (error != HPE_OK) {
         fail(error);
     }
-    if (in_head) {
-        head_bytes_ += taken;
-        if (head_bytes_ > limits_.max_header_bytes)
-            throw HttpError(431, "the header section exceeds " + std::to_string(limits_.max_header_bytes) + " bytes");
-        // llhttp took every byte up to the cut (a fold, or the byte past a
-        // line's limit), with no error and no end of the section before it.
-        // (Taken short, the section has ended, and the next one starts afresh.)
-        if (stage_ == Stage::idle || stage_ == Stage::head) {
-            if (cut.fold)
-                throw HttpError(400, "malformed request: a header line folded onto the one before (obs-fold)");
-            if (cut.at != std::string_view::npos)
-                refuse_long_line(line);
-            line_ = line;
-            starts_ = starts;
-        }
-    }
+    return taken;
+}
+
+std::size_t RequestParser::execute_trailers(std::string_view data)
+{
+    // The trailer fields are dropped, yet each byte of them would extend
+    // the body's deadline: a client sending them without end would hold
+    // the connection for ever. They count as a header section does.
+    const std::size_t left = limits_.max_header_bytes - std::min(trailer_bytes_, limits_.max_header_bytes);
+    if (left < data.size())
+        data = data.substr(0, left + 1);
+    const std::size_t taken = run_llhttp(data);
+    trailer_bytes_ += taken;
+    if (trailer_bytes_ > limits_.max_header_bytes)
+        throw HttpError(431, "the trailer section exceeds " + std::to_string(limits_.max_header_bytes) + " bytes");
     return taken;
 }
 
@@ -235,6 +262,8 @@ void RequestParser::next()
     line_ = HeadLine();
     starts_ = LineStarts();
     body_bytes_ = 0;
+    trailers_ = false;
+    trailer_bytes_ = 0;
     body_.clear();
     body_start_ = 0;
     refusal_ = 0;
@@ -406,6 +435,16 @@ int RequestParser::on_body(llhttp_t* parser, const char* at, std::size_t length)
     }
     p.body_.append(at, length);
     return 0;
+}
+
+// The last chunk's size line (a size of 0) is followed by the trailer
+// section: llhttp stops there, for execute() to count it from its start.
+int RequestParser::on_chunk_header(llhttp_t* parser)
+{
+    if (parser->content_length != 0)
+        return 0;
+    self(parser).trailers_ = true;
+    return HPE_PAUSED;
 }
 
 // A chunk but the last is followed by another's size line: llhttp stops

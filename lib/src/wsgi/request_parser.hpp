@@ -31,7 +31,7 @@ public:
     /// What a request may not exceed, as ServerOptions' fields of the same
     /// names say.
     struct Limits {
-        std::size_t max_header_bytes;  ///< the header section, request line included (431)
+        std::size_t max_header_bytes;  ///< the header section, request line included; the trailers' too (431)
         std::size_t max_body_bytes;    ///< the body (413)
         std::size_t max_header_fields; ///< the number of header fields (431)
         std::size_t max_request_line;  ///< the request line, as sent (414)
@@ -75,6 +75,7 @@ private:
     static int on_header_value_complete(llhttp_t* parser);
     static int on_headers_complete(llhttp_t* parser);
     static int on_body(llhttp_t* parser, const char* at, std::size_t length);
+    static int on_chunk_header(llhttp_t* parser);
     static int on_chunk_complete(llhttp_t* parser);
     static int on_message_complete(llhttp_t* parser);
     static const llhttp_settings_t& settings();
@@ -82,6 +83,11 @@ private:
     /// Gives `data` to llhttp, which stops at the end of the header section,
     /// of a chunk, or of the request. \returns the number of bytes taken.
     std::size_t execute(std::string_view data);
+    /// Gives `data` to llhttp as it is. \returns the number of bytes taken.
+    std::size_t run_llhttp(std::string_view data);
+    /// execute() within a chunked body's trailer section, which counts
+    /// against max_header_bytes. \throws HttpError (431) past it.
+    std::size_t execute_trailers(std::string_view data);
     [[noreturn]] void fail(llhttp_errno_t error);
     /// Checks the request's Transfer-Encoding fields: each must name a
     /// coding, and chunked is the only one. \returns 0, or what refuse()
@@ -129,6 +135,8 @@ private:
     HeadLine line_;
     LineStarts starts_;
     std::size_t body_bytes_ = 0;
+    bool trailers_ = false;         // inside the trailer section of a chunked body
+    std::size_t trailer_bytes_ = 0; // its bytes so far
     eventlet::detail::ChunkLineFilter chunk_line_; // a chunked body's size lines
     int refusal_ = 0;            // the status a callback refused the request with
     std::string refusal_reason_; // and why

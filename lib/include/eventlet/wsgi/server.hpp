@@ -49,7 +49,12 @@ struct ServerOptions {
     /// ones wait until a slot frees.
     std::size_t concurrency = 1024;
     /// The largest header section (request line included) accepted;
-    /// beyond it the answer is 431.
+    /// beyond it the answer is 431. A chunked body's trailer section has a
+    /// limit of this size too (431), and so have its chunk extensions, all
+    /// of them together (400): both are dropped, and a client sending them
+    /// without end would otherwise hold its connection for ever. (For the
+    /// same reason a chunk size may have at most 32 digits, leading zeros
+    /// included: 400.)
     std::size_t max_header_bytes = 64 * 1024;
     /// The most header fields a request may have; beyond it the answer is
     /// 431 (Python's http.client stops at 100 too).
