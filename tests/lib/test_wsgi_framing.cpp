@@ -235,3 +235,54 @@ TEST_CASE("a chunk size of 32 digits, leading zeros included, is accepted", "[ws
                              std::string(31, '0') + "5\r\nhello\r\n" + std::string(32, '0') + "\r\n\r\n"));
     CHECK(client.response().body == "/:hello");
 }
+
+// ---- 5: the application's header fields and status
+
+TEST_CASE("start_response refuses a header name that is no token, and control bytes in a value or "
+          "the status",
+          "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    std::string status = "200 OK";
+    std::string name = "X-A";
+    std::string value = "v";
+    bool valid = false;
+    SECTION("a space in a name") { name = "Bad Name"; }
+    SECTION("a leading space in a name (a fold on the wire)") { name = " X-A"; }
+    SECTION("a trailing space in a name") { name = "X-A "; }
+    SECTION("a NUL in a name") { name = std::string("X\0A", 3); }
+    SECTION("a '(' in a name") { name = "X(A)"; }
+    SECTION("a byte past ASCII in a name") { name = "X-\xc3\xa9"; }
+    SECTION("a NUL in a value") { value = std::string("a\0b", 3); }
+    SECTION("a control byte in a value") { value = "a\x01" "b"; }
+    SECTION("DEL in a value") { value = "a\x7f"; }
+    SECTION("a NUL in the status") { status = std::string("200 OK\0", 7); }
+    SECTION("a control byte in the status") { status = "200 O\x1bK"; }
+    SECTION("a tab and bytes past ASCII in a value are fine")
+    {
+        value = "a\tcaf\xc3\xa9";
+        valid = true;
+    }
+    SECTION("a token's punctuation in a name is fine")
+    {
+        name = "X-!#$%&'*+.^_`|~";
+        valid = true;
+    }
+    SECTION("a tab and bytes past ASCII in the phrase are fine")
+    {
+        status = "200 O\tK \xc3\xa9";
+        valid = true;
+    }
+    wsgi_test::TestServer server([&](wsgi::Request&, wsgi::StartResponse& start_response) -> wsgi::Body {
+        try {
+            start_response(status, {{name, value}});
+        } catch (const std::invalid_argument&) {
+            start_response("200 OK", {});
+            return "refused";
+        }
+        return "accepted";
+    });
+    wsgi_test::RawClient client(server.address());
+    client.send(wsgi_test::get("/"));
+    CHECK(client.response().body == (valid ? "accepted" : "refused"));
+}

@@ -18,9 +18,30 @@
 namespace eventlet::wsgi {
 namespace {
 
-bool has_line_break(std::string_view text) noexcept
+// RFC 9110 section 5.6.2: what a token (a field's name) is made of.
+bool is_token_byte(unsigned char c) noexcept
 {
-    return text.find_first_of("\r\n") != std::string_view::npos;
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        return true;
+    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+bool is_field_name(std::string_view name) noexcept
+{
+    const auto token_byte = [](char c) { return is_token_byte(static_cast<unsigned char>(c)); };
+    return !name.empty() && std::ranges::all_of(name, token_byte);
+}
+
+// RFC 9110 section 5.5 (a field's value) and RFC 9112 section 4 (a reason
+// phrase): no control byte but HTAB. A CR or LF would let the text forge
+// header lines; a NUL or another control byte cuts or confuses it in many
+// a client. Bytes past ASCII (obs-text) pass.
+bool is_field_text(std::string_view text) noexcept
+{
+    return std::ranges::none_of(text, [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return (byte < 0x20 && byte != '\t') || byte == 0x7F;
+    });
 }
 
 // "200 OK" -> 200; 0 if it is not a 3-digit code, a space and a phrase.
@@ -92,7 +113,7 @@ void StartResponse::operator()(std::string status, Headers headers)
         throw std::logic_error("start_response called after the headers went out (status '" +
                                status + "')");
     const int code = parse_status(status);
-    if (code == 0 || has_line_break(status))
+    if (code == 0 || !is_field_text(status))
         throw std::invalid_argument("not an HTTP status: '" + status + "' (want \"200 OK\")");
     // An informational status is no answer: the client would wait on for
     // the final one (the server sends 100 Continue itself). Nor is a code
@@ -100,8 +121,7 @@ void StartResponse::operator()(std::string status, Headers headers)
     if (code < 200 || code > 599)
         throw std::invalid_argument("'" + status + "' is not a final status (200 to 599)");
     for (const auto& [name, value] : headers) {
-        if (name.empty() || has_line_break(name) || has_line_break(value) ||
-            name.find(':') != std::string::npos)
+        if (!is_field_name(name) || !is_field_text(value))
             throw std::invalid_argument("not a valid header field: '" + name + "'");
     }
     code_ = code;

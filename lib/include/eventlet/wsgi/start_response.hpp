@@ -43,9 +43,10 @@ public:
     /// Never switches.
     /// \throws std::invalid_argument for a status that is not a 3-digit
     ///         code and a phrase, not a final status (a 1xx, or past 599),
-    ///         or a field with a CR or LF (which would let
-    ///         a value forge headers); std::logic_error once the headers
-    ///         have gone out.
+    ///         a field whose name is not a token (RFC 9110 5.6.2: no space,
+    ///         ':' or control byte), or a status or value with a control
+    ///         byte other than a tab (a CR or LF would let it forge
+    ///         headers); std::logic_error once the headers have gone out.
     void operator()(std::string status, Headers headers = {});
     /// Sends `data` as the next piece of the body (WSGI's `write`), after
     /// the status line and headers if they have not gone out; parks until
