@@ -286,3 +286,30 @@ TEST_CASE("start_response refuses a header name that is no token, and control by
     client.send(wsgi_test::get("/"));
     CHECK(client.response().body == (valid ? "accepted" : "refused"));
 }
+
+// ---- 6: the application's Connection header
+
+TEST_CASE("an application's Connection: keep-alive is dropped when the server closes", "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    bool keepalive_option = true;
+    std::string extra;
+    SECTION("the client asks to close") { extra = "Connection: close\r\n"; }
+    SECTION("the server keeps no connection") { keepalive_option = false; }
+    wsgi_test::TestServer server(
+        [](wsgi::Request&, wsgi::StartResponse& start_response) -> wsgi::Body {
+            start_response("200 OK", {{"Connection", "keep-alive"}});
+            return "ka";
+        },
+        [keepalive_option](wsgi::ServerOptions& options) { options.keepalive = keepalive_option; });
+    wsgi_test::RawClient client(server.address());
+    client.send(wsgi_test::get("/", extra));
+    const wsgi_test::Response response = client.response();
+    CHECK(response.body == "ka");
+    int connection_fields = 0;
+    for (const auto& [field, field_value] : response.headers)
+        connection_fields += wsgi::iequals(field, "Connection") ? 1 : 0;
+    CHECK(connection_fields == 1);
+    CHECK(response.headers.get("Connection") == "close");
+    CHECK(client.closed_by_server());
+}

@@ -165,19 +165,29 @@ void StartResponse::send_head()
                   !headers_.has_token("Connection", "close");
     if (!headers_.contains("Date"))
         extra.add("Date", http_date());
-    if (!keep_alive_ && !headers_.has_token("Connection", "close"))
+    if (!keep_alive_)
         extra.add("Connection", "close");
-    else if (keep_alive_ && !http11_ && !headers_.has_token("Connection", "keep-alive"))
+    else if (!http11_ && !headers_.has_token("Connection", "keep-alive"))
         extra.add("Connection", "keep-alive");
 
     std::string head = "HTTP/1.1 " + status_ + "\r\n";
-    for (const Headers* list : {&headers_, &extra}) {
-        for (const auto& [name, value] : *list)
+    for (const auto& [name, value] : headers_) {
+        if (!overridden(name))
             head += name + ": " + value + "\r\n";
     }
+    for (const auto& [name, value] : extra)
+        head += name + ": " + value + "\r\n";
     head += "\r\n";
     headers_sent_ = true;
     unsent_head_ = std::move(head);
+}
+
+bool StartResponse::overridden(std::string_view name) const noexcept
+{
+    // The connection closing, the application's Connection goes: a
+    // "keep-alive" in it beside the server's "close" is believed by some
+    // clients (Python's http.client), which then reuse a closed socket.
+    return !keep_alive_ && iequals(name, "Connection");
 }
 
 void StartResponse::send_bytes(std::string_view bytes)

@@ -31,7 +31,8 @@ namespace eventlet::wsgi {
 /// `Transfer-Encoding` of the application's is refused, as a malformed
 /// `Content-Length` is: the client gets a 500 instead. A HEAD
 /// request gets the same headers as a GET, and no body. A Date header is
-/// added, and `Connection: close` when the connection ends after it.
+/// added, and `Connection: close` when the connection ends after it (in
+/// place of the application's Connection field, if it gave one).
 class StartResponse {
 public:
     /// The response to `request`, to be sent on `socket` (the server makes it).
@@ -115,6 +116,9 @@ public:
 
 private:
     void send_head();
+    /// True if the application's field `name` gives way to the server's
+    /// framing, and is not sent.
+    bool overridden(std::string_view name) const noexcept;
     void send_bytes(std::string_view bytes);
     void send_within_limit(std::string_view bytes);
     // Of bytes_taken_, those the client's side has acknowledged (less, while
