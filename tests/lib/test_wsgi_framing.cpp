@@ -313,3 +313,26 @@ TEST_CASE("an application's Connection: keep-alive is dropped when the server cl
     CHECK(response.headers.get("Connection") == "close");
     CHECK(client.closed_by_server());
 }
+
+// ---- 7: 204 and Content-Length
+
+TEST_CASE("a 204 goes out without the application's Content-Length, and the connection goes on",
+          "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    wsgi_test::TestServer server([](wsgi::Request& request, wsgi::StartResponse& start_response) -> wsgi::Body {
+        if (request.target == "/204") {
+            start_response("204 No Content", {{"Content-Length", "5"}});
+            return "";
+        }
+        start_response("200 OK", {});
+        return "next";
+    });
+    wsgi_test::RawClient client(server.address());
+    client.send(wsgi_test::get("/204") + wsgi_test::get("/2"));
+    const wsgi_test::Response response = client.response();
+    CHECK(response.status == 204);
+    CHECK_FALSE(response.headers.contains("Content-Length"));
+    CHECK_FALSE(response.headers.contains("Transfer-Encoding"));
+    CHECK(client.response().body == "next");
+}

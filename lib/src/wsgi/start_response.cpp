@@ -144,7 +144,9 @@ void StartResponse::send_head()
     no_body_ = code_ < 200 || code_ == 204 || code_ == 304;
     bool delimited = true;
     Headers extra;
-    if (const auto length = headers_.get("Content-Length")) {
+    // RFC 9110 section 8.6: a 204 has no Content-Length (a 304 may have
+    // one: the length a 200 would have had).
+    if (const auto length = headers_.get("Content-Length"); length && code_ != 204) {
         const std::string_view digits = trim_whitespace(*length);
         std::size_t value = 0;
         const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
@@ -187,7 +189,8 @@ bool StartResponse::overridden(std::string_view name) const noexcept
     // The connection closing, the application's Connection goes: a
     // "keep-alive" in it beside the server's "close" is believed by some
     // clients (Python's http.client), which then reuse a closed socket.
-    return !keep_alive_ && iequals(name, "Connection");
+    // A 204's Content-Length goes too (see send_head()).
+    return (!keep_alive_ && iequals(name, "Connection")) || (code_ == 204 && iequals(name, "Content-Length"));
 }
 
 void StartResponse::send_bytes(std::string_view bytes)

@@ -26,7 +26,7 @@ namespace eventlet::wsgi {
 /// application that fails before producing anything still gets a clean 500.
 ///
 /// The framing is the server's business: the application's Content-Length
-/// if it gave one; else the length of a body known whole; else chunked
+/// if it gave one (not sent with a 204, which may not have one); else the length of a body known whole; else chunked
 /// (HTTP/1.1) or up to the close of the connection (HTTP/1.0). A
 /// `Transfer-Encoding` of the application's is refused, as a malformed
 /// `Content-Length` is: the client gets a 500 instead. A HEAD
