@@ -336,3 +336,18 @@ TEST_CASE("a 204 goes out without the application's Content-Length, and the conn
     CHECK_FALSE(response.headers.contains("Transfer-Encoding"));
     CHECK(client.response().body == "next");
 }
+
+// ---- 8: HTTP/1.0 and chunked
+
+TEST_CASE("an HTTP/1.0 request with a chunked body ends its connection, keep-alive or not", "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    wsgi_test::TestServer server(framing_echo);
+    wsgi_test::RawClient client(server.address());
+    client.send("POST /1 HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "5\r\nhello\r\n0\r\n\r\nGET /2 HTTP/1.0\r\n\r\n");
+    const wsgi_test::Response response = client.response();
+    CHECK(response.body == "/1:hello");
+    CHECK(response.headers.get("Connection") == "close");
+    CHECK(client.closed_by_server());
+}

@@ -100,10 +100,14 @@ StartResponse::StartResponse(GreenSocket& socket, const Request& request)
       http11_(request.version == "HTTP/1.1"),
       // After CONNECT the client may take the connection for the tunnel it
       // asked for, whatever the answer: nothing it sends next can be trusted
-      // to be a request.
+      // to be a request. An HTTP/1.0 request with a Transfer-Encoding (a
+      // coding 1.0 does not know) came through a faulty intermediary,
+      // whose framing of the next request is not to be trusted either
+      // (RFC 9112 section 6.1).
       client_keep_alive_(request.method != "CONNECT" &&
                          (http11_ ? !request.headers.has_token("Connection", "close")
-                                  : request.headers.has_token("Connection", "keep-alive")))
+                                  : request.headers.has_token("Connection", "keep-alive") &&
+                                        !request.headers.contains("Transfer-Encoding")))
 {
 }
 

@@ -106,7 +106,8 @@ public:
     /// response: decided when the headers go out, from the request's
     /// version and Connection header, the application's headers, and the
     /// framing (a body delimited by the close cannot be followed); never
-    /// after a CONNECT request.
+    /// after a CONNECT request, nor after an HTTP/1.0 request with a
+    /// Transfer-Encoding (RFC 9112 section 6.1).
     bool keep_alive() const noexcept { return keep_alive_; }
     /// True if sending failed or was interrupted (the client is gone or too
     /// slow, or a Timeout or kill() came while the socket was taking the
