@@ -351,3 +351,27 @@ TEST_CASE("an HTTP/1.0 request with a chunked body ends its connection, keep-ali
     CHECK(response.headers.get("Connection") == "close");
     CHECK(client.closed_by_server());
 }
+
+// ---- 9: the Host value
+
+TEST_CASE("a Host that is no host and port gets 400", "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    wsgi_test::TestServer server(framing_echo);
+    SECTION("a space inside") { framing_expect_refusal(server, "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400); }
+    SECTION("a path") { framing_expect_refusal(server, "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400); }
+    SECTION("user information") { framing_expect_refusal(server, "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", 400); }
+    SECTION("in HTTP/1.0 too") { framing_expect_refusal(server, "GET / HTTP/1.0\r\nHost: a b\r\n\r\n", 400); }
+}
+
+TEST_CASE("a Host of a name, an IP literal or nothing, with or without a port, is accepted", "[wsgi][framing]")
+{
+    eventlet::Timeout bound(5);
+    wsgi_test::TestServer server(framing_echo);
+    for (const char* host : {"example.com", "example.com:8080", "127.0.0.1:80", "[::1]:8080", "[v1.x]", "",
+                             "a_b-c~d%41!$&'()*+,;="}) {
+        wsgi_test::RawClient client(server.address());
+        client.send("GET / HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n");
+        CHECK(client.response().status == 200);
+    }
+}

@@ -12,6 +12,46 @@
 #include "eventlet/wsgi/http_error.hpp"
 
 namespace eventlet::wsgi::detail {
+namespace {
+
+// RFC 3986 section 2.3 (unreserved) and 2.2 (sub-delims): the bytes of a
+// reg-name, '%' of its pct-encoded ones aside.
+bool is_host_name_byte(char c) noexcept
+{
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        return true;
+    return std::string_view("-._~!$&'()*+,;=%").find(c) != std::string_view::npos;
+}
+
+// RFC 9112 section 3.2: Host = uri-host [ ":" port ], the host a reg-name
+// (an IPv4 address is one too) or an IP-literal in brackets (IPv6, or
+// IPvFuture: the same bytes and ':'). Empty is allowed: a target without
+// an authority has an empty Host.
+bool is_host_field_value(std::string_view host) noexcept
+{
+    std::string_view name = host;
+    std::string_view port;
+    bool literal = false;
+    if (host.starts_with('[')) {
+        const std::size_t close = host.find(']');
+        if (close == std::string_view::npos)
+            return false;
+        name = host.substr(1, close - 1);
+        const std::string_view rest = host.substr(close + 1);
+        if (!rest.empty() && rest.front() != ':')
+            return false;
+        port = rest.empty() ? rest : rest.substr(1);
+        literal = true;
+    } else if (const std::size_t colon = host.find(':'); colon != std::string_view::npos) {
+        name = host.substr(0, colon);
+        port = host.substr(colon + 1);
+    }
+    const auto name_byte = [literal](char c) { return is_host_name_byte(c) || (literal && c == ':'); };
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    return std::ranges::all_of(name, name_byte) && std::ranges::all_of(port, digit) && (!literal || !name.empty());
+}
+
+} // namespace
 
 RequestParser::RequestParser(const Limits& limits) : limits_(limits), chunk_line_(limits.max_header_bytes)
 {
@@ -375,6 +415,12 @@ int RequestParser::on_headers_complete(llhttp_t* parser)
         if (hosts != 1)
             return p.refuse(400, hosts == 0 ? "an HTTP/1.1 request needs a Host header"
                                             : "more than one Host header");
+    }
+    // The same section: a Host that is no host and port gets 400 too. The
+    // application would take "a b" or "a/b" for a name to build URLs with.
+    for (const Headers::Field& field : p.request_.headers) {
+        if (iequals(field.first, "Host") && !is_host_field_value(field.second))
+            return p.refuse(400, "malformed request: the Host is not a host and port");
     }
     if (const int refused = p.check_transfer_codings(); refused != 0)
         return refused;

@@ -26,7 +26,8 @@ namespace eventlet::wsgi {
 /// goes on.
 ///
 /// What never reaches the application, unlike Eventlet 0.33 (RFC 9112 asks
-/// for it): an HTTP/1.1 request without `Host` (400); a request with both
+/// for it): an HTTP/1.1 request without `Host`, or a `Host` that is no
+/// host and port ("a b", "a/b": 400); a request with both
 /// `Content-Length` and `Transfer-Encoding` (400: the form with which
 /// request smuggling starts), and likewise a `Transfer-Encoding` field
 /// that names no coding, or a header line folded onto the one before it
