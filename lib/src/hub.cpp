@@ -42,6 +42,7 @@ Hub::Impl::Impl()
 
 Hub::Impl::~Impl()
 {
+    closing = true; // before `greenlet`, a member, unwinds the loop
     // A child of fork() that exits before its hub ever turned: taking the
     // hub's descriptors out of Asio's reactor (as destroying them does)
     // would take them out of the parent's too, which shares the reactor's
@@ -61,7 +62,7 @@ namespace {
 // escaping one leaves io.run(); were it to leave this greenlet too, the hub
 // would be finished for good, and every later wait of the thread would fail.
 template <class Run>
-void run_guarded(asio::io_context& io, Run run)
+void run_guarded(asio::io_context& io, const bool& closing, Run run)
 {
     // Asio stops whenever it runs out of work. Asked here, just before it
     // runs, not on every turn: the question takes the context's lock.
@@ -70,7 +71,9 @@ void run_guarded(asio::io_context& io, Run run)
     try {
         run();
     } catch (const GreenletExit&) {
-        throw; // thrown into the hub itself: unwind the loop (see run_reporting)
+        if (closing)
+            throw; // thrown into the hub by its destructor: unwind the loop
+        detail::report_current_exception("a hub handler"); // a handler's own (see run_reporting)
     } catch (...) {
         detail::report_current_exception("a hub handler");
     }
@@ -148,14 +151,14 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool
             inbox->posted.load(std::memory_order_acquire) != inbox->delivered;
         if (post_waiting || look_time - last_asio_look >= asio_look_interval) {
             last_asio_look = look_time;
-            run_guarded(io, [this] { poll_asio(); });
+            run_guarded(io, closing, [this] { poll_asio(); });
         }
         return true;
     }
     last_asio_look = clock_read ? now : coarse_now(); // what comes below looks, and may wait
     renew_if_forked();
     if (post_at_hand()) {
-        run_guarded(io, [this] { poll_asio(); });
+        run_guarded(io, closing, [this] { poll_asio(); });
         return true;
     }
     // Nothing to do now: wait in Asio, which watches the epoll set too.
@@ -164,14 +167,14 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool
         // Asio counts only its own work, and would return at once if it had
         // none: the guard makes it wait for I/O until the next deadline.
         const auto work = asio::make_work_guard(io);
-        run_guarded(io, [this, deadline = *earliest] {
+        run_guarded(io, closing, [this, deadline = *earliest] {
             if (io.run_one_until(deadline) != 0)
                 poll_asio();
         });
         return true;
     }
     std::size_t handlers = 1; // a handler that threw ran
-    run_guarded(io, [this, &handlers] {
+    run_guarded(io, closing, [this, &handlers] {
         handlers = io.run_one();
         if (handlers != 0)
             poll_asio();
@@ -261,6 +264,13 @@ Hub::~Hub()
 {
     live_hub = nullptr;
     hub_destroyed = true;
+    // std::exit() called in a hub callback destroys the thread's hub (a
+    // thread_local) while the hub's own greenlet runs, on the stack this
+    // code runs on: a greenlet cannot unwind itself. The process is ending;
+    // its hub is left to it, so that exit() goes on, with its status, to
+    // the other destructors and the flush of stdio.
+    if (detail::this_thread != nullptr && detail::this_thread->current == &impl_->greenlet)
+        static_cast<void>(impl_.release());
 }
 
 Hub* Hub::existing() noexcept { return live_hub; }

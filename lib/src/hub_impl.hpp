@@ -142,9 +142,10 @@ struct Hub::Impl {
     {
         return detail::SwitchPath::switch_to(greenlet, {});
     }
-    /// Runs `callback` (in the hub), reporting whatever escapes it.
+    /// Runs `callback` (in the hub), reporting whatever escapes it, but for
+    /// the GreenletExit that unwinds the loop when the hub is destroyed.
     template <class Call>
-    static void run_reporting(Call&& call);
+    void run_reporting(Call&& call);
     /// Takes `fd` out of the epoll set and forgets it.
     void forget(int fd) noexcept;
     /// True in a child of fork() until renew_after_fork(): the epoll set
@@ -234,6 +235,9 @@ struct Hub::Impl {
     // while user code holds it; and its registration while detection is on.
     detail::HandoffCount handoffs{0};
     detail::BlockingWatch blocking_watch{handoffs};
+    // Set when the hub is destroyed, before its greenlet is: the
+    // GreenletExit thrown into the loop then is the one that ends it.
+    bool closing = false;
     // Declared last so that it is destroyed first: unwinding the loop
     // still finds the context alive.
     Greenlet greenlet;
@@ -266,9 +270,13 @@ void Hub::Impl::run_reporting(Call&& call)
     try {
         call();
     } catch (const GreenletExit&) {
-        // A greenlet that ends with GreenletExit returns normally, so this
-        // one was thrown into the hub itself: let it unwind the loop.
-        throw;
+        // Thrown into the hub's greenlet by its destructor: let it unwind
+        // the loop. Any other is a callback's own (one that waited for a
+        // killed green thread, say), and ending the loop for it would leave
+        // every later wait of the thread failing: report it as any other.
+        if (closing)
+            throw;
+        detail::report_current_exception("a hub callback");
     } catch (...) {
         // An exception escaping a callback, or a green thread whose parent
         // is the hub: nobody waits for it, and the loop must go on.

@@ -10,6 +10,7 @@
 #include <cxxabi.h>
 
 #include "eventlet/errors.hpp"
+#include "eventlet/greenlet.hpp"
 
 namespace eventlet::detail {
 namespace {
@@ -32,6 +33,8 @@ std::string current_exception_message()
     } catch (const std::exception& e) {
         return e.what();
     } catch (const TimeoutError& e) { // no std::exception, on purpose
+        return e.what();
+    } catch (const GreenletExit& e) { // likewise
         return e.what();
     } catch (...) {
         return "(no message)";

@@ -77,6 +77,10 @@ protected:
     ///         than the green thread's.
     void check_thread(const char* operation) const;
 
+    /// Set once invoke() has destroyed the function: it then no longer
+    /// exists for the state's destructor to destroy.
+    bool function_destroyed_ = false;
+
 private:
     std::any main();
     // Records the end and runs the links, in the calling greenlet. Returns
@@ -118,23 +122,46 @@ protected:
 };
 
 /// A green thread running a callable of type F that returns T.
+///
+/// The callable, and what it captured, is destroyed in the green thread as
+/// soon as it returns or throws, as a function's locals are, not with this
+/// state: the hub may be the one that frees the state (spawn_n, or the last
+/// handle dropped), and a capture whose destructor blocks (a connection
+/// that flushes on close) can do so only in a green thread.
 template <class T, class F>
 class GreenThreadState final : public GreenThreadResult<T> {
 public:
-    GreenThreadState(bool detached, F function)
-        : GreenThreadResult<T>(detached), function_(std::move(function))
+    GreenThreadState(bool detached, F function) : GreenThreadResult<T>(detached)
     {
+        std::construct_at(&function_, std::move(function));
+    }
+    ~GreenThreadState() override
+    {
+        // Never invoked: killed, or cancelled, before it started.
+        if (!this->function_destroyed_)
+            std::destroy_at(&function_);
     }
 
 private:
     void invoke() override
     {
+        struct DestroyOnExit {
+            GreenThreadState& state;
+            ~DestroyOnExit()
+            {
+                state.function_destroyed_ = true;
+                std::destroy_at(&state.function_);
+            }
+        } destroy_on_exit{*this};
         if constexpr (std::is_void_v<T>)
             function_();
         else
             this->value.emplace(function_());
     }
-    F function_;
+    // In a union so that its lifetime is the state's to manage (above).
+    union {
+        F function_;
+    };
 };
 
 /// Binds `f` to copies of `args`, as std::thread does (std::ref to pass a reference).
