@@ -32,7 +32,10 @@ public:
     /// \throws std::system_error if one of them cannot be caught
     ///         (SIGKILL, SIGSTOP, a number that is no signal).
     SignalSet(std::initializer_list<int> signals);
-    /// Stops catching them (see the class).
+    /// Stops catching them (see the class). A green thread still waiting
+    /// wakes with std::system_error (operation_aborted). A set that outlives
+    /// its hub (a static, a thread_local made before the hub) stops catching
+    /// them when the hub goes.
     ~SignalSet();
     SignalSet(const SignalSet&) = delete;
     SignalSet& operator=(const SignalSet&) = delete;
@@ -43,13 +46,16 @@ public:
     /// signal does not end in Deadlock.
     /// \returns the signal's number.
     /// \throws std::logic_error inside the hub, or if another green thread
-    ///         already waits on this set; whatever is thrown into the green
-    ///         thread while it waits (GreenletExit, TimeoutError).
+    ///         already waits on this set; std::system_error if the set is
+    ///         destroyed meanwhile; whatever is thrown into the green thread
+    ///         while it waits (GreenletExit, TimeoutError).
     int wait();
 
 private:
     struct Impl;
-    std::unique_ptr<Impl> impl_;
+    // Shared with a green thread waiting in wait(), which may wake after
+    // the set is gone (destroyed meanwhile).
+    std::shared_ptr<Impl> impl_;
 };
 
 } // namespace eventlet
