@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 
@@ -129,10 +130,14 @@ private:
 
     Waiter* first_ = nullptr;
     Waiter* last_ = nullptr;
-    std::size_t size_ = 0;
+    // 32 bits each, so that both fit where one size_t would: every green
+    // thread's record holds a WaitQueue (its waiters), and a green thread
+    // costs its memory (4 billion waiters in one line would need as many
+    // stacks first).
+    std::uint32_t size_ = 0;
     // Notifications scheduled and not yet run; more than size_ when
     // notified waiters left the line (each still wakes whoever is first).
-    std::size_t pending_ = 0;
+    std::uint32_t pending_ = 0;
     // What scheduled wake-ups hold instead of `this`: the destructor clears
     // it, so a wake-up that outlives the queue finds nothing to do.
     std::shared_ptr<WaitQueue*> self_;
