@@ -50,22 +50,28 @@ TimerNode* TimerQueue::take_any() noexcept
         drop_removed_fronts();
         return node;
     }
-    if (heap_.empty())
-        return nullptr;
-    // The heap's last node: a heap without it is still a heap, nothing moves.
-    TimerNode* const node = heap_.back();
-    heap_.pop_back();
-    return node;
+    // The heap's last entries: a heap without them is still a heap, nothing
+    // moves. (The front, the last to go, is never emptied.)
+    while (!heap_.empty()) {
+        TimerNode* const node = heap_.back().node;
+        heap_.pop_back();
+        if (node != nullptr)
+            return node;
+        --emptied_;
+    }
+    return nullptr;
 }
 
 void TimerQueue::push_timed(TimerNode& node, Clock::duration delay)
 {
+    const Clock::time_point now = Clock::now();
+    // May throw: before anything changes.
+    heap_.push_back(Entry{now + delay, sequence_, &node});
+    last_now_ = now;
     node.sequence = sequence_++;
-    last_now_ = Clock::now();
-    node.deadline = last_now_ + delay;
+    node.deadline = now + delay;
     node.next_turn = false;
-    heap_.push_back(&node);
-    sift_up(heap_.size() - 1, &node);
+    sift_up(heap_.size() - 1, heap_.back());
     node.queue = this;
 }
 
@@ -77,62 +83,79 @@ void TimerQueue::remove(TimerNode& node) noexcept
         drop_removed_fronts();
         return;
     }
-    TimerNode* last = heap_.back();
-    heap_.pop_back();
-    if (last == &node)
+    if (node.slot == 0) {
+        (void)take_heap_front();
         return;
-    // The last node takes the removed one's place, then moves up or down
-    // to where its deadline belongs.
-    const std::size_t index = node.slot;
-    if (index > 0 && due_before(*last, *heap_[(index - 1) / 2]))
-        sift_up(index, last);
-    else
-        sift_down(index, last);
+    }
+    heap_[node.slot].node = nullptr;
+    ++emptied_;
+    if (emptied_ > heap_.size() / 2)
+        drop_emptied();
 }
 
-void TimerQueue::place(std::size_t index, TimerNode* node) noexcept
+void TimerQueue::place(std::size_t index, const Entry& entry) noexcept
 {
-    heap_[index] = node;
-    node->slot = static_cast<std::uint32_t>(index);
+    heap_[index] = entry;
+    if (entry.node != nullptr)
+        entry.node->slot = static_cast<std::uint32_t>(index);
 }
 
-void TimerQueue::sift_up(std::size_t index, TimerNode* node) noexcept
+void TimerQueue::sift_up(std::size_t index, Entry entry) noexcept
 {
     while (index > 0) {
         const std::size_t parent = (index - 1) / 2;
-        if (!due_before(*node, *heap_[parent]))
+        if (!due_before(entry, heap_[parent]))
             break;
         place(index, heap_[parent]);
         index = parent;
     }
-    place(index, node);
+    place(index, entry);
 }
 
-void TimerQueue::sift_down(std::size_t index, TimerNode* node) noexcept
+void TimerQueue::sift_down(std::size_t index, Entry entry) noexcept
 {
     const std::size_t size = heap_.size();
     for (;;) {
         std::size_t child = 2 * index + 1;
         if (child >= size)
             break;
-        if (child + 1 < size && due_before(*heap_[child + 1], *heap_[child]))
+        if (child + 1 < size && due_before(heap_[child + 1], heap_[child]))
             ++child;
-        if (!due_before(*heap_[child], *node))
+        if (!due_before(heap_[child], entry))
             break;
         place(index, heap_[child]);
         index = child;
     }
-    place(index, node);
+    place(index, entry);
 }
 
 TimerNode* TimerQueue::take_heap_front() noexcept
 {
-    TimerNode* front = heap_.front();
-    TimerNode* last = heap_.back();
-    heap_.pop_back();
-    if (!heap_.empty())
-        sift_down(0, last);
+    TimerNode* const front = heap_.front().node;
+    do {
+        if (heap_.front().node == nullptr)
+            --emptied_;
+        const Entry last = heap_.back();
+        heap_.pop_back();
+        if (!heap_.empty())
+            sift_down(0, last);
+    } while (!heap_.empty() && heap_.front().node == nullptr);
     return front;
+}
+
+void TimerQueue::drop_emptied() noexcept
+{
+    // The live entries to the array's start, in place, then Floyd's
+    // heap construction, which moves each at most down its subtree.
+    std::size_t kept = 0;
+    for (const Entry& entry : heap_) {
+        if (entry.node != nullptr)
+            place(kept++, entry);
+    }
+    heap_.resize(kept);
+    emptied_ = 0;
+    for (std::size_t index = kept / 2; index-- > 0;)
+        sift_down(index, heap_[index]);
 }
 
 } // namespace eventlet::detail

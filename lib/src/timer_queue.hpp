@@ -34,6 +34,16 @@ struct TimerState : TimerNode {
 /// The queue holds nodes it does not own (TimerNode): a node taken out
 /// (remove()) is gone from it at once, since its owner may be about to
 /// free it.
+///
+/// The heap's array holds each timer's deadline and sequence number beside
+/// the pointer to its node, so that moving up and down the heap compares
+/// entries of one array, not nodes scattered over the stacks of the green
+/// threads that sleep or wait. And a node taken out of the heap leaves its
+/// entry behind, emptied (its node pointer null), rather than moving others:
+/// a timed wait that ends early, the common case of a socket's timeout, then
+/// costs the heap one store. Empty entries leave at the front as if due, and
+/// all at once when they outnumber the others (the heap is rebuilt without
+/// them, which costs O(n) for n/2 removals).
 class TimerQueue {
 public:
     using Clock = std::chrono::steady_clock;
@@ -89,7 +99,7 @@ public:
             ++next_turn_popped_;
             drop_removed_fronts();
         } else {
-            if (heap_.empty() || heap_.front()->deadline > now || heap_.front()->sequence >= before)
+            if (heap_.empty() || heap_.front().deadline > now || heap_.front().sequence >= before)
                 return nullptr;
             node = take_heap_front();
         }
@@ -99,6 +109,8 @@ public:
     /// True if the calling OS thread is the one whose hub owns this queue.
     bool on_this_thread() const noexcept { return owner_ == this_thread; }
     /// True if a call with a delay is queued: only those need the clock.
+    /// (The heap's front is never an emptied entry: a heap with any entry
+    /// has a timer.)
     bool has_deadlines() const noexcept { return !heap_.empty(); }
     /// The latest time the queue read or was told (see last_now_).
     Clock::time_point last_now() const noexcept { return last_now_; }
@@ -109,11 +121,19 @@ public:
             return next_turn_.front()->deadline;
         if (heap_.empty())
             return std::nullopt;
-        return heap_.front()->deadline;
+        return heap_.front().deadline;
     }
 
 private:
-    static bool due_before(const TimerNode& a, const TimerNode& b) noexcept
+    // A timer of the heap: its node's key, copied, and the node (null once
+    // the node was taken out).
+    struct Entry {
+        Clock::time_point deadline;
+        std::uint64_t sequence;
+        TimerNode* node;
+    };
+    template <class A, class B>
+    static bool due_before(const A& a, const B& b) noexcept
     {
         if (a.deadline != b.deadline)
             return a.deadline < b.deadline;
@@ -132,19 +152,26 @@ private:
     {
         if (next_turn_.empty())
             return false;
-        return heap_.empty() || !due_before(*heap_.front(), *next_turn_.front());
+        return heap_.empty() || !due_before(heap_.front(), *next_turn_.front());
     }
     // The destructor's next node, taken out (its `queue` still set), or
     // null once the queue is empty.
     TimerNode* take_any() noexcept;
-    void place(std::size_t index, TimerNode* node) noexcept;
-    void sift_up(std::size_t index, TimerNode* node) noexcept;
-    void sift_down(std::size_t index, TimerNode* node) noexcept;
+    void place(std::size_t index, const Entry& entry) noexcept;
+    void sift_up(std::size_t index, Entry entry) noexcept;
+    void sift_down(std::size_t index, Entry entry) noexcept;
+    // Takes the front entry off, and the emptied entries that come to the
+    // front after it; returns its node (null if it was emptied).
     TimerNode* take_heap_front() noexcept;
+    // Rebuilds the heap without its emptied entries.
+    void drop_emptied() noexcept;
 
     // Timers with a delay, a binary heap whose front is due first; each
-    // node's slot is its index, so that remove() finds it.
-    std::vector<TimerNode*> heap_;
+    // node's slot is the index of its entry, so that remove() finds it.
+    // Its front is never an emptied entry.
+    std::vector<Entry> heap_;
+    // How many of heap_'s entries are emptied.
+    std::size_t emptied_ = 0;
     // Calls at the next turn, due when scheduled: the clock never goes back,
     // so they are in order already, and a deque keeps them cheap. A node's
     // slot is its place counted from the first ever pushed (modulo 2^32);

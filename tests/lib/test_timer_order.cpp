@@ -101,6 +101,54 @@ TEST_CASE("a sleeper killed deep in the heap is replaced by one that moves up: a
     }
 }
 
+TEST_CASE("sleepers killed by the hundred, most of the heap: the others wake in order, once",
+          "[lib][timers]")
+{
+    // A timer taken out of the heap leaves an empty entry behind; once
+    // those outnumber the rest, the heap is rebuilt without them. Killing
+    // three sleepers in four, in an order unrelated to their deadlines,
+    // takes the heap through several rebuilds and through its front.
+    using Clock = std::chrono::steady_clock;
+    constexpr std::size_t count = 240;
+    const auto sleep_of = [](std::size_t i) {
+        return std::chrono::microseconds(1000 + 250 * static_cast<long>((i * 97) % count));
+    };
+    eventlet::Event<> go;
+    std::vector<Clock::time_point> deadline(count);
+    std::vector<std::size_t> woke;
+    std::vector<GreenThread<void>> sleepers;
+    for (std::size_t i = 0; i < count; ++i) {
+        sleepers.push_back(eventlet::spawn([i, &go, &deadline, &woke, &sleep_of] {
+            go.wait();
+            deadline[i] = Clock::now() + sleep_of(i);
+            eventlet::sleep(sleep_of(i));
+            woke.push_back(i);
+        }));
+    }
+    eventlet::sleep(0);
+    go.send();
+    std::vector<std::size_t> expected;
+    // From a hub callback, as above: no sleeper wakes between two kills.
+    eventlet::Hub::current().schedule_call(0, [&sleepers, &expected] {
+        for (std::size_t i = 0; i < count; ++i) {
+            if (i % 4 != 0)
+                sleepers[i].kill();
+            else
+                expected.push_back(i);
+        }
+    });
+    for (auto& sleeper : sleepers)
+        sleeper.join();
+
+    std::vector<std::size_t> sorted_woke = woke;
+    std::sort(sorted_woke.begin(), sorted_woke.end());
+    REQUIRE(sorted_woke == expected);
+    for (std::size_t k = 1; k < woke.size(); ++k) {
+        INFO("woke " << woke[k - 1] << " then " << woke[k]);
+        CHECK(deadline[woke[k]] >= deadline[woke[k - 1]] - std::chrono::milliseconds(2));
+    }
+}
+
 TEST_CASE("green threads killed before they start are taken out of the next turn's calls",
           "[lib][timers]")
 {
