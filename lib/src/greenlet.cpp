@@ -263,6 +263,8 @@ void SwitchPath::release_finished(ThreadState& thread) noexcept
     __tsan_destroy_fiber(std::exchange(thread.finished->tsan_fiber_, nullptr));
 #endif
     thread.finished = nullptr;
+    // Last: its destructor may free the greenlet itself.
+    thread.finished_owner.reset();
 }
 
 } // namespace detail

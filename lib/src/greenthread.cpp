@@ -13,7 +13,7 @@ namespace eventlet::detail {
 GreenThreadCore::GreenThreadCore(bool detached)
     : TimerNode(&start_now),
       detached_(detached),
-      greenlet_([this] { return main(); }, {.parent = &Hub::current().greenlet()})
+      greenlet_([this] { main(); }, {.parent = &Hub::current().greenlet()})
 {
 }
 
@@ -64,7 +64,7 @@ void GreenThreadCore::start_now(TimerNode& node, TimerEvent event)
 }
 
 // The body of the green thread's greenlet.
-std::any GreenThreadCore::main()
+void GreenThreadCore::main()
 {
     std::exception_ptr error;
     try {
@@ -75,10 +75,9 @@ std::any GreenThreadCore::main()
     // In itself: an interruption while a link runs stops the links there.
     (void)finish(error);
     // Perhaps the last reference to this object, which owns the greenlet we
-    // are running on: it must not be dropped here. It travels to the parent,
-    // the hub, as this greenlet's result, and the hub drops it once this
-    // greenlet is gone.
-    return std::any(std::move(keep_alive_));
+    // are running on: it must not be dropped here. The greenlet that runs
+    // next (the hub) drops it, once this one has left its stack.
+    ThreadState::get().finished_owner = std::move(keep_alive_);
 }
 
 void GreenThreadCore::run_inline()

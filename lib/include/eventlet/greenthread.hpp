@@ -82,7 +82,7 @@ protected:
     bool function_destroyed_ = false;
 
 private:
-    std::any main();
+    void main();
     // Records the end and runs the links, in the calling greenlet. Returns
     // what was thrown into that greenlet while a link ran in it, when it is
     // not this green thread (the links of one ended before it started run

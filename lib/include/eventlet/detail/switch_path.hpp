@@ -9,6 +9,7 @@
 
 #include <any>
 #include <exception>
+#include <memory>
 #include <utility>
 
 #include "eventlet/greenlet.hpp"
@@ -49,6 +50,11 @@ struct ThreadState {
     // resumed side must give back to the pool.
     Greenlet* previous = nullptr;
     Greenlet* finished = nullptr;
+    // What owns that finished greenlet, if its body handed it over: a green
+    // thread's record, which holds the greenlet and cannot be freed on its
+    // stack. Dropped with the stack, where a std::any result carrying it
+    // would cost an allocation per green thread.
+    std::shared_ptr<void> finished_owner;
 
     // The C++ runtime's exception state of this thread (abi::__cxa_get_globals()),
     // looked up once: every switch saves and restores it.
