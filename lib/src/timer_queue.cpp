@@ -1,5 +1,6 @@
 #include "timer_queue.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace eventlet::detail {
@@ -53,8 +54,10 @@ TimerNode* TimerQueue::take_any() noexcept
     // The heap's last entries: a heap without them is still a heap, nothing
     // moves. (The front, the last to go, is never emptied.)
     while (!heap_.empty()) {
-        TimerNode* const node = heap_.back().node;
+        const Entry last = heap_.back();
         heap_.pop_back();
+        TimerNode* const node = std::exchange(tickets_[last.ticket], nullptr);
+        free_ticket(last);
         if (node != nullptr)
             return node;
         --emptied_;
@@ -64,13 +67,25 @@ TimerNode* TimerQueue::take_any() noexcept
 
 void TimerQueue::push_timed(TimerNode& node, Clock::duration delay)
 {
+    // What may throw comes first, and changes nothing that matters: a new
+    // ticket, free, or an entry not pushed.
+    if (free_tickets_.empty()) {
+        const std::size_t count = tickets_.size() + 1;
+        if (free_tickets_.capacity() < count)
+            free_tickets_.reserve(std::max(count, 2 * free_tickets_.capacity()));
+        tickets_.push_back(nullptr);
+        free_tickets_.push_back(static_cast<std::uint32_t>(count - 1));
+    }
     const Clock::time_point now = Clock::now();
-    // May throw: before anything changes.
-    heap_.push_back(Entry{now + delay, sequence_, &node});
+    const std::uint32_t ticket = free_tickets_.back();
+    heap_.push_back(Entry{now + delay, sequence_, ticket});
+    free_tickets_.pop_back();
+    tickets_[ticket] = &node;
     last_now_ = now;
     node.sequence = sequence_++;
     node.deadline = now + delay;
     node.next_turn = false;
+    node.slot = ticket;
     sift_up(heap_.size() - 1, heap_.back());
     node.queue = this;
 }
@@ -83,21 +98,14 @@ void TimerQueue::remove(TimerNode& node) noexcept
         drop_removed_fronts();
         return;
     }
-    if (node.slot == 0) {
+    if (heap_.front().ticket == node.slot) {
         (void)take_heap_front();
         return;
     }
-    heap_[node.slot].node = nullptr;
+    tickets_[node.slot] = nullptr;
     ++emptied_;
     if (emptied_ > heap_.size() / 2)
         drop_emptied();
-}
-
-void TimerQueue::place(std::size_t index, const Entry& entry) noexcept
-{
-    heap_[index] = entry;
-    if (entry.node != nullptr)
-        entry.node->slot = static_cast<std::uint32_t>(index);
 }
 
 void TimerQueue::sift_up(std::size_t index, Entry entry) noexcept
@@ -106,10 +114,10 @@ void TimerQueue::sift_up(std::size_t index, Entry entry) noexcept
         const std::size_t parent = (index - 1) / 2;
         if (!due_before(entry, heap_[parent]))
             break;
-        place(index, heap_[parent]);
+        heap_[index] = heap_[parent];
         index = parent;
     }
-    place(index, entry);
+    heap_[index] = entry;
 }
 
 void TimerQueue::sift_down(std::size_t index, Entry entry) noexcept
@@ -123,34 +131,38 @@ void TimerQueue::sift_down(std::size_t index, Entry entry) noexcept
             ++child;
         if (!due_before(heap_[child], entry))
             break;
-        place(index, heap_[child]);
+        heap_[index] = heap_[child];
         index = child;
     }
-    place(index, entry);
+    heap_[index] = entry;
 }
 
 TimerNode* TimerQueue::take_heap_front() noexcept
 {
-    TimerNode* const front = heap_.front().node;
+    // The front leaves as an emptied entry does, with those that follow it.
+    TimerNode* const front = std::exchange(tickets_[heap_.front().ticket], nullptr);
+    ++emptied_;
     do {
-        if (heap_.front().node == nullptr)
-            --emptied_;
+        --emptied_;
+        free_ticket(heap_.front());
         const Entry last = heap_.back();
         heap_.pop_back();
         if (!heap_.empty())
             sift_down(0, last);
-    } while (!heap_.empty() && heap_.front().node == nullptr);
+    } while (!heap_.empty() && emptied(heap_.front()));
     return front;
 }
 
 void TimerQueue::drop_emptied() noexcept
 {
-    // The live entries to the array's start, in place, then Floyd's
-    // heap construction, which moves each at most down its subtree.
+    // The live entries to the array's start, in place, then Floyd's heap
+    // construction, which moves each at most down its subtree.
     std::size_t kept = 0;
     for (const Entry& entry : heap_) {
-        if (entry.node != nullptr)
-            place(kept++, entry);
+        if (emptied(entry))
+            free_ticket(entry);
+        else
+            heap_[kept++] = entry;
     }
     heap_.resize(kept);
     emptied_ = 0;

@@ -35,15 +35,17 @@ struct TimerState : TimerNode {
 /// (remove()) is gone from it at once, since its owner may be about to
 /// free it.
 ///
-/// The heap's array holds each timer's deadline and sequence number beside
-/// the pointer to its node, so that moving up and down the heap compares
-/// entries of one array, not nodes scattered over the stacks of the green
-/// threads that sleep or wait. And a node taken out of the heap leaves its
-/// entry behind, emptied (its node pointer null), rather than moving others:
-/// a timed wait that ends early, the common case of a socket's timeout, then
-/// costs the heap one store. Empty entries leave at the front as if due, and
-/// all at once when they outnumber the others (the heap is rebuilt without
-/// them, which costs O(n) for n/2 removals).
+/// The heap touches no node while it moves its entries: the nodes are
+/// scattered over the stacks of the green threads that sleep or wait, a
+/// cache miss (and often a TLB miss) each. An entry holds a copy of its
+/// node's deadline and sequence number, and a ticket: the index of a slot,
+/// in an array of the queue's own, that points to the node. The node knows
+/// its ticket, not its place in the heap, so that entries move without
+/// telling it. A node taken out empties its ticket's slot and leaves its
+/// entry behind rather than moving others: a timed wait that ends early, the
+/// common case of a socket's timeout, then costs the heap one store. Emptied
+/// entries leave at the front as if due, and all at once when they are half
+/// of the heap (it is rebuilt without them: O(n) for n/2 removals).
 class TimerQueue {
 public:
     using Clock = std::chrono::steady_clock;
@@ -125,12 +127,11 @@ public:
     }
 
 private:
-    // A timer of the heap: its node's key, copied, and the node (null once
-    // the node was taken out).
+    // A timer of the heap: its node's key, copied, and its ticket.
     struct Entry {
         Clock::time_point deadline;
         std::uint64_t sequence;
-        TimerNode* node;
+        std::uint32_t ticket;
     };
     template <class A, class B>
     static bool due_before(const A& a, const B& b) noexcept
@@ -154,22 +155,32 @@ private:
             return false;
         return heap_.empty() || !due_before(heap_.front(), *next_turn_.front());
     }
+    bool emptied(const Entry& entry) const noexcept { return tickets_[entry.ticket] == nullptr; }
+    // Gives the ticket of an entry leaving the heap back; its slot is null.
+    void free_ticket(const Entry& entry) noexcept
+    {
+        // Never grows: free_tickets_ has room for every ticket.
+        free_tickets_.push_back(entry.ticket);
+    }
     // The destructor's next node, taken out (its `queue` still set), or
     // null once the queue is empty.
     TimerNode* take_any() noexcept;
-    void place(std::size_t index, const Entry& entry) noexcept;
     void sift_up(std::size_t index, Entry entry) noexcept;
     void sift_down(std::size_t index, Entry entry) noexcept;
     // Takes the front entry off, and the emptied entries that come to the
-    // front after it; returns its node (null if it was emptied).
+    // front after it; returns the front's node.
     TimerNode* take_heap_front() noexcept;
     // Rebuilds the heap without its emptied entries.
     void drop_emptied() noexcept;
 
-    // Timers with a delay, a binary heap whose front is due first; each
-    // node's slot is the index of its entry, so that remove() finds it.
-    // Its front is never an emptied entry.
+    // Timers with a delay, a binary heap whose front is due first. Its
+    // front is never an emptied entry.
     std::vector<Entry> heap_;
+    // The nodes of the heap's entries, by ticket (a node's slot): null for
+    // an entry whose node was taken out, or a ticket not in use.
+    std::vector<TimerNode*> tickets_;
+    // Tickets not in use; its capacity is kept at least tickets_'s size.
+    std::vector<std::uint32_t> free_tickets_;
     // How many of heap_'s entries are emptied.
     std::size_t emptied_ = 0;
     // Calls at the next turn, due when scheduled: the clock never goes back,
