@@ -1,5 +1,6 @@
 // Waiting for a descriptor to become ready (Eventlet's trampoline), and
 // waking the waiters of a descriptor that is being closed.
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -34,12 +35,17 @@ std::uint64_t event_tag(int fd, std::uint32_t generation)
     return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(fd);
 }
 
+[[noreturn]] void throw_cannot_wait(int fd, int error)
+{
+    throw std::system_error(error, std::system_category(),
+                            "cannot wait on descriptor " + std::to_string(fd));
+}
+
 } // namespace
 
 void Hub::Impl::forget(int fd) noexcept
 {
-    const auto found = watches.find(fd);
-    if (found == watches.end())
+    if (!watches.contains(fd))
         return;
     // Fails with EBADF when the descriptor is closed already, which took it
     // out of the set too. A child of fork() that has not renewed its set
@@ -47,7 +53,7 @@ void Hub::Impl::forget(int fd) noexcept
     // the new set will not have it.
     if (!forked())
         ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
-    watches.erase(found);
+    watches.erase(fd);
 }
 
 bool Hub::Impl::harvest_ready()
@@ -59,12 +65,11 @@ bool Hub::Impl::harvest_ready()
     if (count <= 0)
         return false; // nothing, or EINTR: the next turn looks again
     // Each event is looked up by number and generation: a waiter woken by an
-    // earlier event may have closed or replaced the descriptor of a later one.
+    // earlier event may have closed or replaced the descriptor of a later one,
+    // or grown the table, which moves every watch.
     const auto find = [this](int fd, std::uint32_t generation) -> detail::FdWatch* {
-        const auto found = watches.find(fd);
-        if (found == watches.end() || found->second.generation != generation)
-            return nullptr;
-        return &found->second;
+        detail::FdWatch* const watch = watches.find(fd);
+        return watch != nullptr && watch->generation == generation ? watch : nullptr;
     };
     const auto wake = [this, &find](int fd, std::uint32_t generation, Readiness which) {
         detail::FdWatch* const watch_found = find(fd, generation);
@@ -127,13 +132,13 @@ void Hub::Impl::renew_after_fork()
     // registration reports at once what is ready already, so nothing that
     // came before the fork is lost.
     std::vector<int> gone;
-    for (const auto& [fd, watched] : watches) {
+    watches.for_each([&](int fd, const detail::FdWatch& watched) {
         epoll_event event{};
         event.events = watched_events;
         event.data.u64 = event_tag(fd, watched.generation);
         if (::epoll_ctl(set, EPOLL_CTL_ADD, fd, &event) != 0)
             gone.push_back(fd); // closed without notify_close()
-    }
+    });
     // The old set closes with its descriptor (in this process only); its
     // pending wait ends, aborted, at the next poll.
     epoll_watch = std::move(watch);
@@ -184,25 +189,31 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
     if (fd < 0)
         throw std::invalid_argument("cannot wait on descriptor " + std::to_string(fd));
 
-    auto found = impl.watches.find(fd);
-    if (found == impl.watches.end()) {
+    detail::FdWatch* found = impl.watches.find(fd);
+    if (found == nullptr) {
         // Not into the set a child of fork() still shares with its parent.
         if (impl.forked()) [[unlikely]]
             impl.renew_after_fork();
-        found = impl.watches.try_emplace(fd).first;
-        const std::uint32_t generation = ++impl.next_generation;
+        // The table grows to the number: one that no descriptor has (INT_MAX,
+        // say) must fail as epoll_ctl would fail it, before the table
+        // allocates gigabytes for it. A system call more, only on the few
+        // waits that grow the table.
+        if (!impl.watches.has_slot(fd) && ::fcntl(fd, F_GETFD) < 0)
+            throw_cannot_wait(fd, errno);
+        // Into the table first: if it cannot grow, the set is left as it was.
+        found = &impl.watches.insert(fd);
         epoll_event event{};
         event.events = watched_events;
-        event.data.u64 = event_tag(fd, generation);
+        event.data.u64 = event_tag(fd, found->generation);
         if (::epoll_ctl(impl.epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) {
             const int error = errno;
-            impl.watches.erase(found);
-            throw std::system_error(error, std::system_category(),
-                                    "cannot wait on descriptor " + std::to_string(fd));
+            impl.watches.erase(fd);
+            throw_cannot_wait(fd, error);
         }
-        found->second.generation = generation;
     }
-    detail::FdWatch& watch = found->second;
+    // Not held across the park below: another green thread may grow the
+    // table meanwhile, which moves every watch (Cleanup finds it again).
+    detail::FdWatch& watch = *found;
     if (registration == Registration::until_close)
         watch.until_close = true;
     detail::FdWait*& slot = want == Readiness::read ? watch.reader : watch.writer;
@@ -249,12 +260,11 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
                 unlink_closed();
             if (wait.outcome == Outcome::closed)
                 return; // notify_close() has already forgotten the descriptor
-            const auto found = impl.watches.find(fd);
-            if (found == impl.watches.end())
+            detail::FdWatch* const watch = impl.watches.find(fd);
+            if (watch == nullptr)
                 return;
-            detail::FdWatch& watch = found->second;
-            (want == Readiness::read ? watch.reader : watch.writer) = nullptr;
-            if (watch.reader == nullptr && watch.writer == nullptr && !watch.until_close)
+            (want == Readiness::read ? watch->reader : watch->writer) = nullptr;
+            if (watch->reader == nullptr && watch->writer == nullptr && !watch->until_close)
                 impl.forget(fd);
         }
         // Unwound before the hub resumed it: it must not be resumed later.
@@ -304,15 +314,14 @@ bool Hub::take_readiness(int fd, Readiness want) noexcept
     // some green thread waits on a descriptor.
     if (impl.fd_waiters == 0)
         return true;
-    const auto found = impl.watches.find(fd);
-    if (found == impl.watches.end())
+    detail::FdWatch* const watch = impl.watches.find(fd);
+    if (watch == nullptr)
         return true;
-    detail::FdWatch& watch = found->second;
-    bool& edge = want == Readiness::read ? watch.read_edge : watch.write_edge;
+    bool& edge = want == Readiness::read ? watch->read_edge : watch->write_edge;
     const bool noted = std::exchange(edge, false);
     // After the peer's end, a read past the data returns it (0, or the
     // error) at once, though no new edge will ever say so.
-    return noted || watch.ended;
+    return noted || watch->ended;
 }
 
 void Hub::notify_close(int fd) noexcept { impl_->notify_close_of(fd); }
@@ -321,10 +330,10 @@ void Hub::Impl::notify_close_of(int fd) noexcept
 {
     using Outcome = detail::FdWait::Outcome;
     Impl& impl = *this;
-    const auto found = impl.watches.find(fd);
-    if (found == impl.watches.end())
+    const detail::FdWatch* const watch = impl.watches.find(fd);
+    if (watch == nullptr)
         return;
-    for (detail::FdWait* wait : {found->second.reader, found->second.writer}) {
+    for (detail::FdWait* wait : {watch->reader, watch->writer}) {
         // A wait that ended otherwise (ready, timed out) was resumed at once.
         if (wait == nullptr || wait->outcome != Outcome::waiting)
             continue;
@@ -345,9 +354,8 @@ void Hub::notify_opened(int fd) noexcept
 
 bool Hub::waited_on(int fd) const noexcept
 {
-    const auto found = impl_->watches.find(fd);
-    return found != impl_->watches.end() &&
-           (found->second.reader != nullptr || found->second.writer != nullptr);
+    const detail::FdWatch* const watch = impl_->watches.find(fd);
+    return watch != nullptr && (watch->reader != nullptr || watch->writer != nullptr);
 }
 
 void trampoline(int fd, Readiness want, std::optional<Seconds> timeout, Registration registration,

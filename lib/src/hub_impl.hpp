@@ -10,7 +10,6 @@
 #include <mutex>
 #include <optional>
 #include <system_error>
-#include <unordered_map>
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
@@ -18,6 +17,7 @@
 
 #include "eventlet/hub.hpp"
 #include "blocking_detector.hpp"
+#include "fd_table.hpp"
 #include "report.hpp"
 #include "spin.hpp"
 #include "eventlet/detail/switch_path.hpp"
@@ -34,27 +34,6 @@ struct FdWait {
     // In the hub's list of waits to end with IOClosed at its next turn.
     FdWait* next_closed = nullptr;
     bool in_closed_list = false;
-};
-
-/// A descriptor in the hub's epoll set: registered once, for reading and
-/// writing, edge-triggered, so that a wait after EAGAIN costs no system
-/// call; the kernel reports each new arrival (or new room) once.
-struct FdWatch {
-    FdWait* reader = nullptr;
-    FdWait* writer = nullptr;
-    // Tells this registration's events from those of an earlier
-    // registration of the same number (closed, reused) still on their way.
-    std::uint32_t generation = 0;
-    // Kept in the set between waits, until notify_close().
-    bool until_close = false;
-    // An edge that came while nobody waited: the next wait returns at once,
-    // since whoever waits without trying first must not miss it; a wait
-    // after EAGAIN (Tried::got_eagain) drops it, the kernel had nothing.
-    bool read_edge = false;
-    bool write_edge = false;
-    // The peer ended its stream, or the descriptor has an error: reads and
-    // writes return at once from now on (see Hub::take_readiness()).
-    bool ended = false;
 };
 
 /// How many fork()s the process is away from the one that first made a
@@ -196,7 +175,7 @@ struct Hub::Impl {
 
     // A single-threaded context: the hub is the only thread that runs it.
     asio::io_context io{1};
-    std::unordered_map<int, detail::FdWatch> watches;
+    detail::FdTable watches;
     // The hub's own epoll set, and Asio's view of it: the loop harvests the
     // set itself while it runs, and blocks in Asio (which watches the set
     // as one descriptor, beside its own timers, signals and resolver).
@@ -209,7 +188,6 @@ struct Hub::Impl {
     // detail::fork_generation when this hub last had state of its own.
     std::uint32_t fork_seen = detail::fork_generation.load(std::memory_order_relaxed);
     std::size_t fd_waiters = 0; // green threads parked on a descriptor now
-    std::uint32_t next_generation = 0;
     // While the loop is busy it looks at Asio's completions at most this
     // often (by the coarse clock's ticks on turns that read no clock: see
     // run_ready()); an idle loop waits in Asio and sees them at once.
