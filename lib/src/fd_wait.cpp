@@ -86,6 +86,21 @@ bool Hub::Impl::harvest_ready()
         wait->outcome = Outcome::ready;
         resume(*wait->greenlet);
     };
+    // Each wait lives on its waiter's stack, a page of its own: the first
+    // touch of one is a cache miss, and often a TLB miss, a few hundred
+    // nanoseconds on a virtual machine. Asked for all at once, before the
+    // first waiter runs, they come in together instead of one after another.
+    // (Asking for the waiters' greenlets too, in a second pass, costs more
+    // than it saves: that pass waits for each wait to arrive.)
+    for (int i = 0; i < count; ++i) {
+        const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffU);
+        if (const detail::FdWatch* watch = watches.find(fd)) {
+            if ((events[i].events & read_events) != 0 && watch->reader != nullptr)
+                __builtin_prefetch(watch->reader, 1);
+            if ((events[i].events & write_events) != 0 && watch->writer != nullptr)
+                __builtin_prefetch(watch->writer, 1);
+        }
+    }
     for (int i = 0; i < count; ++i) {
         const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffU);
         const auto generation = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
