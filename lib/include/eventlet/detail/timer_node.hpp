@@ -18,7 +18,7 @@ enum class TimerEvent : unsigned char { due, dropped };
 /// start), or inside a shared TimerState (Hub::schedule_call()). The queue
 /// only points to it, so scheduling allocates nothing; in exchange, an owner
 /// that goes away while its node is queued must take it out first
-/// (TimerQueue::remove()), which costs O(log n), not a lazy mark.
+/// (TimerQueue::remove(), a store: the queue never reads the node again).
 ///
 /// Neither copyable nor movable: the queue holds its address.
 struct TimerNode {
