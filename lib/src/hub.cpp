@@ -109,7 +109,7 @@ void Hub::Impl::run_loop()
         // clock (see run_ready() for Asio's share).
         const bool clock_read = timers.has_deadlines();
         const auto now = clock_read ? detail::TimerQueue::Clock::now() : timers.last_now();
-        const std::uint64_t before = timers.next_sequence();
+        const std::uint32_t before = timers.turn_mark();
         while (detail::TimerNode* const node = timers.pop_due(now, before))
             fire(*node);
         if (!run_ready(now, clock_read))

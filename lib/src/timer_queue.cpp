@@ -1,6 +1,5 @@
 #include "timer_queue.hpp"
 
-#include <algorithm>
 #include <utility>
 
 namespace eventlet::detail {
@@ -56,7 +55,7 @@ TimerNode* TimerQueue::take_any() noexcept
     while (!heap_.empty()) {
         const Entry last = heap_.back();
         heap_.pop_back();
-        TimerNode* const node = std::exchange(tickets_[last.ticket], nullptr);
+        TimerNode* const node = node_of(last.ticket);
         free_ticket(last);
         if (node != nullptr)
             return node;
@@ -69,21 +68,17 @@ void TimerQueue::push_timed(TimerNode& node, Clock::duration delay)
 {
     // What may throw comes first, and changes nothing that matters: a new
     // ticket, free, or an entry not pushed.
-    if (free_tickets_.empty()) {
-        const std::size_t count = tickets_.size() + 1;
-        if (free_tickets_.capacity() < count)
-            free_tickets_.reserve(std::max(count, 2 * free_tickets_.capacity()));
-        tickets_.push_back(nullptr);
-        free_tickets_.push_back(static_cast<std::uint32_t>(count - 1));
+    if (first_free_ == no_ticket) {
+        tickets_.push_back(free_link(no_ticket));
+        first_free_ = static_cast<std::uint32_t>(tickets_.size() - 1);
     }
     const Clock::time_point now = Clock::now();
-    const std::uint32_t ticket = free_tickets_.back();
+    const std::uint32_t ticket = first_free_;
     heap_.push_back(Entry{now + delay, sequence_, ticket});
-    free_tickets_.pop_back();
-    tickets_[ticket] = &node;
+    first_free_ = static_cast<std::uint32_t>(tickets_[ticket] >> 1);
+    tickets_[ticket] = slot_for(&node);
     last_now_ = now;
-    node.sequence = sequence_++;
-    node.deadline = now + delay;
+    ++sequence_;
     node.next_turn = false;
     node.slot = ticket;
     sift_up(heap_.size() - 1, heap_.back());
@@ -102,7 +97,7 @@ void TimerQueue::remove(TimerNode& node) noexcept
         (void)take_heap_front();
         return;
     }
-    tickets_[node.slot] = nullptr;
+    tickets_[node.slot] = 0;
     ++emptied_;
     if (emptied_ > heap_.size() / 2)
         drop_emptied();
@@ -140,7 +135,8 @@ void TimerQueue::sift_down(std::size_t index, Entry entry) noexcept
 TimerNode* TimerQueue::take_heap_front() noexcept
 {
     // The front leaves as an emptied entry does, with those that follow it.
-    TimerNode* const front = std::exchange(tickets_[heap_.front().ticket], nullptr);
+    TimerNode* const front = node_of(heap_.front().ticket);
+    tickets_[heap_.front().ticket] = 0;
     ++emptied_;
     do {
         --emptied_;

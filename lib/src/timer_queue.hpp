@@ -12,6 +12,7 @@
 
 #include "eventlet/detail/switch_path.hpp"
 #include "eventlet/detail/timer_node.hpp"
+#include "mapped_allocator.hpp"
 
 namespace eventlet::detail {
 
@@ -37,15 +38,22 @@ struct TimerState : TimerNode {
 ///
 /// The heap touches no node while it moves its entries: the nodes are
 /// scattered over the stacks of the green threads that sleep or wait, a
-/// cache miss (and often a TLB miss) each. An entry holds a copy of its
-/// node's deadline and sequence number, and a ticket: the index of a slot,
-/// in an array of the queue's own, that points to the node. The node knows
-/// its ticket, not its place in the heap, so that entries move without
-/// telling it. A node taken out empties its ticket's slot and leaves its
-/// entry behind rather than moving others: a timed wait that ends early, the
-/// common case of a socket's timeout, then costs the heap one store. Emptied
-/// entries leave at the front as if due, and all at once when they are half
-/// of the heap (it is rebuilt without them: O(n) for n/2 removals).
+/// cache miss (and often a TLB miss) each. An entry holds its timer's
+/// deadline and sequence number (the queue's, not the node's), and a ticket:
+/// the index of a slot, in an array of the queue's own, that points to the
+/// node. The node knows its ticket, not its place in the heap, so that
+/// entries move without telling it. A node taken out empties its ticket's
+/// slot and leaves its entry behind rather than moving others: a timed wait
+/// that ends early, the common case of a socket's timeout, then costs the
+/// heap one store. Emptied entries leave at the front as if due, and all at
+/// once when they are half of the heap (it is rebuilt without them: O(n) for
+/// n/2 removals). An entry is 16 bytes and a ticket 8, in blocks mapped on
+/// their own (MappedAllocator): what a sleeping green thread costs the queue.
+///
+/// A call at the next turn keeps its deadline in its node; the list of them
+/// is in the order they were pushed. It comes after a heap timer with the
+/// same deadline: that one was pushed first (a timer pushed later is due
+/// after the time the list's deadlines were read at).
 class TimerQueue {
 public:
     using Clock = std::chrono::steady_clock;
@@ -72,36 +80,38 @@ public:
         }
         // The node counts as queued (its `queue` set) only once it is in: a
         // push_back that throws leaves it out, and its owner must not remove it.
-        node.sequence = sequence_++;
         if (!heap_.empty())
             last_now_ = Clock::now();
+        next_turn_.push_back(&node);
         node.deadline = last_now_;
         node.next_turn = true;
-        node.slot = next_turn_popped_ + static_cast<std::uint32_t>(next_turn_.size());
-        next_turn_.push_back(&node);
+        node.slot = next_turn_pushed_++;
         node.queue = this;
     }
     /// Takes `node` out of this queue, where it must be.
     void remove(TimerNode& node) noexcept;
-    /// The sequence number the next call pushed will get: calls pushed from
-    /// now on are not due before the hub's next turn.
-    std::uint64_t next_sequence() const noexcept { return sequence_; }
+    /// A mark of the calls pushed so far: those pushed from now on are not
+    /// due before the hub's next turn (see pop_due()).
+    std::uint32_t turn_mark() const noexcept { return next_turn_pushed_; }
     /// Takes out the first call that is due at `now` and was pushed before
-    /// `before`, or returns null.
-    TimerNode* pop_due(Clock::time_point now, std::uint64_t before) noexcept
+    /// `before` (a turn_mark()), or returns null. (`now` is read before
+    /// `before`, and before any call of the turn runs: a call pushed since
+    /// with a delay is due after `now`. Only the calls at the next turn need
+    /// the mark: the list's place of the first, modulo 2^32, against it.)
+    TimerNode* pop_due(Clock::time_point now, std::uint32_t before) noexcept
     {
         if (now > last_now_)
             last_now_ = now;
         TimerNode* node = nullptr;
         if (front_is_next_turn()) {
-            if (next_turn_.front()->sequence >= before)
+            if (static_cast<std::int32_t>(next_turn_popped_ - before) >= 0)
                 return nullptr;
             node = next_turn_.front();
             next_turn_.pop_front();
             ++next_turn_popped_;
             drop_removed_fronts();
         } else {
-            if (heap_.empty() || heap_.front().deadline > now || heap_.front().sequence >= before)
+            if (heap_.empty() || heap_.front().deadline > now)
                 return nullptr;
             node = take_heap_front();
         }
@@ -127,18 +137,24 @@ public:
     }
 
 private:
-    // A timer of the heap: its node's key, copied, and its ticket.
+    // A timer of the heap: its key (the sequence number modulo 2^32, see
+    // due_before()), and its ticket.
     struct Entry {
         Clock::time_point deadline;
-        std::uint64_t sequence;
+        std::uint32_t sequence;
         std::uint32_t ticket;
     };
-    template <class A, class B>
-    static bool due_before(const A& a, const B& b) noexcept
+    static_assert(sizeof(Entry) == 16);
+    // Deadlines first, then the order of pushing. Only equal deadlines, to
+    // the nanosecond, compare sequence numbers, as a difference modulo
+    // 2^32: two timers with the same deadline are pushed far fewer than
+    // 2^31 pushes apart.
+    static bool due_before(const Entry& a, const Entry& b) noexcept
     {
         if (a.deadline != b.deadline)
             return a.deadline < b.deadline;
-        return a.sequence < b.sequence;
+        const std::uint32_t difference = a.sequence - b.sequence;
+        return static_cast<std::int32_t>(difference) < 0;
     }
     // push() with a delay: into the heap.
     void push_timed(TimerNode& node, Clock::duration delay);
@@ -153,14 +169,30 @@ private:
     {
         if (next_turn_.empty())
             return false;
-        return heap_.empty() || !due_before(heap_.front(), *next_turn_.front());
+        return heap_.empty() || next_turn_.front()->deadline < heap_.front().deadline;
     }
-    bool emptied(const Entry& entry) const noexcept { return tickets_[entry.ticket] == nullptr; }
-    // Gives the ticket of an entry leaving the heap back; its slot is null.
+    bool emptied(const Entry& entry) const noexcept { return tickets_[entry.ticket] == 0; }
+    // The node of a live entry's ticket, and the reverse.
+    TimerNode* node_of(std::uint32_t ticket) const noexcept
+    {
+        return reinterpret_cast<TimerNode*>(tickets_[ticket]);
+    }
+    static std::uintptr_t slot_for(TimerNode* node) noexcept
+    {
+        return reinterpret_cast<std::uintptr_t>(node);
+    }
+    // A free ticket's slot links to the next free one: that ticket's number,
+    // shifted and tagged with 1 (a node's address is even; 0 is emptied).
+    static constexpr std::uint32_t no_ticket = 0xffffffffU;
+    static std::uintptr_t free_link(std::uint32_t next) noexcept
+    {
+        return (std::uintptr_t{next} << 1) | 1U;
+    }
+    // Gives the ticket of an entry leaving the heap back; its slot is 0.
     void free_ticket(const Entry& entry) noexcept
     {
-        // Never grows: free_tickets_ has room for every ticket.
-        free_tickets_.push_back(entry.ticket);
+        tickets_[entry.ticket] = free_link(first_free_);
+        first_free_ = entry.ticket;
     }
     // The destructor's next node, taken out (its `queue` still set), or
     // null once the queue is empty.
@@ -175,12 +207,12 @@ private:
 
     // Timers with a delay, a binary heap whose front is due first. Its
     // front is never an emptied entry.
-    std::vector<Entry> heap_;
-    // The nodes of the heap's entries, by ticket (a node's slot): null for
-    // an entry whose node was taken out, or a ticket not in use.
-    std::vector<TimerNode*> tickets_;
-    // Tickets not in use; its capacity is kept at least tickets_'s size.
-    std::vector<std::uint32_t> free_tickets_;
+    std::vector<Entry, MappedAllocator<Entry>> heap_;
+    // The nodes of the heap's entries, by ticket (a node's slot): a node's
+    // address; 0 for an entry whose node was taken out; a free_link() for
+    // a ticket not in use.
+    std::vector<std::uintptr_t, MappedAllocator<std::uintptr_t>> tickets_;
+    std::uint32_t first_free_ = no_ticket;
     // How many of heap_'s entries are emptied.
     std::size_t emptied_ = 0;
     // Calls at the next turn, due when scheduled: the clock never goes back,
@@ -189,7 +221,8 @@ private:
     // one removed leaves a null behind, dropped when it reaches the front.
     std::deque<TimerNode*> next_turn_;
     std::uint32_t next_turn_popped_ = 0; // fronts taken off next_turn_, modulo 2^32
-    std::uint64_t sequence_ = 0;
+    std::uint32_t next_turn_pushed_ = 0; // calls pushed onto it, modulo 2^32
+    std::uint32_t sequence_ = 0; // of the timers pushed into the heap, modulo 2^32
     // The latest time the queue read or was told (push(), pop_due()): never
     // later than now, never earlier than a deadline already in next_turn_.
     Clock::time_point last_now_ = Clock::now();

@@ -149,6 +149,37 @@ TEST_CASE("sleepers killed by the hundred, most of the heap: the others wake in 
     }
 }
 
+TEST_CASE("thousands of timers, pushed latest first: each fires once, in deadline order",
+          "[lib][timers]")
+{
+    // Past 4096 timers the heap's arrays are blocks mapped on their own,
+    // moved to larger ones as they grow: the order survives the moves.
+    using Clock = std::chrono::steady_clock;
+    constexpr int count = 6000;
+    std::vector<Clock::time_point> deadline(count);
+    std::vector<int> fired;
+    fired.reserve(count);
+    std::vector<eventlet::TimerHandle> handles;
+    for (int i = 0; i < count; ++i) {
+        const auto delay = std::chrono::microseconds(10 * (count - i));
+        deadline[static_cast<std::size_t>(i)] = Clock::now() + delay;
+        handles.push_back(eventlet::Hub::current().schedule_call(
+            std::chrono::duration<double>(delay).count(), [i, &fired] { fired.push_back(i); }));
+    }
+    // Every other one cancelled: emptied entries among the moves too.
+    for (int i = 0; i < count; i += 2)
+        handles[static_cast<std::size_t>(i)].cancel();
+    eventlet::sleep(std::chrono::duration<double>(std::chrono::microseconds(10 * count)).count() + 0.01);
+    REQUIRE(fired.size() == count / 2);
+    for (std::size_t k = 0; k < fired.size(); ++k)
+        REQUIRE(fired[k] % 2 == 1);
+    for (std::size_t k = 1; k < fired.size(); ++k) {
+        INFO("fired " << fired[k - 1] << " then " << fired[k]);
+        CHECK(deadline[static_cast<std::size_t>(fired[k])] >=
+              deadline[static_cast<std::size_t>(fired[k - 1])] - std::chrono::milliseconds(2));
+    }
+}
+
 TEST_CASE("green threads killed before they start are taken out of the next turn's calls",
           "[lib][timers]")
 {

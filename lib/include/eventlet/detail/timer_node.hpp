@@ -37,13 +37,13 @@ struct TimerNode {
 
     /// Called when due or dropped (see Handler).
     Handler handler;
-    /// When it is due.
+    /// For a call at the next turn, when it was scheduled: its deadline. (A
+    /// timed call's deadline is the queue's, in its own arrays, so that
+    /// ordering the timers reads no node.)
     std::chrono::steady_clock::time_point deadline{};
-    /// Equal deadlines: the call scheduled first is due first.
-    std::uint64_t sequence = 0;
     /// The queue it is in, or null when it is in none.
     TimerQueue* queue = nullptr;
-    /// Where it is in that queue (the queue's business).
+    /// Where the queue keeps its entry (the queue's business).
     std::uint32_t slot = 0;
     /// In the queue's list of calls for the next turn, rather than its heap.
     bool next_turn = false;
