@@ -52,6 +52,21 @@ std::chrono::milliseconds sleep_for(std::size_t index)
     return std::chrono::milliseconds(on_the_left(index) ? 60 + 4 * depth : 2 + 4 * depth);
 }
 
+// Checks that `order` (indices, in the order their timers fired) follows
+// their deadlines. Each deadline was read just before the timer's own
+// reading of the clock, so two read a little apart may pass each other;
+// an early timer left under late ones fires tens of milliseconds late.
+template <class Index>
+void check_deadline_order(const std::vector<Index>& order,
+                          const std::vector<std::chrono::steady_clock::time_point>& deadline)
+{
+    for (std::size_t k = 1; k < order.size(); ++k) {
+        INFO("fired " << order[k - 1] << " then " << order[k]);
+        CHECK(deadline[static_cast<std::size_t>(order[k])] >=
+              deadline[static_cast<std::size_t>(order[k - 1])] - std::chrono::milliseconds(2));
+    }
+}
+
 } // namespace
 
 TEST_CASE("a sleeper killed deep in the heap is replaced by one that moves up: all wake in order",
@@ -92,13 +107,7 @@ TEST_CASE("a sleeper killed deep in the heap is replaced by one that moves up: a
     std::vector<std::size_t> sorted_woke = woke;
     std::sort(sorted_woke.begin(), sorted_woke.end());
     REQUIRE(sorted_woke == expected); // the killed never woke, the others did, once
-    // In the order of their deadlines. Each was read just before its sleep
-    // read the clock again, so two read a little apart may pass each other;
-    // an early sleeper left under late ones wakes tens of milliseconds late.
-    for (std::size_t k = 1; k < woke.size(); ++k) {
-        INFO("woke " << woke[k - 1] << " then " << woke[k]);
-        CHECK(deadline[woke[k]] >= deadline[woke[k - 1]] - std::chrono::milliseconds(2));
-    }
+    check_deadline_order(woke, deadline);
 }
 
 TEST_CASE("sleepers killed by the hundred, most of the heap: the others wake in order, once",
@@ -143,10 +152,7 @@ TEST_CASE("sleepers killed by the hundred, most of the heap: the others wake in 
     std::vector<std::size_t> sorted_woke = woke;
     std::sort(sorted_woke.begin(), sorted_woke.end());
     REQUIRE(sorted_woke == expected);
-    for (std::size_t k = 1; k < woke.size(); ++k) {
-        INFO("woke " << woke[k - 1] << " then " << woke[k]);
-        CHECK(deadline[woke[k]] >= deadline[woke[k - 1]] - std::chrono::milliseconds(2));
-    }
+    check_deadline_order(woke, deadline);
 }
 
 TEST_CASE("thousands of timers, pushed latest first: each fires once, in deadline order",
@@ -173,11 +179,7 @@ TEST_CASE("thousands of timers, pushed latest first: each fires once, in deadlin
     REQUIRE(fired.size() == count / 2);
     for (std::size_t k = 0; k < fired.size(); ++k)
         REQUIRE(fired[k] % 2 == 1);
-    for (std::size_t k = 1; k < fired.size(); ++k) {
-        INFO("fired " << fired[k - 1] << " then " << fired[k]);
-        CHECK(deadline[static_cast<std::size_t>(fired[k])] >=
-              deadline[static_cast<std::size_t>(fired[k - 1])] - std::chrono::milliseconds(2));
-    }
+    check_deadline_order(fired, deadline);
 }
 
 TEST_CASE("green threads killed before they start are taken out of the next turn's calls",
