@@ -67,6 +67,33 @@ void check_deadline_order(const std::vector<Index>& order,
     }
 }
 
+// Kills the sleepers that `doomed(index)` picks, from one hub callback (a
+// kill from a green thread would yield, and a slow machine could see
+// sleepers wake between two kills), waits for every sleeper to end, and
+// checks that the killed never woke and the others did, once, in the order
+// of their deadlines.
+template <class Doomed>
+void kill_in_one_turn(std::vector<GreenThread<void>>& sleepers, Doomed doomed,
+                      const std::vector<std::size_t>& woke,
+                      const std::vector<std::chrono::steady_clock::time_point>& deadline)
+{
+    std::vector<std::size_t> spared;
+    eventlet::Hub::current().schedule_call(0, [&sleepers, &spared, &doomed] {
+        for (std::size_t i = 0; i < sleepers.size(); ++i) {
+            if (doomed(i))
+                sleepers[i].kill();
+            else
+                spared.push_back(i);
+        }
+    });
+    for (auto& sleeper : sleepers)
+        sleeper.join();
+    std::vector<std::size_t> sorted_woke = woke;
+    std::sort(sorted_woke.begin(), sorted_woke.end());
+    REQUIRE(sorted_woke == spared);
+    check_deadline_order(woke, deadline);
+}
+
 } // namespace
 
 TEST_CASE("a sleeper killed deep in the heap is replaced by one that moves up: all wake in order",
@@ -87,27 +114,13 @@ TEST_CASE("a sleeper killed deep in the heap is replaced by one that moves up: a
     }
     eventlet::sleep(0); // every sleeper runs up to go.wait()
     go.send();
-    // Killed from a hub callback of the same turn, after every sleeper went
-    // to sleep: a kill from a green thread would yield, and a slow machine
-    // could see sleepers wake between two kills. The victims: the right
+    // The victims, in the turn after every sleeper went to sleep: the right
     // side's top, whose replacement (a leaf, later than its children) must
     // move down, then every other node of the left side's deeper levels.
-    std::vector<std::size_t> expected;
-    eventlet::Hub::current().schedule_call(0, [&sleepers, &expected] {
-        for (std::size_t i = 0; i < heap_size; ++i) {
-            if (i == 2 || (on_the_left(i) && depth_of(i) >= 3 && i % 2 == 1))
-                sleepers[i].kill();
-            else
-                expected.push_back(i);
-        }
-    });
-    for (auto& sleeper : sleepers)
-        sleeper.join();
-
-    std::vector<std::size_t> sorted_woke = woke;
-    std::sort(sorted_woke.begin(), sorted_woke.end());
-    REQUIRE(sorted_woke == expected); // the killed never woke, the others did, once
-    check_deadline_order(woke, deadline);
+    kill_in_one_turn(
+        sleepers,
+        [](std::size_t i) { return i == 2 || (on_the_left(i) && depth_of(i) >= 3 && i % 2 == 1); },
+        woke, deadline);
 }
 
 TEST_CASE("sleepers killed by the hundred, most of the heap: the others wake in order, once",
@@ -136,23 +149,7 @@ TEST_CASE("sleepers killed by the hundred, most of the heap: the others wake in 
     }
     eventlet::sleep(0);
     go.send();
-    std::vector<std::size_t> expected;
-    // From a hub callback, as above: no sleeper wakes between two kills.
-    eventlet::Hub::current().schedule_call(0, [&sleepers, &expected] {
-        for (std::size_t i = 0; i < count; ++i) {
-            if (i % 4 != 0)
-                sleepers[i].kill();
-            else
-                expected.push_back(i);
-        }
-    });
-    for (auto& sleeper : sleepers)
-        sleeper.join();
-
-    std::vector<std::size_t> sorted_woke = woke;
-    std::sort(sorted_woke.begin(), sorted_woke.end());
-    REQUIRE(sorted_woke == expected);
-    check_deadline_order(woke, deadline);
+    kill_in_one_turn(sleepers, [](std::size_t i) { return i % 4 != 0; }, woke, deadline);
 }
 
 TEST_CASE("thousands of timers, pushed latest first: each fires once, in deadline order",
