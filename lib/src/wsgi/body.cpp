@@ -6,17 +6,24 @@
 
 namespace eventlet::wsgi {
 
-Body::Body(std::string text) : Body(std::vector<std::string>{std::move(text)}) {}
-
 Body::Body(std::vector<std::string> pieces)
-    : length_(std::accumulate(pieces.begin(), pieces.end(), std::size_t{0},
+    : pieces_(std::move(pieces)),
+      several_(true),
+      length_(std::accumulate(pieces_.begin(), pieces_.end(), std::size_t{0},
                               [](std::size_t total, const std::string& piece) { return total + piece.size(); }))
 {
-    next_ = [pieces = std::move(pieces), index = std::size_t{0}]() mutable -> std::optional<std::string> {
-        if (index == pieces.size())
-            return std::nullopt;
-        return std::move(pieces[index++]);
-    };
+}
+
+std::optional<std::string> Body::next()
+{
+    if (generator_)
+        return generator_();
+    const std::size_t count = several_ ? pieces_.size() : 1;
+    if (taken_ == count)
+        return std::nullopt;
+    std::string& piece = several_ ? pieces_[taken_] : single_;
+    ++taken_;
+    return std::move(piece);
 }
 
 } // namespace eventlet::wsgi

@@ -69,14 +69,19 @@ bool Connection::receive()
     return !eof_;
 }
 
-std::optional<Seconds> Connection::body_time_left() const
+std::optional<Seconds> Connection::body_time_left()
 {
     if (!body_timeout_)
         return std::nullopt;
+    // A body the head did not announce has none (the parser ends such a
+    // request without a wait); should one come all the same, its clock
+    // starts now rather than never.
+    if (!body_started_)
+        body_started_ = std::chrono::steady_clock::now();
     // mod_reqtimeout's rule: a first allowance, then each byte buys time.
     const double allowed =
         body_timeout_->count() + (body_min_rate_ > 0 ? static_cast<double>(body_received_) / body_min_rate_ : 0);
-    const double left = allowed - std::chrono::duration<double>(std::chrono::steady_clock::now() - body_started_).count();
+    const double left = allowed - std::chrono::duration<double>(std::chrono::steady_clock::now() - *body_started_).count();
     if (left <= 0)
         throw HttpError(408, "the request body arrived too slowly");
     return Seconds(left);
@@ -132,19 +137,21 @@ bool Connection::head_buffered()
     return head_done();
 }
 
-std::optional<Request> Connection::read_head()
+Request* Connection::read_head()
 {
     while (!head_buffered()) {
         if (!receive()) {
             if (parser_.stage() == RequestParser::Stage::idle)
-                return std::nullopt;
+                return nullptr;
             parser_.finish(); // throws: the request was cut short
         }
     }
     // The body's clock starts with the end of the head.
-    body_started_ = std::chrono::steady_clock::now();
+    body_started_.reset();
+    if (parser_.body_announced())
+        body_started_ = std::chrono::steady_clock::now();
     body_received_ = 0;
-    return std::move(parser_.request());
+    return &parser_.request();
 }
 
 std::size_t Connection::read_body(std::span<char> out)

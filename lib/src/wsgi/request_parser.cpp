@@ -51,6 +51,16 @@ bool is_host_field_value(std::string_view host) noexcept
     return std::ranges::all_of(name, name_byte) && std::ranges::all_of(port, digit) && (!literal || !name.empty());
 }
 
+// The CRs in a piece of a line (most pieces hold one, the last byte before
+// the line's LF).
+std::size_t count_carriage_returns(std::string_view piece) noexcept
+{
+    std::size_t count = 0;
+    for (std::size_t at = piece.find('\r'); at != std::string_view::npos; at = piece.find('\r', at + 1))
+        ++count;
+    return count;
+}
+
 } // namespace
 
 RequestParser::RequestParser(const Limits& limits) : limits_(limits), chunk_line_(limits.max_header_bytes)
@@ -126,14 +136,13 @@ std::size_t RequestParser::execute(std::string_view data)
     // Inside the header section, one byte past a limit is enough to know
     // it is too long: the rest stays unread. (Written so that a limit of
     // SIZE_MAX does not wrap: "left + 1" would be 0, and nothing parsed.)
-    HeadLine line = line_;
-    LineStarts starts = starts_;
+    HeadScan scan = scan_;
     HeadCut cut;
     if (in_head) {
         const std::size_t left = limits_.max_header_bytes - std::min(head_bytes_, limits_.max_header_bytes);
         if (left < data.size())
             data = data.substr(0, left + 1);
-        cut = cut_head(data, line, starts);
+        cut = cut_head(data, scan);
         data = data.substr(0, cut.at);
     }
     const std::size_t taken = run_llhttp(data);
@@ -148,9 +157,8 @@ std::size_t RequestParser::execute(std::string_view data)
             if (cut.fold)
                 throw HttpError(400, "malformed request: a header line folded onto the one before (obs-fold)");
             if (cut.at != std::string_view::npos)
-                refuse_long_line(line);
-            line_ = line;
-            starts_ = starts;
+                refuse_long_line(scan);
+            scan_ = scan;
         }
     }
     return taken;
@@ -225,66 +233,59 @@ int RequestParser::refuse(int status, std::string reason)
     return -1;
 }
 
-std::size_t RequestParser::advance(HeadLine& line, std::string_view data) const noexcept
+RequestParser::HeadCut RequestParser::cut_head(std::string_view data, HeadScan& scan) const noexcept
 {
-    // Counted on the bytes as they come, not on what llhttp hands the
-    // callbacks: it hands a line's pieces over when their span ends or
+    // Lines are counted on the bytes as they come, not on what llhttp hands
+    // the callbacks: it hands a line's pieces over when their span ends or
     // when the data does, and not at all when a malformed byte stops it
     // first, so a count of them would depend on how the reads split the
     // line. This one gives the same answer however they split it.
-    for (std::size_t i = 0; i < data.size(); ++i) {
-        if (data[i] == '\n') {
-            // Empty lines before the request line are allowed (RFC 9112
-            // section 2.2); one after it ends the section.
-            line.request_line_done = line.request_line_done || line.bytes > 0;
-            line.bytes = 0;
-        } else if (data[i] != '\r' &&
-                   ++line.bytes > (line.request_line_done ? limits_.max_header_line : limits_.max_request_line)) {
-            return i;
-        }
-    }
-    return std::string_view::npos;
-}
-
-std::size_t RequestParser::find_fold(LineStarts& starts, std::string_view data) noexcept
-{
-    for (std::size_t i = 0; i < data.size(); ++i) {
-        const char c = data[i];
-        if (starts.at_start && starts.request_line_done && (c == ' ' || c == '\t'))
-            return i;
-        starts.at_start = c == '\n';
-        if (c == '\n') {
-            starts.request_line_done = starts.request_line_done || !starts.empty;
-            starts.empty = true;
-        } else if (c != '\r') {
-            starts.empty = false;
-        }
-    }
-    return std::string_view::npos;
-}
-
-RequestParser::HeadCut RequestParser::cut_head(std::string_view data, HeadLine& line,
-                                               LineStarts& starts) const noexcept
-{
-    // llhttp 8.1 takes a line that begins with white space as more of the
-    // field before (obs-fold, RFC 9112 section 5.2), or drops the white
+    //
+    // And llhttp 8.1 takes a line that begins with white space as more of
+    // the field before (obs-fold, RFC 9112 section 5.2), or drops the white
     // space before a first field's name: " Content-Length: 5" goes into the
     // Host above it, where a front end that does not fold sees a length.
     // Two readings of one stream are how request smuggling starts, so the
     // fold is refused (as the RFC allows) before llhttp sees it. Past the
     // end of the section a "fold" is the body's: llhttp stops before it.
-    const std::size_t past_line_limit = advance(line, data);
-    const std::size_t fold = find_fold(starts, data);
-    if (fold != std::string_view::npos && (past_line_limit == std::string_view::npos || fold <= past_line_limit))
-        return {fold, true};
-    if (past_line_limit != std::string_view::npos)
-        return {past_line_limit + 1, false};
+    //
+    // The scan goes a line at a time (memchr finds its end): a head is
+    // scanned in full on every request, and a loop over its bytes cost
+    // more than llhttp's own parsing of them.
+    std::size_t at = 0;
+    while (at < data.size()) {
+        if (scan.at_start && scan.request_line_done && (data[at] == ' ' || data[at] == '\t'))
+            return {at, true};
+        const std::string_view rest = data.substr(at);
+        const std::size_t length = std::min(rest.find('\n'), rest.size()); // the line's bytes here
+        const std::string_view piece = rest.substr(0, length);
+        const std::size_t limit = scan.request_line_done ? limits_.max_header_line : limits_.max_request_line;
+        const std::size_t counted = length - count_carriage_returns(piece);
+        if (counted > limit - scan.bytes) {
+            // Past the limit inside this piece: the byte that takes it past.
+            std::size_t i = 0;
+            for (std::size_t bytes = scan.bytes; bytes <= limit; ++i)
+                bytes += piece[i] != '\r';
+            return {at + i, false};
+        }
+        scan.bytes += counted;
+        at += length;
+        scan.at_start = false;
+        if (at < data.size()) { // the line ends here
+            // Empty lines before the request line are allowed (RFC 9112
+            // section 2.2); one after it ends the section.
+            scan.request_line_done = scan.request_line_done || scan.bytes > 0;
+            scan.bytes = 0;
+            scan.at_start = true;
+            ++at;
+        }
+    }
     return {};
 }
 
-void RequestParser::refuse_long_line(const HeadLine& line) const
+void RequestParser::refuse_long_line(const HeadScan& scan) const
 {
-    if (!line.request_line_done)
+    if (!scan.request_line_done)
         throw HttpError(414, "the request line exceeds " + std::to_string(limits_.max_request_line) + " bytes");
     // RFC 6585 section 5 asks to say which field it was. Its name so far
     // (llhttp hands over the piece it holds when the data ends) is a token,
@@ -299,8 +300,7 @@ void RequestParser::next()
 {
     stage_ = Stage::idle;
     head_bytes_ = 0;
-    line_ = HeadLine();
-    starts_ = LineStarts();
+    scan_ = HeadScan();
     body_bytes_ = 0;
     trailers_ = false;
     trailer_bytes_ = 0;
@@ -327,7 +327,17 @@ int RequestParser::on_message_begin(llhttp_t* parser)
     RequestParser& p = self(parser);
     p.stage_ = Stage::head;
     p.chunk_line_.reset();
-    p.request_ = Request();
+    // The request is answered in place, and its strings and fields keep
+    // their memory for the next one: a fresh Request cost an allocation
+    // or more per request.
+    Request& request = p.request_;
+    request.method.clear();
+    request.target.clear();
+    request.path.clear();
+    request.query.clear();
+    request.version.clear();
+    request.headers.clear();
+    request.input = Input();
     p.version_.clear();
     p.field_.clear();
     p.value_.clear();

@@ -59,6 +59,12 @@ public:
     /// The request as parsed so far (complete from Stage::body on; the
     /// server moves it out then). Its input is left empty.
     Request& request() noexcept { return request_; }
+    /// True if the request announced a body (a Content-Length above 0, or
+    /// chunked). Valid from Stage::body on, before the body is parsed.
+    bool body_announced() const noexcept
+    {
+        return (parser_.flags & F_CHUNKED) != 0 || ((parser_.flags & F_CONTENT_LENGTH) != 0 && parser_.content_length > 0);
+    }
     /// The body bytes parsed and not taken yet (see take_body()).
     std::size_t body_buffered() const noexcept { return body_.size() - body_start_; }
     /// Moves up to `out.size()` body bytes into `out`. \returns how many.
@@ -96,44 +102,30 @@ private:
     /// Refuses the request from inside a callback. \returns what the
     /// callback returns to stop llhttp.
     int refuse(int status, std::string reason);
-    // The header section's line under way, counted on the bytes as sent.
-    struct HeadLine {
-        std::size_t bytes = 0;          // its bytes so far, CRs aside
-        bool request_line_done = false; // so it is a header field's
-    };
-    /// Moves `line` over `data`, the header section's next bytes.
-    /// \returns the offset in `data` of the first byte that takes its line
-    /// past the line's limit, or npos.
-    std::size_t advance(HeadLine& line, std::string_view data) const noexcept;
-    /// `line` has passed its limit. \throws HttpError (414 or 431).
-    [[noreturn]] void refuse_long_line(const HeadLine& line) const;
-    // Where the header section's lines begin: one that begins with a space
-    // or a tab continues the field before it (obs-fold).
-    struct LineStarts {
+    // Where the header section's bytes stand, counted on the bytes as sent.
+    struct HeadScan {
+        std::size_t bytes = 0;          // the line under way's bytes so far, CRs aside
         bool at_start = false;          // the next byte begins a line
-        bool empty = true;              // the line under way has no byte but CRs so far
-        bool request_line_done = false; // so a line begun now is a header field's
+        bool request_line_done = false; // so the line under way is a header field's
     };
-    /// Moves `starts` over `data`, the header section's next bytes.
-    /// \returns the offset in `data` of the first byte that folds a line
-    /// onto the one before, or npos.
-    static std::size_t find_fold(LineStarts& starts, std::string_view data) noexcept;
     // Where the header section's bytes given to llhttp stop: before the
-    // byte that folds a line, or one byte past a line's limit.
+    // byte that folds a line onto the one before, or one byte past a
+    // line's limit.
     struct HeadCut {
         std::size_t at = std::string_view::npos; // npos: nowhere
         bool fold = false;                       // the cut is before a fold
     };
-    /// The cut of `data`, the header section's next bytes, moving `line`
-    /// and `starts` over them.
-    HeadCut cut_head(std::string_view data, HeadLine& line, LineStarts& starts) const noexcept;
+    /// The cut of `data`, the header section's next bytes, moving `scan`
+    /// over them (up to the cut, if there is one).
+    HeadCut cut_head(std::string_view data, HeadScan& scan) const noexcept;
+    /// `scan`'s line has passed its limit. \throws HttpError (414 or 431).
+    [[noreturn]] void refuse_long_line(const HeadScan& scan) const;
 
     llhttp_t parser_;
     Limits limits_;
     Stage stage_ = Stage::idle;
     std::size_t head_bytes_ = 0;
-    HeadLine line_;
-    LineStarts starts_;
+    HeadScan scan_;
     std::size_t body_bytes_ = 0;
     bool trailers_ = false;         // inside the trailer section of a chunked body
     std::size_t trailer_bytes_ = 0; // its bytes so far

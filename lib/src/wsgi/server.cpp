@@ -56,27 +56,32 @@ struct ServerState {
     std::size_t unreported_accept_failures = 0;
 };
 
-/// Marks a connection idle while it waits for a request.
+/// Marks a connection idle while it waits for a request. The connection's
+/// entry (a list of its one socket, made once per connection) moves into
+/// the server's list and back out: a node made and freed on every request
+/// cost an allocation each.
 class IdleMark {
 public:
-    IdleMark(ServerState& server, GreenSocket& socket)
-        : server_(&server), entry_(server.idle.insert(server.idle.end(), &socket))
+    IdleMark(ServerState& server, std::list<GreenSocket*>& entry)
+        : server_(&server), home_(&entry), entry_(entry.begin())
     {
+        server.idle.splice(server.idle.end(), entry, entry_);
         server.room.notify_all();
     }
-    ~IdleMark() { server_->idle.erase(entry_); }
+    ~IdleMark() { home_->splice(home_->end(), server_->idle, entry_); }
     IdleMark(const IdleMark&) = delete;
     IdleMark& operator=(const IdleMark&) = delete;
 
 private:
     ServerState* server_;
+    std::list<GreenSocket*>* home_;
     std::list<GreenSocket*>::iterator entry_;
 };
 
 // Eventlet's access log format:
 // 127.0.0.1 - - [12/Mar/2024 10:01:02] "GET / HTTP/1.1" 200 13 0.000211
-void log_access(const ServerOptions& options, const Address& peer, const std::string& request_line,
-                int status, std::size_t body_bytes, std::chrono::steady_clock::time_point started)
+void log_access(const ServerOptions& options, const Address& peer, const Request& request, int status,
+                std::size_t body_bytes, std::chrono::steady_clock::time_point started)
 {
     if (options.log == nullptr)
         return;
@@ -88,15 +93,16 @@ void log_access(const ServerOptions& options, const Address& peer, const std::st
     const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - started;
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, "%.6f", wall.count());
-    *options.log << peer.host() << " - - [" << date << "] \"" << request_line << "\" "
+    *options.log << peer.host() << " - - [" << date << "] \"" << request.request_line() << "\" "
                  << (status == 0 ? std::string("-") : std::to_string(status)) << ' ' << body_bytes
                  << ' ' << seconds << '\n';
 }
 
-void log_error(const ServerOptions& options, const std::string& request_line, const std::string& what)
+void log_error(const ServerOptions& options, const Request& request, const std::string& what)
 {
     if (options.log != nullptr)
-        *options.log << "error in the application answering \"" << request_line << "\": " << what << '\n';
+        *options.log << "error in the application answering \"" << request.request_line() << "\": " << what
+                     << '\n';
 }
 
 // What an exception says, whatever its type; GreenletExit, a request to
@@ -179,8 +185,10 @@ struct BodyReads {
 /// One request-response exchange on a connection.
 class Exchange {
 public:
-    Exchange(ServerState& server, GreenSocket& socket, detail::Connection& connection, const Address& peer)
-        : server_(server), options_(server.options), socket_(socket), connection_(connection), peer_(peer)
+    Exchange(ServerState& server, GreenSocket& socket, std::list<GreenSocket*>& idle_entry,
+             detail::Connection& connection, const Address& peer)
+        : server_(server), options_(server.options), socket_(socket), idle_entry_(idle_entry),
+          connection_(connection), peer_(peer)
     {
     }
 
@@ -190,11 +198,14 @@ public:
     {
         if (!wait_for_request())
             return false;
-        started_ = std::chrono::steady_clock::now();
+        // For the log line only: a clock reading is a few percent of a
+        // small exchange's time in user space.
+        if (options_.log != nullptr)
+            started_ = std::chrono::steady_clock::now();
         // A head under way is not idle: the idle limit ends here, and
         // header_timeout takes over (the socket timeout if it is off).
         connection_.set_wait_limit(options_.header_timeout ? std::nullopt : options_.socket_timeout);
-        std::optional<Request> request;
+        Request* request = nullptr;
         std::optional<HttpError> refusal;
         {
             // The whole head, however it is cut, within one limit: a client
@@ -226,7 +237,7 @@ private:
     {
         if (server_.stopping)
             return false;
-        IdleMark idle(server_, socket_);
+        IdleMark idle(server_, idle_entry_);
         connection_.set_wait_limit(options_.idle_timeout);
         try {
             return connection_.wait_for_request();
@@ -257,7 +268,7 @@ private:
         // The application may keep a copy of the request, its body's reader
         // with it, past the exchange; that reader must then fail, not reach
         // into this frame.
-        const auto reads = std::make_shared<BodyReads>();
+        const std::shared_ptr<BodyReads> reads = body_reads();
         const struct CloseOnExit {
             BodyReads& reads;
             ~CloseOnExit() { reads.open = false; }
@@ -310,10 +321,22 @@ private:
             const std::string what = describe(std::current_exception()); // GreenletExit goes on
             if (gone(response))
                 return done(request, response, false);
-            log_error(options_, request.request_line(), what);
+            log_error(options_, request, what);
             return refuse(request, HttpError(500, "internal server error"), &response);
         }
         return done(request, response, response.keep_alive() && !server_.stopping);
+    }
+
+    /// The BodyReads of the next request: the connection's own again, unless
+    /// a copy of an earlier request that the application kept still holds
+    /// it (that copy's reads must go on failing), or a read of its body never
+    /// ended. One per request cost an allocation each.
+    std::shared_ptr<BodyReads> body_reads()
+    {
+        if (!reads_ || reads_.use_count() > 1 || !reads_->readers.empty() || reads_->none_left.ready())
+            reads_ = std::make_shared<BodyReads>();
+        reads_->open = true;
+        return reads_;
     }
 
     // True if the connection failed under the exchange: nothing can be sent.
@@ -362,7 +385,7 @@ private:
     /// goes on. \returns whether it goes on.
     bool done(const Request& request, const StartResponse& response, bool reusable)
     {
-        log_access(options_, peer_, request.request_line(), response.status_code(), response.body_bytes(),
+        log_access(options_, peer_, request, response.status_code(), response.body_bytes(),
                    started_);
         if (reusable && connection_.body_pending()) {
             try {
@@ -385,7 +408,7 @@ private:
     bool refuse(const Request& request, const HttpError& error, const StartResponse* begun = nullptr)
     {
         if (begun != nullptr && begun->committed()) {
-            log_access(options_, peer_, request.request_line(), begun->status_code(), begun->body_bytes(),
+            log_access(options_, peer_, request, begun->status_code(), begun->body_bytes(),
                        started_);
         } else {
             StartResponse response(socket_, request);
@@ -396,7 +419,7 @@ private:
             } catch (const TimeoutError&) {
             } catch (const IOClosed&) {
             }
-            log_access(options_, peer_, request.request_line(), response.status_code(), response.body_bytes(),
+            log_access(options_, peer_, request, response.status_code(), response.body_bytes(),
                        started_);
         }
         linger(socket_, options_.linger_timeout);
@@ -406,9 +429,11 @@ private:
     ServerState& server_;
     const ServerOptions& options_;
     GreenSocket& socket_;
+    std::list<GreenSocket*>& idle_entry_;
     detail::Connection& connection_;
     const Address& peer_;
-    std::chrono::steady_clock::time_point started_;
+    std::chrono::steady_clock::time_point started_; // set only if there is a log
+    std::shared_ptr<BodyReads> reads_;
 };
 
 // The TLS handshake of an HTTPS connection. It is the first thing the
@@ -417,9 +442,9 @@ private:
 // the connection is idle meanwhile: its slot may be reclaimed. A client that
 // fails it (it speaks no TLS, or refuses the certificate) is not the
 // application's error. \returns false if it did not end well.
-bool handshake(ServerState& server, GreenSocket& socket)
+bool handshake(ServerState& server, GreenSocket& socket, std::list<GreenSocket*>& idle_entry)
 {
-    IdleMark idle(server, socket);
+    IdleMark idle(server, idle_entry);
     Timeout limit(server.options.header_timeout);
     try {
         tls::start_server(socket, *server.options.tls);
@@ -456,11 +481,12 @@ void serve_connection(const std::shared_ptr<ServerState>& server, GreenSocket so
         socket.set_nodelay(true);
     } catch (const SocketError&) { // the client is already gone: the exchange will see it
     }
+    std::list<GreenSocket*> idle_entry{&socket}; // see IdleMark
     try {
-        if (server->options.tls && !handshake(*server, socket))
+        if (server->options.tls && !handshake(*server, socket, idle_entry))
             return;
         detail::Connection connection(socket, server->options);
-        Exchange exchange(*server, socket, connection, peer);
+        Exchange exchange(*server, socket, idle_entry, connection, peer);
         while (exchange.run()) {
         }
     } catch (const SocketError&) { // the client went away: nothing to tell it

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace eventlet::wsgi {
@@ -32,7 +33,7 @@ public:
     /// An empty body.
     Body() : Body(std::string()) {}
     /// A body known whole.
-    Body(std::string text);
+    Body(std::string text) : single_(std::move(text)), length_(single_.size()) {}
     /// A body known whole (a C string).
     Body(const char* text) : Body(std::string(text)) {}
     /// A body known whole, in pieces (WSGI's list of strings).
@@ -41,17 +42,23 @@ public:
     /// each next piece (it may park) until it returns nullopt.
     template <class F>
         requires std::same_as<std::invoke_result_t<F&>, std::optional<std::string>>
-    Body(F generator) : next_(std::move(generator))
+    Body(F generator) : generator_(std::move(generator))
     {
     }
 
     /// The next piece, or nullopt at the end.
-    std::optional<std::string> next() { return next_(); }
+    std::optional<std::string> next();
     /// The total length in bytes if known in advance (whole bodies).
     std::optional<std::size_t> length() const noexcept { return length_; }
 
 private:
-    Generator next_;
+    // A whole body is held as it came, not behind a Generator: a function
+    // holding a string is an allocation or two more for every response.
+    Generator generator_;             // a body made piece by piece, if set
+    std::string single_;              // a body known whole, of one piece
+    std::vector<std::string> pieces_; // or of several (or none)
+    bool several_ = false;            // which of the two a whole body is
+    std::size_t taken_ = 0;           // the pieces of a whole body handed out
     std::optional<std::size_t> length_;
 };
 

@@ -31,6 +31,8 @@ public:
 
     /// Appends a field (a repeat of a name adds to it, it does not replace).
     void add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
+    /// Removes every field (the memory for them stays, for the next ones).
+    void clear() noexcept { fields_.clear(); }
     /// The value of `name`; its values joined by ", " if it is repeated (as
     /// the WSGI environ has them); nullopt if it is absent.
     std::optional<std::string> get(std::string_view name) const;
