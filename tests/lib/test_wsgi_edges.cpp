@@ -146,6 +146,52 @@ TEST_CASE("a request kept past its exchange refuses to read its body, and the se
     CHECK(client.response().body == "later");
 }
 
+// The server answers each request of a connection in the same Request
+// object, and reuses what guards the reads of its body while nobody else
+// holds it: neither may let one request see another's.
+TEST_CASE("a request kept from an earlier exchange cannot read the body of a later one on its connection",
+          "[wsgi]")
+{
+    std::optional<wsgi::Request> kept;
+    TestServer server([&kept](wsgi::Request& request, wsgi::StartResponse& start_response) -> wsgi::Body {
+        start_response("200 OK", {});
+        if (!kept) {
+            kept = request;
+            return "kept";
+        }
+        std::string kept_read;
+        try {
+            kept_read = "read '" + kept->input.read() + "'";
+        } catch (const std::logic_error&) {
+            kept_read = "refused";
+        }
+        return kept_read + ", own '" + request.input.read() + "'";
+    });
+    RawClient client(server.address());
+    client.send("POST /1 HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n");
+    CHECK(client.response().body == "kept");
+    client.send("POST /2 HTTP/1.1\r\nHost: test\r\nContent-Length: 6\r\n\r\nsecond");
+    CHECK(client.response().body == "refused, own 'second'");
+}
+
+TEST_CASE("each request on a kept-alive connection starts with nothing of the one before", "[wsgi]")
+{
+    TestServer server([](wsgi::Request& request, wsgi::StartResponse& start_response) -> wsgi::Body {
+        start_response("200 OK", {});
+        std::string fields;
+        for (const auto& [name, value] : request.headers)
+            fields += name + "=" + value + ";";
+        return request.method + " " + request.path + " ?" + request.query + " " + fields + " body '" +
+               request.input.read() + "'";
+    });
+    RawClient client(server.address());
+    client.send("POST /first%20one?a=1 HTTP/1.1\r\nHost: test\r\nX-Only-First: yes\r\n"
+                "Content-Length: 4\r\n\r\nbody");
+    CHECK(client.response().body == "POST /first one ?a=1 Host=test;X-Only-First=yes;Content-Length=4; body 'body'");
+    client.send("GET /b HTTP/1.1\r\nHost: other\r\n\r\n");
+    CHECK(client.response().body == "GET /b ? Host=other; body ''");
+}
+
 // An application may hand its request to another green thread (to pump
 // the body somewhere while it does something else), and answer without
 // waiting for it: the read under way must end before the exchange does.
