@@ -25,27 +25,11 @@ other server rows' drivers.
 Prints echo_load's line: round trips per second, p50_us=... p99_us=...
 """
 import argparse
-import os
-import resource
 import subprocess
 import time
 
-from serving import cpus, fail, pinned, server_command, serving
-
-
-def process_cpu_seconds(pid):
-    """User plus system CPU time of every thread of process `pid` so far:
-    fields 14 and 15 of /proc/PID/stat, in clock ticks."""
-    with open(f"/proc/{pid}/stat") as stat:
-        # The command name (field 2) may hold spaces: count from after it.
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children_cpu_seconds():
-    """User plus system CPU time of this process's children waited for."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+from serving import (children_cpu_seconds, cpus, fail, pinned, process_cpu_seconds,
+                     server_command, serving)
 
 
 def main():

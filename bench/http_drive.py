@@ -24,16 +24,23 @@ certificate of FILE and the name of HOST, and wrk loads
 connections makes one handshake at its start, then is kept).
 
 Prints requests per second, then p50_us=... p99_us=... (wrk's latency
-distribution, in microseconds).
+distribution, in microseconds), then what each side of the load cost while
+wrk ran: server_cpus=... and load_cpus=..., the CPU time of the server's
+process and of wrk divided by wrk's wall time (how many CPUs each kept busy),
+and server_cpu_us=..., the server's CPU time per request in microseconds.
+With wrk's one thread near 1.00 CPUs the row measures the load as much as
+the server: the server's CPU time per request then says what it costs.
 """
 import argparse
 import re
 import ssl
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
-from serving import cpus, fail, pinned, server_command, serving
+from serving import (children_cpu_seconds, cpus, fail, pinned, process_cpu_seconds,
+                     server_command, serving)
 
 WRK = "/usr/bin/wrk"
 EXPECTED_BODY = b"Hello, World!\r\n"
@@ -59,8 +66,8 @@ def check_one_response(host, port, cacert=None):
 
 
 def parse_wrk(output):
-    """(requests/s, {"p50_us": ..., "p99_us": ...}) from wrk's report, after
-    checking that it counted no error."""
+    """(requests/s, requests, {"p50_us": ..., "p99_us": ...}) from wrk's
+    report, after checking that it counted no error."""
     errors = SOCKET_ERRORS.search(output)
     if errors and any(int(count) for count in errors.groups()):
         fail(f"wrk had socket errors: {errors.group(0)}")
@@ -74,7 +81,7 @@ def parse_wrk(output):
         fail(f"cannot read wrk's report: {output!r}")
     if int(total.group(1)) == 0:
         fail("wrk made no request")
-    return float(rate.group(1)), percentiles
+    return float(rate.group(1)), int(total.group(1)), percentiles
 
 
 def main():
@@ -90,17 +97,24 @@ def main():
     if not Path(WRK).exists():
         fail(f"missing: {WRK} (tools/install-deps bench installs wrk)")
     server_cpu, client_cpu = cpus()
-    with serving(command, server_cpu, args.server) as (host, port):
+    with serving(command, server_cpu, args.server, with_pid=True) as (host, port, pid):
         check_one_response(host, port, args.cacert)
         scheme = "https" if args.cacert else "http"
+        server_before, load_before = process_cpu_seconds(pid), children_cpu_seconds()
+        started = time.monotonic()
         load = subprocess.run([WRK, "-t", args.threads, "-c", str(args.connections),
                                "-d", f"{args.seconds}s", "--latency", f"{scheme}://{host}:{port}/"],
                               capture_output=True, text=True, check=False,
                               preexec_fn=pinned(client_cpu))
+        wall = time.monotonic() - started
+        server_used, load_used = process_cpu_seconds(pid) - server_before, \
+            children_cpu_seconds() - load_before
         if load.returncode != 0:
             fail(f"wrk exited with {load.returncode}: {load.stderr.strip()} {load.stdout.strip()}")
-        rate, percentiles = parse_wrk(load.stdout)
-    print(f"{rate:.1f} " + " ".join(f"{key}={value:.1f}" for key, value in percentiles.items()))
+        rate, requests, percentiles = parse_wrk(load.stdout)
+    costs = (f"server_cpus={server_used / wall:.2f} load_cpus={load_used / wall:.2f} "
+             f"server_cpu_us={server_used / requests * 1e6:.2f}")
+    print(f"{rate:.1f} " + " ".join(f"{key}={value:.1f}" for key, value in percentiles.items()) + " " + costs)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ status 1, which the runner reports as FAIL.
 import contextlib
 import os
 import re
+import resource
 import select
 import shlex
 import signal
@@ -40,6 +41,21 @@ def pinned(cpu):
     if cpu is None:
         return None
     return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def process_cpu_seconds(pid):
+    """User plus system CPU time of every thread of process `pid` so far:
+    fields 14 and 15 of /proc/PID/stat, in clock ticks."""
+    with open(f"/proc/{pid}/stat") as stat:
+        # The command name (field 2) may hold spaces: count from after it.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds():
+    """User plus system CPU time of this process's children waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def fail(message):
