@@ -250,7 +250,7 @@ RequestParser::HeadCut RequestParser::cut_head(std::string_view data, HeadScan& 
     // end of the section a "fold" is the body's: llhttp stops before it.
     //
     // The scan goes a line at a time (memchr finds its end): a head is
-    // scanned in full on every request, and a loop over its bytes cost
+    // scanned in full on every request, and a loop over its bytes costs
     // more than llhttp's own parsing of them.
     std::size_t at = 0;
     while (at < data.size()) {
@@ -328,8 +328,8 @@ int RequestParser::on_message_begin(llhttp_t* parser)
     p.stage_ = Stage::head;
     p.chunk_line_.reset();
     // The request is answered in place, and its strings and fields keep
-    // their memory for the next one: a fresh Request cost an allocation
-    // or more per request.
+    // their memory for the next one: a fresh Request would cost an
+    // allocation or more per request.
     Request& request = p.request_;
     request.method.clear();
     request.target.clear();

@@ -59,7 +59,7 @@ struct ServerState {
 /// Marks a connection idle while it waits for a request. The connection's
 /// entry (a list of its one socket, made once per connection) moves into
 /// the server's list and back out: a node made and freed on every request
-/// cost an allocation each.
+/// would cost an allocation each.
 class IdleMark {
 public:
     IdleMark(ServerState& server, std::list<GreenSocket*>& entry)
@@ -330,7 +330,7 @@ private:
     /// The BodyReads of the next request: the connection's own again, unless
     /// a copy of an earlier request that the application kept still holds
     /// it (that copy's reads must go on failing), or a read of its body never
-    /// ended. One per request cost an allocation each.
+    /// ended. One per request would cost an allocation each.
     std::shared_ptr<BodyReads> body_reads()
     {
         if (!reads_ || reads_.use_count() > 1 || !reads_->readers.empty() || reads_->none_left.ready())

@@ -53,7 +53,7 @@ public:
 
 private:
     // A whole body is held as it came, not behind a Generator: a function
-    // holding a string is an allocation or two more for every response.
+    // holding a string would be an allocation or two more for every response.
     Generator generator_;             // a body made piece by piece, if set
     std::string single_;              // a body known whole, of one piece
     std::vector<std::string> pieces_; // or of several (or none)
