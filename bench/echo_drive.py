@@ -15,14 +15,22 @@ to the second (the same CPU on a 1-CPU machine), so that neither steals the
 other's CPU while it has work. With --shared-cpus (the echo_mt row, whose
 servers have several threads), neither is pinned: the server's threads and
 the load share every CPU this process may use, as the scheduler places
-them, and the line gets two more fields: server_cpus=... and load_cpus=...,
-the CPU time each process used while the load ran (warm-up included),
-divided by that wall time: how many CPUs each kept busy on average.
+them.
+
+After echo_load's fields the line says what the round trips cost:
+server_cpus=... and load_cpus=..., the CPU time each process used while the
+load ran (warm-up included), divided by that wall time (how many CPUs each
+kept busy on average), and server_cpu_us=... and load_cpu_us=..., those
+divided by the rate: each side's CPU time per round trip, in microseconds.
+When the load keeps its CPU busy, the rate is as much the client's as the
+server's, and a server that makes its client work harder shows in
+load_cpu_us.
 
 Starting, pinning and stopping the server is serving.py's, shared with the
 other server rows' drivers.
 
-Prints echo_load's line: round trips per second, p50_us=... p99_us=...
+Prints echo_load's line (round trips per second, p50_us=... p99_us=...),
+then the four fields above.
 """
 import argparse
 import subprocess
@@ -58,8 +66,14 @@ def main():
         if load.returncode != 0:
             fail(f"echo_load exited with {load.returncode}: {load.stderr.strip()}")
     line = load.stdout.strip()
-    if args.shared_cpus:
-        line += f" server_cpus={server_used / wall:.2f} load_cpus={load_used / wall:.2f}"
+    rate = float(line.split()[0])
+    server_cpus, load_cpus = server_used / wall, load_used / wall
+
+    def per_round_trip(cpus_busy):
+        return f"{cpus_busy / rate * 1e6:.2f}" if rate > 0 else "nan"
+
+    line += (f" server_cpus={server_cpus:.2f} load_cpus={load_cpus:.2f}"
+             f" server_cpu_us={per_round_trip(server_cpus)} load_cpu_us={per_round_trip(load_cpus)}")
     print(line)
 
 
