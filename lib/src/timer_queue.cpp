@@ -50,8 +50,19 @@ TimerNode* TimerQueue::take_any() noexcept
         drop_removed_fronts();
         return node;
     }
-    // The heap's last entries: a heap without them is still a heap, nothing
-    // moves. (The front, the last to go, is never emptied.)
+    // The array's last entries, then the heap's: without them each is still
+    // in order, nothing moves. (A front, the last to go, is never emptied.)
+    while (in_order_first_ < in_order_.size()) {
+        const Entry last = in_order_.back();
+        in_order_.pop_back();
+        TimerNode* const node = node_of(last.ticket);
+        free_ticket(last);
+        if (node != nullptr)
+            return node;
+        --in_order_emptied_;
+    }
+    in_order_.clear();
+    in_order_first_ = 0;
     while (!heap_.empty()) {
         const Entry last = heap_.back();
         heap_.pop_back();
@@ -73,15 +84,22 @@ void TimerQueue::push_timed(TimerNode& node, Clock::duration delay)
         first_free_ = static_cast<std::uint32_t>(tickets_.size() - 1);
     }
     const Clock::time_point now = Clock::now();
+    const Clock::time_point deadline = now + delay;
     const std::uint32_t ticket = first_free_;
-    heap_.push_back(Entry{now + delay, sequence_, ticket});
+    const Entry entry{deadline, sequence_, ticket};
+    // An emptied last entry still bounds the order: whatever comes after it
+    // must be due no sooner.
+    const bool in_order = in_order_.empty() || !(deadline < in_order_.back().deadline);
+    (in_order ? in_order_ : heap_).push_back(entry);
     first_free_ = static_cast<std::uint32_t>(tickets_[ticket] >> 1);
     tickets_[ticket] = slot_for(&node);
     last_now_ = now;
     ++sequence_;
     node.next_turn = false;
+    node.in_order = in_order;
     node.slot = ticket;
-    sift_up(heap_.size() - 1, heap_.back());
+    if (!in_order)
+        sift_up(heap_.size() - 1, heap_.back());
     node.queue = this;
 }
 
@@ -91,6 +109,10 @@ void TimerQueue::remove(TimerNode& node) noexcept
     if (node.next_turn) {
         next_turn_[node.slot - next_turn_popped_] = nullptr;
         drop_removed_fronts();
+        return;
+    }
+    if (node.in_order) {
+        remove_in_order(node);
         return;
     }
     if (heap_.front().ticket == node.slot) {
@@ -164,6 +186,53 @@ void TimerQueue::drop_emptied() noexcept
     emptied_ = 0;
     for (std::size_t index = kept / 2; index-- > 0;)
         sift_down(index, heap_[index]);
+}
+
+void TimerQueue::remove_in_order(const TimerNode& node) noexcept
+{
+    if (in_order_[in_order_first_].ticket == node.slot) {
+        (void)take_in_order_front();
+        return;
+    }
+    tickets_[node.slot] = 0;
+    ++in_order_emptied_;
+    if (in_order_emptied_ > (in_order_.size() - in_order_first_) / 2)
+        compact_in_order();
+}
+
+TimerNode* TimerQueue::take_in_order_front() noexcept
+{
+    TimerNode* const front = node_of(in_order_[in_order_first_].ticket);
+    free_ticket(in_order_[in_order_first_]);
+    ++in_order_first_;
+    while (in_order_first_ < in_order_.size() && emptied(in_order_[in_order_first_])) {
+        free_ticket(in_order_[in_order_first_]);
+        ++in_order_first_;
+        --in_order_emptied_;
+    }
+    // The array's start moves back only when what has gone is at least as
+    // long as what is left: each entry moves once for each one that went.
+    if (in_order_first_ == in_order_.size()) {
+        in_order_.clear();
+        in_order_first_ = 0;
+    } else if (in_order_first_ >= in_order_.size() - in_order_first_) {
+        compact_in_order();
+    }
+    return front;
+}
+
+void TimerQueue::compact_in_order() noexcept
+{
+    std::size_t kept = 0;
+    for (std::size_t index = in_order_first_; index < in_order_.size(); ++index) {
+        if (emptied(in_order_[index]))
+            free_ticket(in_order_[index]);
+        else
+            in_order_[kept++] = in_order_[index];
+    }
+    in_order_.resize(kept);
+    in_order_first_ = 0;
+    in_order_emptied_ = 0;
 }
 
 } // namespace eventlet::detail

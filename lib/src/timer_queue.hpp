@@ -50,10 +50,19 @@ struct TimerState : TimerNode {
 /// n/2 removals). An entry is 16 bytes and a ticket 8, in blocks mapped on
 /// their own (MappedAllocator): what a sleeping green thread costs the queue.
 ///
+/// Most timers of a busy server are the timeouts of its sockets, all of one
+/// length: each is due later than every one pushed before it. Such a timer
+/// goes to the back of a second array, kept in order as it is (a push is an
+/// append, and the front is due first), instead of into the heap; a timer due
+/// before the array's last goes into the heap. An entry taken out of the
+/// array is emptied as in the heap, and the emptied ones go when they reach
+/// the front, or all at once when they are half of the array. The first call
+/// due is the earlier of the two fronts.
+///
 /// A call at the next turn keeps its deadline in its node; the list of them
-/// is in the order they were pushed. It comes after a heap timer with the
-/// same deadline: that one was pushed first (a timer pushed later is due
-/// after the time the list's deadlines were read at).
+/// is in the order they were pushed. It comes after a timer with the same
+/// deadline: that one was pushed first (a timer pushed later is due after
+/// the time the list's deadlines were read at).
 class TimerQueue {
 public:
     using Clock = std::chrono::steady_clock;
@@ -80,7 +89,7 @@ public:
         }
         // The node counts as queued (its `queue` set) only once it is in: a
         // push_back that throws leaves it out, and its owner must not remove it.
-        if (!heap_.empty())
+        if (has_deadlines())
             last_now_ = Clock::now();
         next_turn_.push_back(&node);
         node.deadline = last_now_;
@@ -111,9 +120,10 @@ public:
             ++next_turn_popped_;
             drop_removed_fronts();
         } else {
-            if (heap_.empty() || heap_.front().deadline > now)
+            const Entry* const front = timed_front();
+            if (front == nullptr || front->deadline > now)
                 return nullptr;
-            node = take_heap_front();
+            node = front == in_order_front() ? take_in_order_front() : take_heap_front();
         }
         node->queue = nullptr;
         return node;
@@ -121,9 +131,9 @@ public:
     /// True if the calling OS thread is the one whose hub owns this queue.
     bool on_this_thread() const noexcept { return owner_ == this_thread; }
     /// True if a call with a delay is queued: only those need the clock.
-    /// (The heap's front is never an emptied entry: a heap with any entry
-    /// has a timer.)
-    bool has_deadlines() const noexcept { return !heap_.empty(); }
+    /// (The fronts are never emptied entries: an array with any entry has a
+    /// timer.)
+    bool has_deadlines() const noexcept { return !heap_.empty() || in_order_front() != nullptr; }
     /// The latest time the queue read or was told (see last_now_).
     Clock::time_point last_now() const noexcept { return last_now_; }
     /// The deadline of the first call, if any.
@@ -131,9 +141,10 @@ public:
     {
         if (front_is_next_turn())
             return next_turn_.front()->deadline;
-        if (heap_.empty())
+        const Entry* const front = timed_front();
+        if (front == nullptr)
             return std::nullopt;
-        return heap_.front().deadline;
+        return front->deadline;
     }
 
 private:
@@ -156,8 +167,22 @@ private:
         const std::uint32_t difference = a.sequence - b.sequence;
         return static_cast<std::int32_t>(difference) < 0;
     }
-    // push() with a delay: into the heap.
+    // push() with a delay: at the back of the array in order if it is due
+    // no sooner than the last there, else into the heap.
     void push_timed(TimerNode& node, Clock::duration delay);
+    // The live entry of the array in order that is due first, or null.
+    const Entry* in_order_front() const noexcept
+    {
+        return in_order_first_ < in_order_.size() ? &in_order_[in_order_first_] : nullptr;
+    }
+    // The entry due first of the heap's and the array's, or null.
+    const Entry* timed_front() const noexcept
+    {
+        const Entry* const ordered = in_order_front();
+        if (heap_.empty())
+            return ordered;
+        return ordered != nullptr && due_before(*ordered, heap_.front()) ? ordered : &heap_.front();
+    }
     void drop_removed_fronts() noexcept
     {
         while (!next_turn_.empty() && next_turn_.front() == nullptr) {
@@ -169,7 +194,8 @@ private:
     {
         if (next_turn_.empty())
             return false;
-        return heap_.empty() || next_turn_.front()->deadline < heap_.front().deadline;
+        const Entry* const front = timed_front();
+        return front == nullptr || next_turn_.front()->deadline < front->deadline;
     }
     bool emptied(const Entry& entry) const noexcept { return tickets_[entry.ticket] == 0; }
     // The node of a live entry's ticket, and the reverse.
@@ -204,6 +230,14 @@ private:
     TimerNode* take_heap_front() noexcept;
     // Rebuilds the heap without its emptied entries.
     void drop_emptied() noexcept;
+    // remove() for a node of the array in order.
+    void remove_in_order(const TimerNode& node) noexcept;
+    // Takes the array's front off, and the emptied entries that come to the
+    // front after it; returns the front's node.
+    TimerNode* take_in_order_front() noexcept;
+    // Moves the array's live entries to its start, in order, without its
+    // emptied ones.
+    void compact_in_order() noexcept;
 
     // Timers with a delay, a binary heap whose front is due first. Its
     // front is never an emptied entry.
@@ -215,6 +249,12 @@ private:
     std::uint32_t first_free_ = no_ticket;
     // How many of heap_'s entries are emptied.
     std::size_t emptied_ = 0;
+    // Timers each due no sooner than the one before: the entries from
+    // in_order_first_ on (those before it have gone), the first never
+    // emptied; in_order_emptied_ of them are.
+    std::vector<Entry, MappedAllocator<Entry>> in_order_;
+    std::size_t in_order_first_ = 0;
+    std::size_t in_order_emptied_ = 0;
     // Calls at the next turn, due when scheduled: the clock never goes back,
     // so they are in order already, and a deque keeps them cheap. A node's
     // slot is its place counted from the first ever pushed (modulo 2^32);

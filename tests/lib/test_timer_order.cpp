@@ -1,7 +1,10 @@
 // The hub's timers are kept where their owners live (a sleeper's stack, a
 // green thread's state), so a sleeper that leaves early takes its timer out
-// of the hub's heap at once, from wherever it sits in it. These tests take
-// nodes out where the heap must move others up or down to keep its order.
+// of the hub's queue at once, from wherever it sits in it. A timer due no
+// sooner than every one queued before it goes to the back of an array kept
+// in order; any other goes into a heap. These tests take nodes out where the
+// heap must move others up or down to keep its order, and where the array
+// must skip or drop the emptied ones, and mix the two.
 #include <catch2/catch.hpp>
 
 #include <eventlet/greenthread.hpp>
@@ -10,9 +13,13 @@
 #include <eventlet/hub.hpp>
 #include <eventlet/timer.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <stdexcept>
 #include <vector>
 
 using eventlet::GreenThread;
@@ -67,6 +74,42 @@ void check_deadline_order(const std::vector<Index>& order,
     }
 }
 
+// A call due in an hour, queued first: every timer pushed while it lives is
+// due before it, so none goes to the array in order, and the heap gets them
+// all. Cancelled when the scope ends.
+class HeapOnly {
+public:
+    HeapOnly() : far_(eventlet::Hub::current().schedule_call(3600, [] {})) {}
+    ~HeapOnly() { far_.cancel(); }
+    HeapOnly(const HeapOnly&) = delete;
+    HeapOnly& operator=(const HeapOnly&) = delete;
+
+private:
+    eventlet::TimerHandle far_;
+};
+
+// A pipe that nothing is written to unless a test says so, closed with it.
+class QuietPipe {
+public:
+    QuietPipe()
+    {
+        if (::pipe2(ends_, O_NONBLOCK | O_CLOEXEC) != 0)
+            throw std::runtime_error("pipe2 failed");
+    }
+    ~QuietPipe()
+    {
+        ::close(ends_[0]);
+        ::close(ends_[1]);
+    }
+    QuietPipe(const QuietPipe&) = delete;
+    QuietPipe& operator=(const QuietPipe&) = delete;
+    int read_end() const noexcept { return ends_[0]; }
+    void send_byte() const { REQUIRE(::write(ends_[1], "x", 1) == 1); }
+
+private:
+    int ends_[2] = {-1, -1};
+};
+
 // Kills the sleepers that `doomed(index)` picks, from one hub callback (a
 // kill from a green thread would yield, and a slow machine could see
 // sleepers wake between two kills), waits for every sleeper to end, and
@@ -113,6 +156,7 @@ TEST_CASE("a sleeper killed deep in the heap is replaced by one that moves up: a
         }));
     }
     eventlet::sleep(0); // every sleeper runs up to go.wait()
+    const HeapOnly heap_only;
     go.send();
     // The victims, in the turn after every sleeper went to sleep: the right
     // side's top, whose replacement (a leaf, later than its children) must
@@ -148,8 +192,117 @@ TEST_CASE("sleepers killed by the hundred, most of the heap: the others wake in 
         }));
     }
     eventlet::sleep(0);
+    SECTION("all in the heap")
+    {
+        const HeapOnly heap_only;
+        go.send();
+        kill_in_one_turn(sleepers, [](std::size_t i) { return i % 4 != 0; }, woke, deadline);
+    }
+    SECTION("each in the array when due no sooner than the last there, else in the heap")
+    {
+        go.send();
+        kill_in_one_turn(sleepers, [](std::size_t i) { return i % 4 != 0; }, woke, deadline);
+    }
+}
+
+TEST_CASE("timers of one length queue in order: killed anywhere, the others fire once, in order",
+          "[lib][timers]")
+{
+    // Each sleep a little longer than the one before: all go to the array.
+    // The victims: its front, its back, a run in the middle, and then three
+    // in four of the rest, so that the emptied ones outnumber the others
+    // (the array drops them all at once) and come to the front (it skips them).
+    using Clock = std::chrono::steady_clock;
+    constexpr std::size_t count = 300;
+    const auto sleep_of = [](std::size_t i) {
+        return std::chrono::microseconds(20000 + 10 * static_cast<long>(i));
+    };
+    eventlet::Event<> go;
+    std::vector<Clock::time_point> deadline(count);
+    std::vector<std::size_t> woke;
+    std::vector<GreenThread<void>> sleepers;
+    for (std::size_t i = 0; i < count; ++i) {
+        sleepers.push_back(eventlet::spawn([i, &go, &deadline, &woke, &sleep_of] {
+            go.wait();
+            deadline[i] = Clock::now() + sleep_of(i);
+            eventlet::sleep(sleep_of(i));
+            woke.push_back(i);
+        }));
+    }
+    eventlet::sleep(0);
     go.send();
-    kill_in_one_turn(sleepers, [](std::size_t i) { return i % 4 != 0; }, woke, deadline);
+    kill_in_one_turn(
+        sleepers,
+        [](std::size_t i) {
+            return i == 0 || i == count - 1 || (i >= 100 && i < 140) || (i % 4 != 0 && i < 60);
+        },
+        woke, deadline);
+    // In the array, in order: the survivors wake in the order they slept.
+    CHECK(std::is_sorted(woke.begin(), woke.end()));
+}
+
+TEST_CASE("a timer due before the array's last goes into the heap: the earlier front fires first",
+          "[lib][timers]")
+{
+    // Long sleeps, each a little longer than the last long one, go to the
+    // array; short ones, each shorter than the one before, to the heap. The
+    // two interleave as they fall due, and neither's front may pass the other's.
+    using Clock = std::chrono::steady_clock;
+    constexpr std::size_t count = 200;
+    const auto sleep_of = [](std::size_t i) {
+        const auto step = static_cast<long>(i);
+        return std::chrono::microseconds(i % 2 == 0 ? 12000 + 40 * step : 20000 - 60 * step);
+    };
+    eventlet::Event<> go;
+    std::vector<Clock::time_point> deadline(count);
+    std::vector<std::size_t> woke;
+    std::vector<GreenThread<void>> sleepers;
+    for (std::size_t i = 0; i < count; ++i) {
+        sleepers.push_back(eventlet::spawn([i, &go, &deadline, &woke, &sleep_of] {
+            go.wait();
+            deadline[i] = Clock::now() + sleep_of(i);
+            eventlet::sleep(sleep_of(i));
+            woke.push_back(i);
+        }));
+    }
+    eventlet::sleep(0);
+    go.send();
+    kill_in_one_turn(sleepers, [](std::size_t i) { return i % 3 == 0; }, woke, deadline);
+}
+
+TEST_CASE("sockets' timeouts of one length: those that end early leave, the others time out in "
+          "the order they began", "[lib][timers][fd]")
+{
+    // What the array is for: a server's waits, each with the same timeout,
+    // most ended by data long before it. Half of these get theirs; the rest
+    // time out, each exactly once, in the order they started to wait.
+    constexpr std::size_t count = 64;
+    std::vector<QuietPipe> pipes(count);
+    std::vector<std::size_t> timed_out;
+    std::vector<std::size_t> got_data;
+    std::vector<GreenThread<void>> waiters;
+    for (std::size_t i = 0; i < count; ++i) {
+        waiters.push_back(eventlet::spawn([i, &pipes, &timed_out, &got_data] {
+            try {
+                eventlet::trampoline(pipes[i].read_end(), eventlet::Readiness::read, 0.03);
+                got_data.push_back(i);
+            } catch (const eventlet::IOTimeout&) {
+                timed_out.push_back(i);
+            }
+        }));
+    }
+    eventlet::sleep(0); // every waiter is parked, in the order of its index
+    for (std::size_t i = 0; i < count; i += 2)
+        pipes[i].send_byte();
+    for (auto& waiter : waiters)
+        waiter.join();
+    std::vector<std::size_t> odd;
+    std::vector<std::size_t> even;
+    for (std::size_t i = 0; i < count; ++i)
+        (i % 2 == 0 ? even : odd).push_back(i);
+    std::sort(got_data.begin(), got_data.end());
+    CHECK(got_data == even);
+    CHECK(timed_out == odd);
 }
 
 TEST_CASE("thousands of timers, pushed latest first: each fires once, in deadline order",

@@ -47,6 +47,8 @@ struct TimerNode {
     std::uint32_t slot = 0;
     /// In the queue's list of calls for the next turn, rather than its heap.
     bool next_turn = false;
+    /// In the queue's array of timers in order, rather than its heap.
+    bool in_order = false;
 };
 
 } // namespace eventlet::detail
