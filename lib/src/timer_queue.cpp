@@ -52,25 +52,23 @@ TimerNode* TimerQueue::take_any() noexcept
     }
     // The array's last entries, then the heap's: without them each is still
     // in order, nothing moves. (A front, the last to go, is never emptied.)
-    while (in_order_first_ < in_order_.size()) {
-        const Entry last = in_order_.back();
-        in_order_.pop_back();
-        TimerNode* const node = node_of(last.ticket);
-        free_ticket(last);
-        if (node != nullptr)
-            return node;
-        --in_order_emptied_;
-    }
+    if (TimerNode* const node = take_last(in_order_, in_order_first_, in_order_emptied_))
+        return node;
     in_order_.clear();
     in_order_first_ = 0;
-    while (!heap_.empty()) {
-        const Entry last = heap_.back();
-        heap_.pop_back();
+    return take_last(heap_, 0, emptied_);
+}
+
+TimerNode* TimerQueue::take_last(Entries& entries, std::size_t first, std::size_t& emptied_count) noexcept
+{
+    while (entries.size() > first) {
+        const Entry last = entries.back();
+        entries.pop_back();
         TimerNode* const node = node_of(last.ticket);
         free_ticket(last);
         if (node != nullptr)
             return node;
-        --emptied_;
+        --emptied_count;
     }
     return nullptr;
 }

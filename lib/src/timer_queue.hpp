@@ -156,6 +156,7 @@ private:
         std::uint32_t ticket;
     };
     static_assert(sizeof(Entry) == 16);
+    using Entries = std::vector<Entry, MappedAllocator<Entry>>;
     // Deadlines first, then the order of pushing. Only equal deadlines, to
     // the nanosecond, compare sequence numbers, as a difference modulo
     // 2^32: two timers with the same deadline are pushed far fewer than
@@ -223,6 +224,10 @@ private:
     // The destructor's next node, taken out (its `queue` still set), or
     // null once the queue is empty.
     TimerNode* take_any() noexcept;
+    // Takes the last entries of `entries` off, down to `first`, until one
+    // whose node is queued: returns that node, or null if none is left.
+    // `emptied_count` counts the emptied entries among them.
+    TimerNode* take_last(Entries& entries, std::size_t first, std::size_t& emptied_count) noexcept;
     void sift_up(std::size_t index, Entry entry) noexcept;
     void sift_down(std::size_t index, Entry entry) noexcept;
     // Takes the front entry off, and the emptied entries that come to the
@@ -241,7 +246,7 @@ private:
 
     // Timers with a delay, a binary heap whose front is due first. Its
     // front is never an emptied entry.
-    std::vector<Entry, MappedAllocator<Entry>> heap_;
+    Entries heap_;
     // The nodes of the heap's entries, by ticket (a node's slot): a node's
     // address; 0 for an entry whose node was taken out; a free_link() for
     // a ticket not in use.
@@ -252,7 +257,7 @@ private:
     // Timers each due no sooner than the one before: the entries from
     // in_order_first_ on (those before it have gone), the first never
     // emptied; in_order_emptied_ of them are.
-    std::vector<Entry, MappedAllocator<Entry>> in_order_;
+    Entries in_order_;
     std::size_t in_order_first_ = 0;
     std::size_t in_order_emptied_ = 0;
     // Calls at the next turn, due when scheduled: the clock never goes back,

@@ -137,34 +137,55 @@ void kill_in_one_turn(std::vector<GreenThread<void>>& sleepers, Doomed doomed,
     check_deadline_order(woke, deadline);
 }
 
+// Sleepers that go to sleep, once started, all in one turn and in the order
+// of their index, each for sleep_of(index); and when each was due, and the
+// order they woke in.
+class Sleepers {
+public:
+    using Clock = std::chrono::steady_clock;
+    template <class SleepOf>
+    Sleepers(std::size_t count, SleepOf sleep_of) : deadline_(count)
+    {
+        for (std::size_t i = 0; i < count; ++i) {
+            threads_.push_back(eventlet::spawn([this, i, sleep_of] {
+                go_.wait();
+                deadline_[i] = Clock::now() + sleep_of(i);
+                eventlet::sleep(sleep_of(i));
+                woke_.push_back(i);
+            }));
+        }
+        eventlet::sleep(0); // every sleeper runs up to go_.wait()
+    }
+    Sleepers(const Sleepers&) = delete;
+    Sleepers& operator=(const Sleepers&) = delete;
+    // Starts them, then kill_in_one_turn().
+    template <class Doomed>
+    void sleep_and_kill(Doomed doomed)
+    {
+        go_.send();
+        kill_in_one_turn(threads_, doomed, woke_, deadline_);
+    }
+    const std::vector<std::size_t>& woke() const noexcept { return woke_; }
+
+private:
+    eventlet::Event<> go_;
+    std::vector<Clock::time_point> deadline_;
+    std::vector<std::size_t> woke_;
+    std::vector<GreenThread<void>> threads_;
+};
+
 } // namespace
 
 TEST_CASE("a sleeper killed deep in the heap is replaced by one that moves up: all wake in order",
           "[lib][timers]")
 {
-    using Clock = std::chrono::steady_clock;
-    eventlet::Event<> go;
-    std::vector<Clock::time_point> deadline(heap_size);
-    std::vector<std::size_t> woke;
-    std::vector<GreenThread<void>> sleepers;
-    for (std::size_t i = 0; i < heap_size; ++i) {
-        sleepers.push_back(eventlet::spawn([i, &go, &deadline, &woke] {
-            go.wait(); // all go to sleep in one turn, in this order
-            deadline[i] = Clock::now() + sleep_for(i);
-            eventlet::sleep(sleep_for(i));
-            woke.push_back(i);
-        }));
-    }
-    eventlet::sleep(0); // every sleeper runs up to go.wait()
+    Sleepers sleepers(heap_size, sleep_for);
     const HeapOnly heap_only;
-    go.send();
     // The victims, in the turn after every sleeper went to sleep: the right
     // side's top, whose replacement (a leaf, later than its children) must
     // move down, then every other node of the left side's deeper levels.
-    kill_in_one_turn(
-        sleepers,
-        [](std::size_t i) { return i == 2 || (on_the_left(i) && depth_of(i) >= 3 && i % 2 == 1); },
-        woke, deadline);
+    sleepers.sleep_and_kill(
+        [](std::size_t i) { return i == 2 || (on_the_left(i) && depth_of(i) >= 3 && i % 2 == 1); });
 }
 
 TEST_CASE("sleepers killed by the hundred, most of the heap: the others wake in order, once",
@@ -174,34 +195,19 @@ TEST_CASE("sleepers killed by the hundred, most of the heap: the others wake in 
     // those outnumber the rest, the heap is rebuilt without them. Killing
     // three sleepers in four, in an order unrelated to their deadlines,
     // takes the heap through several rebuilds and through its front.
-    using Clock = std::chrono::steady_clock;
     constexpr std::size_t count = 240;
-    const auto sleep_of = [](std::size_t i) {
+    Sleepers sleepers(count, [](std::size_t i) {
         return std::chrono::microseconds(1000 + 250 * static_cast<long>((i * 97) % count));
-    };
-    eventlet::Event<> go;
-    std::vector<Clock::time_point> deadline(count);
-    std::vector<std::size_t> woke;
-    std::vector<GreenThread<void>> sleepers;
-    for (std::size_t i = 0; i < count; ++i) {
-        sleepers.push_back(eventlet::spawn([i, &go, &deadline, &woke, &sleep_of] {
-            go.wait();
-            deadline[i] = Clock::now() + sleep_of(i);
-            eventlet::sleep(sleep_of(i));
-            woke.push_back(i);
-        }));
-    }
-    eventlet::sleep(0);
+    });
+    const auto doomed = [](std::size_t i) { return i % 4 != 0; };
     SECTION("all in the heap")
     {
         const HeapOnly heap_only;
-        go.send();
-        kill_in_one_turn(sleepers, [](std::size_t i) { return i % 4 != 0; }, woke, deadline);
+        sleepers.sleep_and_kill(doomed);
     }
     SECTION("each in the array when due no sooner than the last there, else in the heap")
     {
-        go.send();
-        kill_in_one_turn(sleepers, [](std::size_t i) { return i % 4 != 0; }, woke, deadline);
+        sleepers.sleep_and_kill(doomed);
     }
 }
 
@@ -212,33 +218,15 @@ TEST_CASE("timers of one length queue in order: killed anywhere, the others fire
     // The victims: its front, its back, a run in the middle, and then three
     // in four of the rest, so that the emptied ones outnumber the others
     // (the array drops them all at once) and come to the front (it skips them).
-    using Clock = std::chrono::steady_clock;
     constexpr std::size_t count = 300;
-    const auto sleep_of = [](std::size_t i) {
+    Sleepers sleepers(count, [](std::size_t i) {
         return std::chrono::microseconds(20000 + 10 * static_cast<long>(i));
-    };
-    eventlet::Event<> go;
-    std::vector<Clock::time_point> deadline(count);
-    std::vector<std::size_t> woke;
-    std::vector<GreenThread<void>> sleepers;
-    for (std::size_t i = 0; i < count; ++i) {
-        sleepers.push_back(eventlet::spawn([i, &go, &deadline, &woke, &sleep_of] {
-            go.wait();
-            deadline[i] = Clock::now() + sleep_of(i);
-            eventlet::sleep(sleep_of(i));
-            woke.push_back(i);
-        }));
-    }
-    eventlet::sleep(0);
-    go.send();
-    kill_in_one_turn(
-        sleepers,
-        [](std::size_t i) {
-            return i == 0 || i == count - 1 || (i >= 100 && i < 140) || (i % 4 != 0 && i < 60);
-        },
-        woke, deadline);
+    });
+    sleepers.sleep_and_kill([](std::size_t i) {
+        return i == 0 || i == count - 1 || (i >= 100 && i < 140) || (i % 4 != 0 && i < 60);
+    });
     // In the array, in order: the survivors wake in the order they slept.
-    CHECK(std::is_sorted(woke.begin(), woke.end()));
+    CHECK(std::is_sorted(sleepers.woke().begin(), sleepers.woke().end()));
 }
 
 TEST_CASE("a timer due before the array's last goes into the heap: the earlier front fires first",
@@ -247,27 +235,11 @@ TEST_CASE("a timer due before the array's last goes into the heap: the earlier f
     // Long sleeps, each a little longer than the last long one, go to the
     // array; short ones, each shorter than the one before, to the heap. The
     // two interleave as they fall due, and neither's front may pass the other's.
-    using Clock = std::chrono::steady_clock;
-    constexpr std::size_t count = 200;
-    const auto sleep_of = [](std::size_t i) {
+    Sleepers sleepers(200, [](std::size_t i) {
         const auto step = static_cast<long>(i);
         return std::chrono::microseconds(i % 2 == 0 ? 12000 + 40 * step : 20000 - 60 * step);
-    };
-    eventlet::Event<> go;
-    std::vector<Clock::time_point> deadline(count);
-    std::vector<std::size_t> woke;
-    std::vector<GreenThread<void>> sleepers;
-    for (std::size_t i = 0; i < count; ++i) {
-        sleepers.push_back(eventlet::spawn([i, &go, &deadline, &woke, &sleep_of] {
-            go.wait();
-            deadline[i] = Clock::now() + sleep_of(i);
-            eventlet::sleep(sleep_of(i));
-            woke.push_back(i);
-        }));
-    }
-    eventlet::sleep(0);
-    go.send();
-    kill_in_one_turn(sleepers, [](std::size_t i) { return i % 3 == 0; }, woke, deadline);
+    });
+    sleepers.sleep_and_kill([](std::size_t i) { return i % 3 == 0; });
 }
 
 TEST_CASE("sockets' timeouts of one length: those that end early leave, the others time out in "
