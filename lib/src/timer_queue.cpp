@@ -93,8 +93,7 @@ void TimerQueue::push_timed(TimerNode& node, Clock::duration delay)
     tickets_[ticket] = slot_for(&node);
     last_now_ = now;
     ++sequence_;
-    node.next_turn = false;
-    node.in_order = in_order;
+    node.place = in_order ? TimerNode::Place::in_order : TimerNode::Place::heap;
     node.slot = ticket;
     if (!in_order)
         sift_up(heap_.size() - 1, heap_.back());
@@ -104,12 +103,12 @@ void TimerQueue::push_timed(TimerNode& node, Clock::duration delay)
 void TimerQueue::remove(TimerNode& node) noexcept
 {
     node.queue = nullptr;
-    if (node.next_turn) {
+    if (node.place == TimerNode::Place::next_turn) {
         next_turn_[node.slot - next_turn_popped_] = nullptr;
         drop_removed_fronts();
         return;
     }
-    if (node.in_order) {
+    if (node.place == TimerNode::Place::in_order) {
         remove_in_order(node);
         return;
     }

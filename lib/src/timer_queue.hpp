@@ -93,7 +93,7 @@ public:
             last_now_ = Clock::now();
         next_turn_.push_back(&node);
         node.deadline = last_now_;
-        node.next_turn = true;
+        node.place = TimerNode::Place::next_turn;
         node.slot = next_turn_pushed_++;
         node.queue = this;
     }

@@ -45,10 +45,15 @@ struct TimerNode {
     TimerQueue* queue = nullptr;
     /// Where the queue keeps its entry (the queue's business).
     std::uint32_t slot = 0;
-    /// In the queue's list of calls for the next turn, rather than its heap.
-    bool next_turn = false;
-    /// In the queue's array of timers in order, rather than its heap.
-    bool in_order = false;
+    /// Which of the queue's lists holds the node's entry.
+    enum class Place : unsigned char {
+        heap,      ///< the heap of timers
+        next_turn, ///< the calls for the next turn
+        in_order,  ///< the array of timers each due no sooner than the one before
+    };
+    /// Where the queue keeps the node's entry (the queue's business). One
+    /// byte: a record derived from a node may keep its own in the rest.
+    Place place = Place::heap;
 };
 
 } // namespace eventlet::detail
