@@ -13,30 +13,25 @@
 // --port 0); exits 0 on SIGTERM or SIGINT.
 #include <array>
 #include <cerrno>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "bench.hpp"
+#include "raw_server.hpp"
 
 namespace {
 
 constexpr std::size_t buffer_size = 4096;
 constexpr int harvest = 64; // as the hub's harvest_ready()
-
-std::string error_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 // A client, with the bytes of an echo the kernel did not take yet: it waits
 // for room (a write edge) before it reads again.
@@ -53,7 +48,7 @@ public:
     {
         epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
         if (epoll_ < 0)
-            bench::fail(error_text("epoll_create1"));
+            bench::fail(bench::error_text("epoll_create1"));
         // The listener and the signals level-triggered: looked at until drained.
         watch(listener_, EPOLLIN);
         watch(signals_, EPOLLIN);
@@ -76,7 +71,7 @@ public:
         for (;;) {
             const int count = ::epoll_wait(epoll_, events.data(), harvest, -1);
             if (count < 0 && errno != EINTR)
-                bench::fail(error_text("epoll_wait"));
+                bench::fail(bench::error_text("epoll_wait"));
             for (int i = 0; i < count; ++i) {
                 const int fd = events[static_cast<std::size_t>(i)].data.fd;
                 if (fd == signals_)
@@ -96,7 +91,7 @@ private:
         event.events = events;
         event.data.fd = fd;
         if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event) != 0)
-            bench::fail(error_text("epoll_ctl"));
+            bench::fail(bench::error_text("epoll_ctl"));
     }
 
     void accept_all()
@@ -106,7 +101,7 @@ private:
             if (fd < 0) {
                 if (errno == EAGAIN || errno == ECONNABORTED || errno == EINTR)
                     return;
-                bench::fail(error_text("accept4"));
+                bench::fail(bench::error_text("accept4"));
             }
             // As build/bin/echo_server does: no echo waits for Nagle.
             const int one = 1;
@@ -179,61 +174,10 @@ private:
     std::vector<std::unique_ptr<Connection>> connections_;
 };
 
-int listen_on(const std::string& host, const std::string& port)
-{
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-    addrinfo* found = nullptr;
-    if (const int error = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); error != 0)
-        bench::fail("cannot listen on " + host + ":" + port + ": " + ::gai_strerror(error));
-    const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        ::bind(fd, found->ai_addr, found->ai_addrlen) != 0 ||
-        // The 500-connection row connects faster than a server may accept.
-        ::listen(fd, 1024) != 0)
-        bench::fail(error_text(("cannot listen on " + host + ":" + port).c_str()));
-    ::freeaddrinfo(found);
-    return fd;
-}
-
-std::uint16_t bound_port(int fd)
-{
-    sockaddr_storage address{};
-    socklen_t length = sizeof address;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-        bench::fail(error_text("getsockname"));
-    const in_port_t port = address.ss_family == AF_INET6
-                               ? reinterpret_cast<const sockaddr_in6&>(address).sin6_port
-                               : reinterpret_cast<const sockaddr_in&>(address).sin_port;
-    return ntohs(port);
-}
-
 } // namespace
 
 int main(int argc, char** argv)
 {
-    const auto [host, port] = bench::server_arguments(argc, argv, "6000");
     // SIGTERM and SIGINT arrive as a descriptor in the set, not as a handler.
-    sigset_t stops;
-    sigemptyset(&stops);
-    sigaddset(&stops, SIGTERM);
-    sigaddset(&stops, SIGINT);
-    if (::sigprocmask(SIG_BLOCK, &stops, nullptr) != 0)
-        bench::fail(error_text("sigprocmask"));
-    const int signals = ::signalfd(-1, &stops, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (signals < 0)
-        bench::fail(error_text("signalfd"));
-    const int listener = listen_on(host, port);
-    {
-        Server server(listener, signals);
-        std::printf("listening on %s:%u\n", host.c_str(), bound_port(listener));
-        std::fflush(stdout);
-        server.run();
-    }
-    ::close(listener);
-    ::close(signals);
-    return 0;
+    return bench::serve_until_stopped<Server>(argc, argv, SOCK_NONBLOCK, SFD_NONBLOCK);
 }
