@@ -85,6 +85,53 @@ const std::string& http_date()
 // alone, so that the server holds no second copy of it.
 constexpr std::size_t small_piece = 16 * 1024;
 
+// The buffer a head is written into. Most heads go out at once, in one send
+// with the body they precede: one spare buffer per thread, taken as a head is
+// written and given back after its send, spares each of them an allocation.
+// A head whose send parks keeps its buffer meanwhile, and a head written then
+// takes a new one.
+class HeadBuffers {
+public:
+    static std::string take()
+    {
+        std::string buffer;
+        if (Spare* const spare = Spare::of_this_thread())
+            buffer = std::exchange(spare->buffer, std::string());
+        buffer.clear();
+        buffer.reserve(256);
+        return buffer;
+    }
+    static void give_back(std::string&& buffer) noexcept
+    {
+        // A buffer grown by a large piece of body is not kept for the heads.
+        if (buffer.capacity() > small_piece + 1024)
+            return;
+        Spare* const spare = Spare::of_this_thread();
+        if (spare != nullptr && spare->buffer.capacity() < buffer.capacity())
+            spare->buffer = std::move(buffer);
+    }
+
+private:
+    struct Spare {
+        std::string buffer;
+        ~Spare() { spare_gone = true; }
+        // Null once the thread's spare is destroyed, during the thread's exit:
+        // a send unwound after that (by the destructor of the thread's hub,
+        // another thread_local) keeps its buffer to itself.
+        static Spare* of_this_thread() noexcept
+        {
+            if (spare_gone)
+                return nullptr;
+            thread_local Spare spare;
+            return &spare;
+        }
+    };
+    // A plain flag, readable after every thread_local with a destructor is gone.
+    static constinit thread_local bool spare_gone;
+};
+
+constinit thread_local bool HeadBuffers::spare_gone = false;
+
 std::string chunk_size_line(std::size_t size)
 {
     char digits[20];
@@ -149,8 +196,7 @@ void StartResponse::send_head()
     bool delimited = true;
     // The head is written once, in place: a head of a few fields made of
     // temporary strings cost more allocations than the rest of an exchange.
-    std::string head;
-    head.reserve(256);
+    std::string head = HeadBuffers::take();
     const auto add = [&head](std::string_view name, std::string_view value) {
         head.append(name).append(": ").append(value).append("\r\n");
     };
@@ -215,6 +261,10 @@ void StartResponse::send_bytes(std::string_view bytes)
     if (broken_)
         throw std::logic_error("the response's connection broke under an earlier write: nothing more can be sent");
     std::string with_head;
+    const struct GiveBack {
+        std::string& buffer;
+        ~GiveBack() { HeadBuffers::give_back(std::move(buffer)); }
+    } give_back{with_head};
     if (!unsent_head_.empty()) {
         with_head = std::exchange(unsent_head_, {});
         // A large piece goes on its own: copied behind the head, a body of
