@@ -50,8 +50,8 @@ struct Connection {
     std::size_t unsent_to = 0;
 };
 
-// What a completion is for: the low bits of its user_data (a Connection is
-// aligned to more than 4 bytes, so a pointer leaves them free).
+// What a completion is for: the two low bits of its user_data (a Connection
+// is aligned to 8 bytes, so a pointer to one leaves them free).
 enum class Operation : std::uintptr_t { accept = 1, stop = 2, recv = 3, send = 0 };
 constexpr std::uintptr_t operation_bits = 3;
 static_assert(alignof(Connection) > operation_bits);
