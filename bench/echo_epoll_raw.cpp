@@ -15,9 +15,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
-#include <memory>
 #include <string>
-#include <vector>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,17 +28,12 @@
 
 namespace {
 
-constexpr std::size_t buffer_size = 4096;
+constexpr std::size_t buffer_size = bench::echo_buffer_size;
 constexpr int harvest = 64; // as the hub's harvest_ready()
 
-// A client, with the bytes of an echo the kernel did not take yet: it waits
-// for room (a write edge) before it reads again.
-struct Connection {
-    int fd = -1;
-    std::array<char, buffer_size> buffer{};
-    std::size_t unsent_from = 0;
-    std::size_t unsent_to = 0;
-};
+// A client with bytes of an echo the kernel did not take yet waits for room
+// (a write edge) before it reads again.
+using Connection = bench::EchoClient;
 
 class Server {
 public:
@@ -55,14 +48,7 @@ public:
     }
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
-    ~Server()
-    {
-        for (const auto& connection : connections_) {
-            if (connection)
-                ::close(connection->fd);
-        }
-        ::close(epoll_);
-    }
+    ~Server() { ::close(epoll_); }
 
     // Serves until a signal comes.
     void run()
@@ -106,18 +92,14 @@ private:
             // As build/bin/echo_server does: no echo waits for Nagle.
             const int one = 1;
             ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            const auto slot = static_cast<std::size_t>(fd);
-            if (slot >= connections_.size())
-                connections_.resize(slot + 1);
-            connections_[slot] = std::make_unique<Connection>();
-            connections_[slot]->fd = fd;
+            connections_.add(fd);
             watch(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
         }
     }
 
     void serve(int fd, std::uint32_t events)
     {
-        Connection* const connection = connections_[static_cast<std::size_t>(fd)].get();
+        Connection* const connection = connections_.find(fd);
         if (connection == nullptr)
             return;
         if ((events & (EPOLLERR | EPOLLHUP)) != 0 && (events & EPOLLIN) == 0) {
@@ -160,18 +142,13 @@ private:
         return true;
     }
 
-    void close(Connection& connection)
-    {
-        const int fd = connection.fd;
-        ::close(fd); // also out of the epoll set: nothing else holds it
-        connections_[static_cast<std::size_t>(fd)].reset();
-    }
+    // Also out of the epoll set: nothing else holds the descriptor.
+    void close(Connection& connection) { connections_.close(connection); }
 
     int listener_;
     int signals_;
     int epoll_ = -1;
-    // By descriptor number, as the hub's FdTable.
-    std::vector<std::unique_ptr<Connection>> connections_;
+    bench::EchoClients connections_;
 };
 
 } // namespace

@@ -15,14 +15,11 @@
 //                                 (bench/run asks before it runs the side)
 // Prints "listening on H:P" once it listens (P chosen by the OS for
 // --port 0); exits 0 on SIGTERM or SIGINT.
-#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
-#include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <liburing.h>
 #include <netinet/in.h>
@@ -36,19 +33,12 @@
 
 namespace {
 
-constexpr std::size_t buffer_size = 4096;
+constexpr std::size_t buffer_size = bench::echo_buffer_size;
 // Room for one operation per connection of the 500-connection row, and more:
 // the ring is flushed to the kernel early if it ever fills.
 constexpr unsigned ring_entries = 4096;
 
-// One client: its descriptor, its buffer, and what of the echo the kernel
-// has yet to take.
-struct Connection {
-    int fd = -1;
-    std::array<char, buffer_size> buffer{};
-    std::size_t unsent_from = 0;
-    std::size_t unsent_to = 0;
-};
+using Connection = bench::EchoClient;
 
 // What a completion is for: the two low bits of its user_data (a Connection
 // is aligned to 8 bytes, so a pointer to one leaves them free).
@@ -113,13 +103,6 @@ public:
     }
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
-    ~Server()
-    {
-        for (const auto& connection : connections_) {
-            if (connection)
-                ::close(connection->fd);
-        }
-    }
 
     // Serves until a signal comes.
     void run()
@@ -191,12 +174,7 @@ private:
         // As build/bin/echo_server does: no echo waits for Nagle.
         const int one = 1;
         ::setsockopt(completion.res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        const auto slot = static_cast<std::size_t>(completion.res);
-        if (slot >= connections_.size())
-            connections_.resize(slot + 1);
-        connections_[slot] = std::make_unique<Connection>();
-        connections_[slot]->fd = completion.res;
-        receive(*connections_[slot]);
+        receive(connections_.add(completion.res));
     }
 
     void receive(Connection& connection)
@@ -240,18 +218,12 @@ private:
 
     // Only ever called from a completion of the connection's one operation
     // in flight: nothing of the kernel's still points into it.
-    void close(Connection& connection)
-    {
-        const int fd = connection.fd;
-        ::close(fd);
-        connections_[static_cast<std::size_t>(fd)].reset();
-    }
+    void close(Connection& connection) { connections_.close(connection); }
 
     int listener_;
-    // By descriptor number, as epoll_raw and the hub's FdTable. Declared
-    // before the ring, so destroyed after it: the ring's teardown ends the
-    // operations still in flight before their buffers go.
-    std::vector<std::unique_ptr<Connection>> connections_;
+    // Declared before the ring, so destroyed after it: the ring's teardown
+    // ends the operations still in flight before their buffers go.
+    bench::EchoClients connections_;
     Ring ring_;
 };
 

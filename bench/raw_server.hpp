@@ -1,15 +1,18 @@
 /// \file
-/// What the echo rows' floors share (echo_epoll_raw, echo_uring_raw): the
-/// listening socket and the signals that stop them, made with bare system
-/// calls, as the rest of those programs is.
+/// What the echo rows' floors share (echo_epoll_raw, echo_uring_raw): their
+/// clients, the listening socket and the signals that stop them, made with
+/// bare system calls, as the rest of those programs is.
 #pragma once
 
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -20,6 +23,61 @@
 #include "bench.hpp"
 
 namespace bench {
+
+/// The most one read of a client takes, as build/bin/echo_server's buffer.
+constexpr std::size_t echo_buffer_size = 4096;
+
+/// A client of an echo floor: its descriptor, its buffer, and the bytes of
+/// an echo the kernel has not taken yet.
+struct EchoClient {
+    int fd = -1;
+    std::array<char, echo_buffer_size> buffer{};
+    std::size_t unsent_from = 0;
+    std::size_t unsent_to = 0;
+};
+
+/// The clients by descriptor number, as the hub's FdTable keeps its
+/// watches; each one closed when it leaves the table, or with the table.
+class EchoClients {
+public:
+    EchoClients() = default;
+    ~EchoClients()
+    {
+        for (const auto& client : by_fd_) {
+            if (client)
+                ::close(client->fd);
+        }
+    }
+    EchoClients(const EchoClients&) = delete;
+    EchoClients& operator=(const EchoClients&) = delete;
+
+    /// A new client on `fd`, which the table now owns.
+    EchoClient& add(int fd)
+    {
+        const auto slot = static_cast<std::size_t>(fd);
+        if (slot >= by_fd_.size())
+            by_fd_.resize(slot + 1);
+        by_fd_[slot] = std::make_unique<EchoClient>();
+        by_fd_[slot]->fd = fd;
+        return *by_fd_[slot];
+    }
+    /// The client on `fd`, or null (closed already, or not a client's).
+    EchoClient* find(int fd) const noexcept
+    {
+        const auto slot = static_cast<std::size_t>(fd);
+        return slot < by_fd_.size() ? by_fd_[slot].get() : nullptr;
+    }
+    /// Closes the client's descriptor and forgets it.
+    void close(EchoClient& client) noexcept
+    {
+        const int fd = client.fd;
+        ::close(fd);
+        by_fd_[static_cast<std::size_t>(fd)].reset();
+    }
+
+private:
+    std::vector<std::unique_ptr<EchoClient>> by_fd_;
+};
 
 /// "what: the text of `error`" (an errno value).
 inline std::string error_text(const char* what, int error = errno)
