@@ -21,16 +21,21 @@ struct FdWatch {
     // registration of the same number (closed, reused) still on their way.
     // Never 0 in a watch in use: 0 marks a free slot of the FdTable.
     std::uint32_t generation = 0;
+    // Bits, not bools, so that a slot stays 24 bytes (see FdTable).
     // Kept in the set between waits, until notify_close().
-    bool until_close = false;
+    bool until_close : 1 = false;
     // An edge that came while nobody waited: the next wait returns at once,
     // since whoever waits without trying first must not miss it; a wait
     // after EAGAIN (Tried::got_eagain) drops it, the kernel had nothing.
-    bool read_edge = false;
-    bool write_edge = false;
+    bool read_edge : 1 = false;
+    bool write_edge : 1 = false;
     // The peer ended its stream, or the descriptor has an error: reads and
     // writes return at once from now on (see Hub::take_readiness()).
-    bool ended = false;
+    bool ended : 1 = false;
+    // In the epoll set. A descriptor only ever read through the hub's ring
+    // is not: its readers need no edges, and the kernel spares a wake-up
+    // of the set on every arrival.
+    bool in_epoll : 1 = false;
 };
 
 /// The hub's watches, each in the slot of its descriptor's number, as
@@ -41,9 +46,7 @@ struct FdWatch {
 /// modulo a prime and no node to chase.
 ///
 /// A slot is in use while its generation is not 0: the table hands out the
-/// generations itself, and never 0. A flag of its own would not fit:
-/// FdWatch has no padding left, and a fifth bool would make a slot 32 bytes
-/// instead of 24.
+/// generations itself, and never 0.
 ///
 /// The table never shrinks: it is at most twice as long as the highest
 /// number the hub has watched, itself below the process's descriptor limit

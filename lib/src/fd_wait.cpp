@@ -35,6 +35,26 @@ std::uint64_t event_tag(int fd, std::uint32_t generation)
     return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(fd);
 }
 
+// Notes an edge for `want` that came while nobody waited.
+void note_edge(detail::FdWatch& watch, Readiness want) noexcept
+{
+    if (want == Readiness::read)
+        watch.read_edge = true;
+    else
+        watch.write_edge = true;
+}
+
+// The edge noted for `want`, cleared.
+bool take_edge(detail::FdWatch& watch, Readiness want) noexcept
+{
+    const bool noted = want == Readiness::read ? watch.read_edge : watch.write_edge;
+    if (want == Readiness::read)
+        watch.read_edge = false;
+    else
+        watch.write_edge = false;
+    return noted;
+}
+
 [[noreturn]] void throw_cannot_wait(int fd, int error)
 {
     throw std::system_error(error, std::system_category(),
@@ -51,7 +71,7 @@ void Hub::Impl::forget(int fd) noexcept
     // out of the set too. A child of fork() that has not renewed its set
     // leaves it alone: the entry is the parent's as much as its own, and
     // the new set will not have it.
-    if (!forked())
+    if (!forked() && watches.find(fd)->in_epoll)
         ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
     watches.erase(fd);
 }
@@ -64,6 +84,12 @@ bool Hub::Impl::harvest_ready()
     const int count = ::epoll_wait(epoll_fd, events, 64, 0);
     if (count <= 0)
         return false; // nothing, or EINTR: the next turn looks again
+    int reported = count; // events for watches, not the ring's signal
+    // The kernel ran the completion work of the ring's reads as this thread
+    // left epoll_wait(): what it completed came, most of it, before what
+    // the set reports, and runs first. (A reader may close a descriptor
+    // reported below: the lookups by generation see to that.)
+    const bool reaped = ring_reads > 0 && reap_ring(false);
     // Each event is looked up by number and generation: a waiter woken by an
     // earlier event may have closed or replaced the descriptor of a later one,
     // or grown the table, which moves every watch.
@@ -77,8 +103,11 @@ bool Hub::Impl::harvest_ready()
             return;
         detail::FdWatch& watch = *watch_found;
         detail::FdWait* wait = which == Readiness::read ? watch.reader : watch.writer;
+        // A read in the ring takes what arrives by itself.
+        if (wait != nullptr && wait->ring_read != nullptr)
+            return;
         if (wait == nullptr) {
-            (which == Readiness::read ? watch.read_edge : watch.write_edge) = true;
+            note_edge(watch, which);
             return;
         }
         if (wait->outcome != Outcome::waiting)
@@ -102,6 +131,11 @@ bool Hub::Impl::harvest_ready()
         }
     }
     for (int i = 0; i < count; ++i) {
+        // The ring's eventfd: what it signals, the ring's reap collects.
+        if (events[i].data.u64 == detail::ring_signal_tag) {
+            --reported;
+            continue;
+        }
         const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffU);
         const auto generation = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
         if ((events[i].events & end_events) != 0) {
@@ -113,7 +147,7 @@ bool Hub::Impl::harvest_ready()
         if ((events[i].events & write_events) != 0)
             wake(fd, generation, Readiness::write);
     }
-    return true;
+    return reaped || reported > 0;
 }
 
 void Hub::Impl::renew_after_fork()
@@ -148,6 +182,8 @@ void Hub::Impl::renew_after_fork()
     // came before the fork is lost.
     std::vector<int> gone;
     watches.for_each([&](int fd, const detail::FdWatch& watched) {
+        if (!watched.in_epoll)
+            return;
         epoll_event event{};
         event.events = watched_events;
         event.data.u64 = event_tag(fd, watched.generation);
@@ -160,24 +196,63 @@ void Hub::Impl::renew_after_fork()
     epoll_fd = set;
     epoll_watched = false;
     ++epoll_sets;
+    renew_ring();
     for (const int fd : gone)
         notify_close_of(fd);
 }
 
 void Hub::Impl::watch_epoll_set()
 {
-    if (fd_waiters > 0 && !epoll_watched) {
+    const bool waiting = fd_waiters > 0 || ring_reads > 0;
+    if (waiting && !epoll_watched) {
         epoll_watched = true;
         epoll_watch->async_wait(asio::posix::descriptor_base::wait_read,
                                 [this, set = epoll_sets](std::error_code) {
                                     if (set == epoll_sets)
                                         epoll_watched = false;
                                 });
-    } else if (fd_waiters == 0 && epoll_watched) {
+    } else if (!waiting && epoll_watched) {
         // Its handler runs (aborted) at the next poll; until then Asio counts
         // it as work, after it the loop can see that nothing is left.
         epoll_watch->cancel();
     }
+}
+
+void detail::throw_wait_timed_out(int fd, Readiness want)
+{
+    throw IOTimeout("timed out waiting for descriptor " + std::to_string(fd) + " to become " +
+                    describe(want));
+}
+
+void detail::throw_wait_closed(int fd)
+{
+    throw IOClosed("descriptor " + std::to_string(fd) +
+                   " was closed while a green thread waited on it (or its socket was moved away)");
+}
+
+void detail::FdTimeoutWake::fire(TimerNode& node, TimerEvent event)
+{
+    FdWait& wait = static_cast<FdTimeoutWake&>(node).wait;
+    if (event == TimerEvent::dropped || wait.outcome != FdWait::Outcome::waiting)
+        return;
+    wait.outcome = FdWait::Outcome::timed_out;
+    wait.greenlet->switch_to();
+}
+
+void Hub::Impl::unlink_closed(detail::FdWait& wait) noexcept
+{
+    if (!wait.in_closed_list)
+        return;
+    detail::FdWait* previous = nullptr;
+    for (detail::FdWait* at = closed_first; at != nullptr; previous = at, at = at->next_closed) {
+        if (at != &wait)
+            continue;
+        (previous != nullptr ? previous->next_closed : closed_first) = at->next_closed;
+        if (closed_last == at)
+            closed_last = previous;
+        break;
+    }
+    wait.in_closed_list = false;
 }
 
 bool Hub::Impl::resume_closed()
@@ -206,9 +281,6 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
 
     detail::FdWatch* found = impl.watches.find(fd);
     if (found == nullptr) {
-        // Not into the set a child of fork() still shares with its parent.
-        if (impl.forked()) [[unlikely]]
-            impl.renew_after_fork();
         // The table grows to the number: one that no descriptor has (INT_MAX,
         // say) must fail as epoll_ctl would fail it, before the table
         // allocates gigabytes for it. A system call more, only on the few
@@ -217,14 +289,23 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
             throw_cannot_wait(fd, errno);
         // Into the table first: if it cannot grow, the set is left as it was.
         found = &impl.watches.insert(fd);
+    }
+    if (!found->in_epoll) {
+        // New, or read only through the ring so far. Not into the set a
+        // child of fork() still shares with its parent. (The renewal
+        // inserts no watch, so `found` stays where it is.)
+        if (impl.forked()) [[unlikely]]
+            impl.renew_after_fork();
         epoll_event event{};
         event.events = watched_events;
         event.data.u64 = event_tag(fd, found->generation);
         if (::epoll_ctl(impl.epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) {
             const int error = errno;
-            impl.watches.erase(fd);
+            if (found->reader == nullptr && found->writer == nullptr && !found->until_close)
+                impl.watches.erase(fd);
             throw_cannot_wait(fd, error);
         }
+        found->in_epoll = true;
     }
     // Not held across the park below: another green thread may grow the
     // table meanwhile, which moves every watch (Cleanup finds it again).
@@ -236,27 +317,13 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
         throw std::logic_error("two green threads wait for descriptor " + std::to_string(fd) +
                                " to become " + describe(want) +
                                "; only one may, or they would steal each other's data");
-    bool& edge = want == Readiness::read ? watch.read_edge : watch.write_edge;
-    if (std::exchange(edge, false) && tried == Tried::not_yet)
+    if (take_edge(watch, want) && tried == Tried::not_yet)
         return; // something arrived since the last wait: let the caller look
 
     detail::FdWait wait{&waiter};
     slot = &wait;
     ++impl.fd_waiters;
-    // The timeout's wake-up lives on this stack too: a timed wait allocates
-    // nothing.
-    struct TimeoutWake : detail::TimerNode {
-        explicit TimeoutWake(detail::FdWait& wait) noexcept : TimerNode(&fire), wait(wait) {}
-        static void fire(detail::TimerNode& node, detail::TimerEvent event)
-        {
-            detail::FdWait& wait = static_cast<TimeoutWake&>(node).wait;
-            if (event == detail::TimerEvent::dropped || wait.outcome != Outcome::waiting)
-                return;
-            wait.outcome = Outcome::timed_out;
-            wait.greenlet->switch_to();
-        }
-        detail::FdWait& wait;
-    } timer{wait};
+    detail::FdTimeoutWake timer{wait};
 
     // However the greenlet leaves this call (ready, timed out, closed, or
     // unwound by an exception thrown into it), the wait ends with it.
@@ -271,8 +338,7 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
             if (timer.queue != nullptr)
                 timer.queue->remove(timer);
             --impl.fd_waiters;
-            if (wait.in_closed_list)
-                unlink_closed();
+            impl.unlink_closed(wait);
             if (wait.outcome == Outcome::closed)
                 return; // notify_close() has already forgotten the descriptor
             detail::FdWatch* const watch = impl.watches.find(fd);
@@ -281,22 +347,6 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
             (want == Readiness::read ? watch->reader : watch->writer) = nullptr;
             if (watch->reader == nullptr && watch->writer == nullptr && !watch->until_close)
                 impl.forget(fd);
-        }
-        // Unwound before the hub resumed it: it must not be resumed later.
-        void unlink_closed() noexcept
-        {
-            detail::FdWait* previous = nullptr;
-            for (detail::FdWait* at = impl.closed_first; at != nullptr; at = at->next_closed) {
-                if (at != &wait) {
-                    previous = at;
-                    continue;
-                }
-                (previous != nullptr ? previous->next_closed : impl.closed_first) = at->next_closed;
-                if (impl.closed_last == at)
-                    impl.closed_last = previous;
-                break;
-            }
-            wait.in_closed_list = false;
         }
     } cleanup{impl, fd, want, wait, timer};
 
@@ -309,11 +359,9 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
     case Outcome::ready:
         return;
     case Outcome::timed_out:
-        throw IOTimeout("timed out waiting for descriptor " + std::to_string(fd) + " to become " +
-                        describe(want));
+        detail::throw_wait_timed_out(fd, want);
     case Outcome::closed:
-        throw IOClosed("descriptor " + std::to_string(fd) +
-                       " was closed while a green thread waited on it (or its socket was moved away)");
+        detail::throw_wait_closed(fd);
     case Outcome::waiting:
         break;
     }
@@ -325,15 +373,18 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
 bool Hub::take_readiness(int fd, Readiness want) noexcept
 {
     Impl& impl = *impl_;
+    detail::FdWatch* const watch = impl.watches.find(fd);
+    if (watch == nullptr)
+        return true;
+    // Read only through the ring: no edges are kept, and none need be, as
+    // a read in the ring finds whatever is there.
+    if (!watch->in_epoll)
+        return want == Readiness::write;
     // Edges are noted only by the harvest, and the loop harvests only while
     // some green thread waits on a descriptor.
     if (impl.fd_waiters == 0)
         return true;
-    detail::FdWatch* const watch = impl.watches.find(fd);
-    if (watch == nullptr)
-        return true;
-    bool& edge = want == Readiness::read ? watch->read_edge : watch->write_edge;
-    const bool noted = std::exchange(edge, false);
+    const bool noted = take_edge(*watch, want);
     // After the peer's end, a read past the data returns it (0, or the
     // error) at once, though no new edge will ever say so.
     return noted || watch->ended;
@@ -352,6 +403,11 @@ void Hub::Impl::notify_close_of(int fd) noexcept
         // A wait that ended otherwise (ready, timed out) was resumed at once.
         if (wait == nullptr || wait->outcome != Outcome::waiting)
             continue;
+        // Cancelled now, before the descriptor closes and its number can be
+        // handed out again: the kernel keeps no read of a closed socket into
+        // a stack that may be gone by the time the reader would cancel it.
+        if (wait->ring_read != nullptr)
+            ring->cancel(*wait->ring_read);
         wait->outcome = Outcome::closed;
         wait->in_closed_list = true;
         wait->next_closed = nullptr;

@@ -49,6 +49,12 @@ Hub::Impl::~Impl()
     // epoll set until the child has its own; the parent would then never
     // wake for its descriptors or signals again.
     renew_if_forked();
+    // The kernel must write into no green thread's stack after the ring
+    // is gone: their reads end here, as cancelled.
+    if (ring) {
+        ring->cancel_all();
+        ring.reset();
+    }
     const std::lock_guard lock(inbox->mutex);
     inbox->hub = nullptr;
     inbox->expected_work.reset(); // its context goes with this hub
@@ -124,11 +130,17 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool
     // The hub's own descriptors first, straight from the kernel: looked at
     // on every turn while anyone waits on one, so that a green thread that
     // keeps yielding cannot starve them. (Each function that asks the
-    // kernel, the hub's set or Asio's, first makes sure that a child of
-    // fork() has its own: harvest_ready(), poll_asio(), and below, before
-    // the loop may wait. A turn that asks nothing, as in a sleep(0) loop,
-    // checks nothing.)
+    // kernel, the hub's set, its ring or Asio's set, first makes sure that
+    // a child of fork() has its own: reap_ring(), harvest_ready(),
+    // poll_asio(), and below, before the loop may wait. A turn that asks
+    // nothing, as in a sleep(0) loop, checks nothing.)
     bool ran = resume_closed();
+    // The reads in the ring before the harvest: their completions are in the queue
+    // already, most of them, posted as the thread left its last system
+    // calls; they came before what the harvest finds. One system call hands
+    // over the reads queued since the last turn, if any (see Ring::reap()).
+    if (ring_reads > 0 && reap_ring())
+        ran = true;
     if (fd_waiters > 0 && harvest_ready())
         ran = true;
     // The turn's start stands for now: the calls just fired took little
@@ -161,6 +173,27 @@ bool Hub::Impl::run_ready(detail::TimerQueue::Clock::time_point turn_start, bool
         run_guarded(io, closing, [this] { poll_asio(); });
         return true;
     }
+    // The ring's eventfd may have an edge in the set from completions reaped
+    // already, which would end the wait below at once: the harvest takes it
+    // out, and what completed meanwhile is reaped now instead.
+    if (ring_reads > 0) {
+        const bool harvested = harvest_ready();
+        if (reap_ring() || harvested)
+            return true;
+        if (ring->signal_completions(true)) {
+            ring->signal_completions(false);
+            return true;
+        }
+    }
+    // Turned off again when the wait below ends, however it ends.
+    struct QuietRing {
+        detail::Ring* ring;
+        ~QuietRing()
+        {
+            if (ring != nullptr)
+                ring->signal_completions(false);
+        }
+    } const quiet{ring_reads > 0 ? ring.get() : nullptr};
     // Nothing to do now: wait in Asio, which watches the epoll set too.
     watch_epoll_set();
     if (earliest) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <system_error>
 
 #include <asio/executor_work_guard.hpp>
@@ -18,6 +19,7 @@
 #include "eventlet/hub.hpp"
 #include "blocking_detector.hpp"
 #include "fd_table.hpp"
+#include "ring.hpp"
 #include "report.hpp"
 #include "spin.hpp"
 #include "eventlet/detail/switch_path.hpp"
@@ -34,6 +36,32 @@ struct FdWait {
     // In the hub's list of waits to end with IOClosed at its next turn.
     FdWait* next_closed = nullptr;
     bool in_closed_list = false;
+    // The read this wait is for, if it went through the hub's ring (see
+    // RingWait): then the ring, not readiness, ends the wait.
+    RingRead* ring_read = nullptr;
+};
+
+/// The tag of the ring's eventfd in the hub's epoll set: no watch's (a
+/// watch's tag holds its descriptor's number, never -1).
+inline constexpr std::uint64_t ring_signal_tag = ~std::uint64_t{0};
+
+/// A green thread parked on a read it handed to the hub's ring.
+struct RingWait : RingRead {
+    explicit RingWait(Greenlet& reader) noexcept : wait{&reader} { wait.ring_read = this; }
+    FdWait wait;
+};
+
+/// What a wait on `fd` for `want` throws when its timeout passes first.
+[[noreturn]] void throw_wait_timed_out(int fd, Readiness want);
+/// What a wait on `fd` throws when notify_close() ends it.
+[[noreturn]] void throw_wait_closed(int fd);
+
+/// Ends a wait with IOTimeout when its deadline comes; lives on the
+/// waiter's stack beside the wait, so that a timed wait allocates nothing.
+struct FdTimeoutWake : TimerNode {
+    explicit FdTimeoutWake(FdWait& wait) noexcept : TimerNode(&fire), wait(wait) {}
+    static void fire(TimerNode& node, TimerEvent event);
+    FdWait& wait;
 };
 
 /// How many fork()s the process is away from the one that first made a
@@ -143,7 +171,8 @@ struct Hub::Impl {
     /// then goes on with the shared state.
     void renew_if_forked() noexcept;
     /// Runs the waiters of the descriptors that became ready, without
-    /// waiting for any. \returns false if the kernel had nothing to report.
+    /// waiting for any. \returns false if the kernel had nothing to report
+    /// but, at most, the ring's signal (which it takes out of the set).
     bool harvest_ready();
     /// Before the loop blocks in Asio: has Asio watch the epoll set while
     /// some green thread waits on a descriptor, and stop watching it when
@@ -187,7 +216,7 @@ struct Hub::Impl {
     std::uint32_t epoll_sets = 0;
     // detail::fork_generation when this hub last had state of its own.
     std::uint32_t fork_seen = detail::fork_generation.load(std::memory_order_relaxed);
-    std::size_t fd_waiters = 0; // green threads parked on a descriptor now
+    std::size_t fd_waiters = 0; // green threads parked on a descriptor's readiness now
     // While the loop is busy it looks at Asio's completions at most this
     // often (by the coarse clock's ticks on turns that read no clock: see
     // run_ready()); an idle loop waits in Asio and sees them at once.
@@ -201,6 +230,37 @@ struct Hub::Impl {
     /// Hub::notify_close(): the waits on `fd` end with IOClosed at the next
     /// turn, and the hub forgets it.
     void notify_close_of(int fd) noexcept;
+    /// Takes `wait` off the list of closed waits, if it is on it: its
+    /// waiter leaves before the hub resumed it, and must not be resumed.
+    void unlink_closed(detail::FdWait& wait) noexcept;
+
+    // The ring the hub reads sockets through (ring.hpp), opened at the
+    // first read that has to wait; null if the kernel refuses one. Its
+    // eventfd is in the epoll set, tagged detail::ring_signal_tag.
+    std::unique_ptr<detail::Ring> ring;
+    bool ring_opened = false;
+    std::size_t ring_reads = 0; // green threads parked on a read in the ring
+    /// The hub's ring, opened (and its eventfd put in the set) on the first
+    /// call; null if this hub reads the readiness way.
+    detail::Ring* reading_ring() noexcept;
+    /// Hands the queued reads to the kernel and resumes the green threads
+    /// whose reads completed, in order; only those completed already if
+    /// not `ask_kernel`. \returns false if none was.
+    bool reap_ring(bool ask_kernel = true);
+    /// In a child of fork(), after the new epoll set: a new ring, which
+    /// takes over the reads in flight (see Ring::take_over()); or none, to
+    /// be opened at the first read, if no read is in flight.
+    void renew_ring() noexcept;
+    /// Reads from `fd` into `buffer` through the ring: queues the read and
+    /// parks until it completes. \returns recv(2)'s result, or -errno;
+    /// nullopt if the hub has no ring or its queue is full (read the
+    /// readiness way). When an exception thrown into the green thread ends
+    /// the call (a kill, a Timeout), the read is cancelled first; bytes it
+    /// took before that are in `buffer`, and counted in `landed`.
+    /// \throws IOTimeout, IOClosed, as wait(); std::logic_error if another
+    ///         green thread reads `fd` already.
+    std::optional<int> ring_receive(int fd, std::span<std::byte> buffer,
+                                    std::optional<Seconds> timeout, std::size_t& landed);
     /// Resumes the waits of closed_first. \returns false if there were none.
     bool resume_closed();
     detail::TimerQueue timers;

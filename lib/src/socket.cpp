@@ -7,13 +7,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <exception>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
 
 #include "eventlet/resolver.hpp"
+#include "ring_receive.hpp"
 #include "seconds_text.hpp"
 #include "sockaddr.hpp"
 #include "socket_error.hpp"
@@ -157,6 +160,7 @@ void GreenSocket::take_over(GreenSocket& other) noexcept
     owner_ = std::exchange(other.owner_, {});
     tls_ = std::move(other.tls_);
     read_drained_ = std::exchange(other.read_drained_, false);
+    unread_ = std::move(other.unread_);
     stream_ = other.stream_;
 }
 
@@ -174,6 +178,7 @@ void GreenSocket::close()
     const int fd = std::exchange(fd_, -1);
     owner_ = {};
     read_drained_ = false;
+    unread_.reset();
     end_yields();
     // First the hub, then the system: once closed, the number may be
     // handed to a new socket while a waiter still thinks it is ours. A
@@ -208,6 +213,7 @@ int GreenSocket::release()
     const int fd = std::exchange(fd_, -1);
     owner_ = {};
     read_drained_ = false;
+    unread_.reset(); // (release() documents it)
     end_yields();
     // Whoever gets the descriptor may close it without telling the hub.
     if (Hub* hub = Hub::existing())
@@ -235,7 +241,7 @@ int GreenSocket::checked_fd(const char* operation) const
     return fd_;
 }
 
-void GreenSocket::park(Readiness want, const char* operation, Tried tried)
+void GreenSocket::before_park(const char* operation)
 {
     // Python's settimeout(0.0): a call that would block fails instead.
     if (timeout_ && timeout_->count() <= 0)
@@ -245,14 +251,28 @@ void GreenSocket::park(Readiness want, const char* operation, Tried tried)
     check_thread(operation);
     owner_ = std::this_thread::get_id();
     unparked_bytes_ = 0;
+}
+
+void GreenSocket::rethrow_named(const char* operation) const
+{
     try {
-        trampoline(fd_, want, timeout_, Registration::until_close, tried);
+        throw;
     } catch (const IOTimeout&) {
         // The hub's message names a descriptor and a readiness; the
         // caller's names what timed out ("recv on socket 8", "TLS handshake").
         if (!timeout_)
             throw;
         throw IOTimeout(on(operation, fd_) + " timed out after " + detail::seconds_text(*timeout_) + " s");
+    }
+}
+
+void GreenSocket::park(Readiness want, const char* operation, Tried tried)
+{
+    before_park(operation);
+    try {
+        trampoline(fd_, want, timeout_, Registration::until_close, tried);
+    } catch (...) {
+        rethrow_named(operation);
     }
 }
 
@@ -319,6 +339,66 @@ void GreenSocket::end_yields() noexcept
             tls_->interrupted(at->tls_operation);
         at->socket = nullptr;
     }
+}
+
+std::optional<std::size_t> GreenSocket::receive_by_ring(std::span<std::byte> buffer)
+{
+    before_park("recv");
+    // Tells, after the wait, whether this object is still there.
+    Yield self(*this, nullptr);
+    const int fd = fd_;
+    std::size_t landed = 0;
+    std::optional<int> result;
+    try {
+        result = detail::receive_through_ring(Hub::current(), fd, buffer, timeout_, landed);
+    } catch (...) {
+        if (self.socket == nullptr)
+            throw; // closed, moved away or destroyed: nothing of it may be touched
+        // A kill or a Timeout that came after the read took its bytes: they
+        // are the next read's, as they would be had they stayed in the
+        // kernel (a read cancelled in time leaves them there).
+        if (landed > 0)
+            keep_unread(buffer.first(landed));
+        rethrow_named("recv");
+    }
+    if (!result)
+        return std::nullopt;
+    const int received = *result;
+    if (received >= 0) {
+        const auto count = static_cast<std::size_t>(received);
+        read_drained_ = stream_ && count > 0 && count < buffer.size();
+        unparked_bytes_ += count;
+        return count;
+    }
+    // Cancelled by no one here (a child of fork() whose ring could not take
+    // it over), or a kernel that would not wait: the readiness way, then.
+    if (received == -ECANCELED || received == -EAGAIN || received == -EINTR)
+        return std::nullopt;
+    detail::throw_socket_error(-received, on("recv", fd));
+}
+
+void GreenSocket::keep_unread(std::span<const std::byte> bytes) noexcept
+{
+    // Called while an exception ends the read: out of memory, the bytes are
+    // lost rather than that exception, which may be the kill unwinding the
+    // green thread.
+    try {
+        if (!unread_)
+            unread_ = std::make_unique<std::string>();
+        unread_->append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    } catch (const std::bad_alloc&) {
+    }
+}
+
+std::size_t GreenSocket::take_unread(std::span<std::byte> buffer) noexcept
+{
+    const std::size_t count = std::min(buffer.size(), unread_->size());
+    std::memcpy(buffer.data(), unread_->data(), count);
+    unread_->erase(0, count);
+    if (unread_->empty())
+        unread_.reset();
+    unparked_bytes_ += count;
+    return count;
 }
 
 void GreenSocket::park_for_tls(bool wants_read, const char* operation, bool resumable)
@@ -421,6 +501,8 @@ std::optional<std::size_t> GreenSocket::try_recv(std::span<std::byte> buffer)
     }
     for (;;) {
         const int fd = checked_fd("recv");
+        if (unread_ && !buffer.empty()) [[unlikely]]
+            return take_unread(buffer);
         // Whatever the hub noted before this read, the read spends it.
         Hub* const hub = Hub::existing(); // none yet: nothing was noted, nothing was waited
         const bool noted = hub == nullptr || hub->take_readiness(fd, Readiness::read);
@@ -467,6 +549,8 @@ std::size_t GreenSocket::recv(std::span<std::byte> buffer)
         }
         if (const std::optional<std::size_t> received = try_recv(buffer))
             return *received;
+        if (const std::optional<std::size_t> received = receive_by_ring(buffer))
+            return *received;
         park(Readiness::read, "recv", Tried::got_eagain);
     }
 }
@@ -477,8 +561,12 @@ std::size_t GreenSocket::recv_after_try(std::span<char> buffer)
 {
     // With TLS the engine knows what it waits for (a read, or a write of a
     // record it owes the peer): recv() asks it.
-    if (!tls_ && !buffer.empty())
+    if (!tls_ && !buffer.empty() && !unread_) {
+        const std::span<std::byte> bytes = std::as_writable_bytes(buffer);
+        if (const std::optional<std::size_t> received = receive_by_ring(bytes))
+            return *received;
         park(Readiness::read, "recv", Tried::got_eagain); // recv() does the rest
+    }
     return recv(buffer);
 }
 

@@ -84,16 +84,15 @@ eventlet::GreenSocket moved_to_number(eventlet::GreenSocket socket, int number)
     return eventlet::GreenSocket::adopt(number);
 }
 
-// A green thread that receives on `socket`: its result is what came, or
-// "IOClosed". It parks in recv() once it runs, at the next turn.
-eventlet::GreenThread<std::string> reader_of(eventlet::GreenSocket& socket)
+// test_support::reader_of(), parked on readiness (trampoline()) before it
+// receives: while it waits, the hub takes notes of every descriptor's
+// readiness. (A recv() parked on a read in the hub's ring needs no notes,
+// and the hub takes none.)
+eventlet::GreenThread<std::string> readiness_reader_of(eventlet::GreenSocket& socket)
 {
     return eventlet::spawn([&socket]() -> std::string {
-        try {
-            return socket.recv(std::size_t{64});
-        } catch (const eventlet::IOClosed&) {
-            return "IOClosed";
-        }
+        eventlet::trampoline(socket.fd(), Readiness::read);
+        return socket.recv(std::size_t{64});
     });
 }
 
@@ -118,14 +117,14 @@ TEST_CASE("a socket on a high number wakes its waiter, and waits parked on low n
     on_fresh_hub([] {
         eventlet::Timeout bound(5);
         auto low = test_support::connect_pair();
-        auto low_reader = reader_of(low.server);
+        auto low_reader = test_support::reader_of(low.server);
         eventlet::sleep(0); // it parks on a low number, in a small table
         REQUIRE(Hub::current().waited_on(low.server.fd()));
 
         auto pair = test_support::connect_pair();
         const int number = unused_number_from(high_number());
         auto high = moved_to_number(std::move(pair.server), number);
-        auto high_reader = reader_of(high);
+        auto high_reader = test_support::reader_of(high);
         eventlet::sleep(0); // it parks on the high number: the table grows
         CHECK(Hub::current().waited_on(number));
         CHECK(Hub::current().waited_on(low.server.fd()));
@@ -134,7 +133,7 @@ TEST_CASE("a socket on a high number wakes its waiter, and waits parked on low n
         low.client.sendall(std::string_view("low"));
         CHECK(low_reader.wait() == "low");
 
-        auto closed_reader = reader_of(high);
+        auto closed_reader = test_support::reader_of(high);
         eventlet::sleep(0); // it parks on the high number again
         high.close();
         CHECK(closed_reader.wait() == "IOClosed");
@@ -150,7 +149,7 @@ TEST_CASE("a number closed and handed out again gets a watch with nothing of the
         // A green thread parked meanwhile, so that the hub takes notes of
         // readiness (take_readiness() tells them only then).
         auto other = test_support::connect_pair();
-        auto keeper = reader_of(other.server);
+        auto keeper = readiness_reader_of(other.server);
         eventlet::sleep(0);
 
         const int number = unused_number_from(high_number());
@@ -222,7 +221,7 @@ TEST_CASE("hundreds of sockets wait at once, each woken by its own data or its c
             }
             std::vector<eventlet::GreenThread<std::string>> readers;
             for (auto& server : servers)
-                readers.push_back(reader_of(server));
+                readers.push_back(test_support::reader_of(server));
             eventlet::sleep(0); // every reader parks
             for (const auto& server : servers)
                 REQUIRE(Hub::current().waited_on(server.fd()));

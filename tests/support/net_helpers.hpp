@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <eventlet/errors.hpp>
+#include <eventlet/greenthread.hpp>
 #include <eventlet/socket.hpp>
 
 #include <netinet/in.h>
@@ -56,6 +58,20 @@ inline Connection connect_pair(eventlet::Family family = eventlet::Family::ipv4)
     listener.set_timeout(5);
     eventlet::GreenSocket server = listener.accept().socket;
     return {std::move(client), std::move(server)};
+}
+
+/// A green thread that receives once on `socket` (at most 64 bytes): its
+/// result is what came, or "IOClosed". It parks in recv() once it runs, at
+/// the next turn.
+inline eventlet::GreenThread<std::string> reader_of(eventlet::GreenSocket& socket)
+{
+    return eventlet::spawn([&socket]() -> std::string {
+        try {
+            return socket.recv(std::size_t{64});
+        } catch (const eventlet::IOClosed&) {
+            return "IOClosed";
+        }
+    });
 }
 
 } // namespace test_support

@@ -62,6 +62,14 @@ enum class Tried {
 /// callback switches back. Created on first use, one per OS thread, and
 /// destroyed when that thread exits.
 ///
+/// Where the kernel allows it (Linux 6.0 or later, io_uring not disabled),
+/// a GreenSocket's recv() that has to wait hands the read to the kernel
+/// through the hub's io_uring ring and parks until it is done, and the hub
+/// collects the completed reads on its turns; every other wait, and every
+/// read where io_uring is refused, waits for readiness in the hub's epoll
+/// set. The environment variable EVENTLET_HUB=epoll, read once per process,
+/// asks for readiness only.
+///
 /// A green thread must not outlive its hub: every green thread of an OS
 /// thread must have finished (or been destroyed, which unwinds it) before
 /// the thread exits, since what would wake a parked one dies with the hub.
@@ -74,7 +82,8 @@ enum class Tried {
 /// waits, or polls its descriptors or Asio; a turn that only runs what is
 /// ready looks at nothing), or at the child's first new wait on a
 /// descriptor, it makes its own epoll set, with every descriptor it
-/// watched registered again, and Asio's reactor and signal pipe are made
+/// watched registered again, and its own ring, with every read in flight
+/// handed to it again, and Asio's reactor and signal pipe are made
 /// anew, so that parent and child no longer take each other's wake-ups: a
 /// signal sent to the child wakes the child's SignalSet. A signal that
 /// comes before that may still reach the parent. The hubs of

@@ -260,7 +260,10 @@ public:
     explicit operator bool() const noexcept { return is_open(); }
     /// Gives up ownership: returns the descriptor (or -1), and leaves this
     /// socket closed without closing the descriptor. The hub forgets the
-    /// descriptor (a green thread waiting on it wakes with IOClosed).
+    /// descriptor (a green thread waiting on it wakes with IOClosed). Bytes
+    /// the socket holds for its next read (those of a read that a kill or a
+    /// Timeout ended after the kernel had copied them) cannot go with the
+    /// descriptor, and are dropped.
     /// \throws std::logic_error, and keeps the descriptor, when called on
     ///         another OS thread than the socket's (see close()), or when
     ///         TLS runs on it (its state cannot go with a bare descriptor).
@@ -271,7 +274,20 @@ private:
 
     explicit GreenSocket(int fd, std::optional<Seconds> timeout) noexcept;
     int checked_fd(const char* operation) const;
+    // What every wait does first: fails at once with a zero timeout, and
+    // ties the socket to this thread's hub.
+    void before_park(const char* operation);
+    // Rethrows the exception being handled, an IOTimeout of the hub's with
+    // the socket's message (what timed out, after how long).
+    [[noreturn]] void rethrow_named(const char* operation) const;
     void park(Readiness want, const char* operation, Tried tried = Tried::not_yet);
+    // recv() through the hub's ring, when the socket has nothing now.
+    // nullopt: the hub reads the readiness way (park()) instead.
+    std::optional<std::size_t> receive_by_ring(std::span<std::byte> buffer);
+    // The bytes a cancelled read had taken (see receive_by_ring()), and
+    // the next read's way to them.
+    void keep_unread(std::span<const std::byte> bytes) noexcept;
+    std::size_t take_unread(std::span<std::byte> buffer) noexcept;
     // Gives the hub's other green threads a turn once the socket has moved
     // its fair share without parking (see fair_share_bytes).
     void yield_if_over_share(const char* operation);
@@ -297,6 +313,10 @@ private:
     // stream socket). Another read before the hub notes new data is an
     // EAGAIN, and try_recv() spares the system call.
     bool read_drained_ = false;
+    // Bytes received for a read that an exception ended (a kill, a
+    // Timeout) after the kernel had copied them: the next read returns
+    // them first. Almost always null.
+    std::unique_ptr<std::string> unread_;
     // Bytes moved (received and sent) since the socket last parked.
     std::size_t unparked_bytes_ = 0;
     // A short read means an empty queue only on a stream (an adopted
