@@ -52,6 +52,10 @@ def process_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# NAME=VALUE, as `env` takes it before the program.
+ENVIRONMENT_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
 def children_cpu_seconds():
     """User plus system CPU time of this process's children waited for."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -65,10 +69,14 @@ def fail(message):
 def server_command(text):
     """The argument list of a server's command given as one string (split
     as a shell would, without a shell); fails, with the "missing:" that the
-    runner reports as such, when its program does not exist."""
+    runner reports as such, when its program does not exist. The command
+    may set the server's environment first, as `env NAME=VALUE PROGRAM ...`
+    (the `ours_epoll` side of the echo rows)."""
     command = shlex.split(text)
-    if not Path(command[0]).exists():
-        fail(f"missing: {command[0]} is not built")
+    words = iter(command[1:] if command[0] == "env" else command)
+    program = next((word for word in words if not ENVIRONMENT_ASSIGNMENT.match(word)), "")
+    if not Path(program).exists():
+        fail(f"missing: {program or text} is not built")
     return command
 
 
