@@ -239,34 +239,12 @@ void detail::FdTimeoutWake::fire(TimerNode& node, TimerEvent event)
     wait.greenlet->switch_to();
 }
 
-void Hub::Impl::unlink_closed(detail::FdWait& wait) noexcept
-{
-    if (!wait.in_closed_list)
-        return;
-    detail::FdWait* previous = nullptr;
-    for (detail::FdWait* at = closed_first; at != nullptr; previous = at, at = at->next_closed) {
-        if (at != &wait)
-            continue;
-        (previous != nullptr ? previous->next_closed : closed_first) = at->next_closed;
-        if (closed_last == at)
-            closed_last = previous;
-        break;
-    }
-    wait.in_closed_list = false;
-}
-
 bool Hub::Impl::resume_closed()
 {
-    if (closed_first == nullptr)
+    if (closed.empty())
         return false;
-    while (closed_first != nullptr) {
-        detail::FdWait* wait = closed_first;
-        closed_first = wait->next_closed;
-        if (closed_first == nullptr)
-            closed_last = nullptr;
-        wait->in_closed_list = false;
+    while (detail::FdWait* const wait = closed.pop_front())
         resume(*wait->greenlet);
-    }
     return true;
 }
 
@@ -338,7 +316,8 @@ void Hub::wait(int fd, Readiness want, std::optional<Seconds> timeout, Registrat
             if (timer.queue != nullptr)
                 timer.queue->remove(timer);
             --impl.fd_waiters;
-            impl.unlink_closed(wait);
+            // Unwound before the hub resumed it: it must not be resumed later.
+            impl.closed.remove(wait);
             if (wait.outcome == Outcome::closed)
                 return; // notify_close() has already forgotten the descriptor
             detail::FdWatch* const watch = impl.watches.find(fd);
@@ -409,10 +388,7 @@ void Hub::Impl::notify_close_of(int fd) noexcept
         if (wait->ring_read != nullptr)
             ring->cancel(*wait->ring_read);
         wait->outcome = Outcome::closed;
-        wait->in_closed_list = true;
-        wait->next_closed = nullptr;
-        (impl.closed_last != nullptr ? impl.closed_last->next_closed : impl.closed_first) = wait;
-        impl.closed_last = wait;
+        impl.closed.push_back(*wait);
     }
     impl.forget(fd);
 }

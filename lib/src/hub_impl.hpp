@@ -20,6 +20,7 @@
 #include "blocking_detector.hpp"
 #include "fd_table.hpp"
 #include "ring.hpp"
+#include "threaded_list.hpp"
 #include "report.hpp"
 #include "spin.hpp"
 #include "eventlet/detail/switch_path.hpp"
@@ -225,14 +226,12 @@ struct Hub::Impl {
     // Waits that notify_close() ended, to be resumed at the next turn (it
     // never switches itself); a list through the waits, so that adding one
     // cannot fail.
-    detail::FdWait* closed_first = nullptr;
-    detail::FdWait* closed_last = nullptr;
+    detail::ThreadedList<detail::FdWait, &detail::FdWait::next_closed,
+                         &detail::FdWait::in_closed_list>
+        closed;
     /// Hub::notify_close(): the waits on `fd` end with IOClosed at the next
     /// turn, and the hub forgets it.
     void notify_close_of(int fd) noexcept;
-    /// Takes `wait` off the list of closed waits, if it is on it: its
-    /// waiter leaves before the hub resumed it, and must not be resumed.
-    void unlink_closed(detail::FdWait& wait) noexcept;
 
     // The ring the hub reads sockets through (ring.hpp), opened at the
     // first read that has to wait; null if the kernel refuses one. Its
@@ -261,7 +260,7 @@ struct Hub::Impl {
     ///         green thread reads `fd` already.
     std::optional<int> ring_receive(int fd, std::span<std::byte> buffer,
                                     std::optional<Seconds> timeout, std::size_t& landed);
-    /// Resumes the waits of closed_first. \returns false if there were none.
+    /// Resumes the waits of `closed`. \returns false if there were none.
     bool resume_closed();
     detail::TimerQueue timers;
     // How long the loop watches for a post before it sleeps (post_at_hand).

@@ -179,7 +179,7 @@ bool Ring::signal_completions(bool on) noexcept
 bool Ring::reap() noexcept
 {
     if (abandoned_)
-        return done_first_ != nullptr;
+        return !done_.empty();
     io_uring& ring = native_->ring;
     // The kernel raises IORING_SQ_TASKRUN when completions wait for this
     // thread to run them (it runs them too as it leaves any system call,
@@ -191,14 +191,14 @@ bool Ring::reap() noexcept
         (kernel_flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0)
         ::io_uring_submit_and_get_events(&ring); // an error (EINTR) is retried next turn
     collect();
-    return done_first_ != nullptr;
+    return !done_.empty();
 }
 
 bool Ring::collect_posted() noexcept
 {
     if (!abandoned_)
         collect();
-    return done_first_ != nullptr;
+    return !done_.empty();
 }
 
 void Ring::collect() noexcept
@@ -228,24 +228,10 @@ void Ring::complete(RingRead& read, int result) noexcept
     read.completed = true;
     unlink_in_flight(read);
     if (!read.abandoned)
-        push_done(read);
+        done_.push_back(read);
 }
 
-void Ring::push_done(RingRead& read) noexcept
-{
-    read.next_done = nullptr;
-    read.in_done_list = true;
-    (done_last_ != nullptr ? done_last_->next_done : done_first_) = &read;
-    done_last_ = &read;
-}
-
-RingRead* Ring::take_done() noexcept
-{
-    RingRead* read = done_first_;
-    if (read != nullptr)
-        unlink_done(*read);
-    return read;
-}
+RingRead* Ring::take_done() noexcept { return done_.pop_front(); }
 
 void Ring::unlink_in_flight(RingRead& read) noexcept
 {
@@ -256,27 +242,10 @@ void Ring::unlink_in_flight(RingRead& read) noexcept
     read.previous_in_flight = read.next_in_flight = nullptr;
 }
 
-void Ring::unlink_done(RingRead& read) noexcept
-{
-    if (!read.in_done_list)
-        return;
-    RingRead* previous = nullptr;
-    for (RingRead* at = done_first_; at != nullptr; previous = at, at = at->next_done) {
-        if (at != &read)
-            continue;
-        (previous != nullptr ? previous->next_done : done_first_) = at->next_done;
-        if (done_last_ == at)
-            done_last_ = previous;
-        break;
-    }
-    read.in_done_list = false;
-    read.next_done = nullptr;
-}
-
 void Ring::cancel(RingRead& read) noexcept
 {
     if (read.completed) {
-        unlink_done(read);
+        done_.remove(read);
         return;
     }
     read.abandoned = true;
@@ -343,8 +312,7 @@ void Ring::cancel_all() noexcept
 void Ring::take_over(Ring& parent) noexcept
 {
     RingRead* const reads = std::exchange(parent.in_flight_, nullptr);
-    done_first_ = std::exchange(parent.done_first_, nullptr);
-    done_last_ = std::exchange(parent.done_last_, nullptr);
+    done_ = std::exchange(parent.done_, {});
     for (RingRead* read = reads; read != nullptr;) {
         RingRead* const next = read->next_in_flight;
         // A read this ring cannot take ends as cancelled: its reader asks
@@ -353,7 +321,7 @@ void Ring::take_over(Ring& parent) noexcept
             read->completed = true;
             read->result = -ECANCELED;
             read->previous_in_flight = read->next_in_flight = nullptr;
-            push_done(*read);
+            done_.push_back(*read);
         }
         read = next;
     }

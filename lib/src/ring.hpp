@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "threaded_list.hpp"
+
 namespace eventlet::detail {
 
 /// A read handed to the kernel through the hub's ring. It lives on the
@@ -65,7 +67,7 @@ public:
     Ring& operator=(const Ring&) = delete;
 
     /// True if no read is in flight or waits to be resumed.
-    bool idle() const noexcept { return in_flight_ == nullptr && done_first_ == nullptr; }
+    bool idle() const noexcept { return in_flight_ == nullptr && done_.empty(); }
 
     /// The eventfd the kernel writes to when a completion waits.
     int event_fd() const noexcept { return event_fd_; }
@@ -121,17 +123,14 @@ private:
     struct Native;
     explicit Ring(std::unique_ptr<Native> native, int event_fd) noexcept;
     void collect() noexcept;
-    void push_done(RingRead& read) noexcept;
     void complete(RingRead& read, int result) noexcept;
     void unlink_in_flight(RingRead& read) noexcept;
-    void unlink_done(RingRead& read) noexcept;
 
     std::unique_ptr<Native> native_;
     int event_fd_ = -1;
     bool abandoned_ = false; // see abandon_to_fork()
     RingRead* in_flight_ = nullptr;
-    RingRead* done_first_ = nullptr;
-    RingRead* done_last_ = nullptr;
+    ThreadedList<RingRead, &RingRead::next_done, &RingRead::in_done_list> done_;
 };
 
 } // namespace eventlet::detail

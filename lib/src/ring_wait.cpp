@@ -129,7 +129,7 @@ std::optional<int> Hub::Impl::ring_receive(int fd, std::span<std::byte> buffer,
             if (timer.queue != nullptr)
                 timer.queue->remove(timer);
             --hub.ring_reads;
-            hub.unlink_closed(wait.wait);
+            hub.closed.remove(wait.wait);
             if (wait.wait.outcome == Outcome::closed)
                 return; // notify_close() has forgotten the descriptor
             if (detail::FdWatch* const watch = hub.watches.find(fd))

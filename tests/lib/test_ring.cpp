@@ -28,6 +28,14 @@
 
 namespace {
 
+// A fresh connection, and a green thread parked in recv() on its server end
+// (test_support::reader_of()).
+struct ParkedReader {
+    test_support::Connection pair = test_support::connect_pair();
+    eventlet::GreenThread<std::string> reader = test_support::reader_of(pair.server);
+    ParkedReader() { eventlet::sleep(0); } // the reader runs, and parks
+};
+
 // The io_uring instances this process has open.
 int rings_open()
 {
@@ -65,9 +73,8 @@ TEST_CASE("a read that has to wait goes through the hub's ring where the kernel 
           "[ring][socket]")
 {
     eventlet::Timeout bound(5);
-    auto pair = test_support::connect_pair();
-    auto reader = test_support::reader_of(pair.server);
-    eventlet::sleep(0); // parked in recv
+    ParkedReader parked;
+    auto& [pair, reader] = parked;
     if (readiness_way_asked())
         CHECK(rings_open() == 0);
     else if (kernel_offers_rings())
@@ -143,9 +150,8 @@ TEST_CASE("a socket closed while a green thread reads it: IOClosed for the reade
           "[ring][socket]")
 {
     eventlet::Timeout bound(5);
-    auto pair = test_support::connect_pair();
-    auto reader = test_support::reader_of(pair.server);
-    eventlet::sleep(0); // parked in recv
+    ParkedReader parked;
+    auto& [pair, reader] = parked;
     pair.server.close();
     // No turn of the hub between the close and this look: the close alone
     // ends the stream, whatever the reader's read was doing in the kernel.
@@ -181,9 +187,8 @@ TEST_CASE("more green threads wait to read at once than the ring's queue holds: 
 TEST_CASE("a read waiting when the process forks goes on in the child, which gets the bytes",
           "[ring][fork]")
 {
-    auto pair = test_support::connect_pair();
-    auto reader = test_support::reader_of(pair.server);
-    eventlet::sleep(0); // parked in recv
+    ParkedReader parked;
+    auto& [pair, reader] = parked;
     int go[2];
     REQUIRE(::pipe(go) == 0);
     std::fflush(nullptr);
